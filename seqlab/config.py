@@ -1,0 +1,382 @@
+"""Typed config schemas for every Hydra group, their registration, and cross-field validation.
+
+No TensorFlow here: composing a config, `--help` and `--cfg job` must stay fast.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+
+class ConfigError(ValueError):
+    """A user's mistake in the config: names the full key, what was expected and what was received."""
+
+
+def config_error(key: str, expected: str, received: Any, choices: Optional[List[Any]] = None) -> ConfigError:
+    msg = f"{key}: expected {expected}, got {received!r}"
+    if choices is not None:
+        msg += f" (valid choices: {', '.join(map(str, choices))})"
+    return ConfigError(msg)
+
+
+# --------------------------------------------------------------------------- dataset
+@dataclass
+class DatasetConfig:
+    name: str = MISSING
+    limit: Optional[int] = None  # cap on examples per split, for quick looks and smoke tests
+
+
+@dataclass
+class SeriesConfig(DatasetConfig):
+    """Forecasting from sliding windows over a multivariate series."""
+
+    input_len: int = 48
+    horizon: int = 12
+    stride: int = 1
+    # fractions of rows for (train, val); test gets the rest
+    split: List[float] = field(default_factory=lambda: [0.7, 0.15])
+    # explicit row boundaries [train_end, val_end, test_end]; override `split` when set
+    boundaries: Optional[List[int]] = None
+    features: Optional[List[str]] = None  # input columns; default: all numeric columns
+    targets: Optional[List[str]] = None  # output columns; default: all numeric columns
+    normalize: bool = True  # z-score with training-split statistics only
+    interpolate: bool = False  # fill NaNs by linear interpolation instead of failing
+
+
+@dataclass
+class SineConfig(SeriesConfig):
+    length: int = 4000
+    channels: int = 2
+    periods: List[float] = field(default_factory=lambda: [24.0, 57.0, 130.0])
+    noise: float = 0.1
+
+
+@dataclass
+class CsvConfig(SeriesConfig):
+    path: str = MISSING
+    time_column: Optional[str] = None
+
+
+@dataclass
+class EttConfig(SeriesConfig):
+    """ETT benchmark under the DLinear/PatchTST protocol (boundaries in rows)."""
+
+    file: str = "ETTh1.csv.gz"
+    url: str = ""
+    sha256: str = ""
+    time_column: Optional[str] = "date"
+
+
+@dataclass
+class AddingConfig(DatasetConfig):
+    """The adding problem (Hochreiter & Schmidhuber 1997): sum the two marked values in a sequence of T."""
+
+    length: int = 50
+    train_size: int = 10000
+    val_size: int = 1000
+    test_size: int = 1000
+
+
+@dataclass
+class TextConfig(DatasetConfig):
+    max_tokens: int = 20000
+    sequence_length: int = 200
+    val_fraction: float = 0.1  # carved out of the training split
+
+
+@dataclass
+class TextSynthConfig(TextConfig):
+    train_size: int = 4000
+    val_size: int = 500
+    test_size: int = 1000
+    max_tokens: int = 200
+    sequence_length: int = 16
+
+
+@dataclass
+class TextCsvConfig(TextConfig):
+    path: str = MISSING
+    text_column: str = "text"
+    label_column: str = "label"
+    split_column: Optional[str] = None  # column with train/test values; else a random test split
+    test_fraction: float = 0.2
+
+
+@dataclass
+class ImdbConfig(TextConfig):
+    file: str = "imdb_reviews.csv.gz"
+    url: str = ""
+    sha256: str = ""
+
+
+@dataclass
+class UcrConfig(DatasetConfig):
+    train_path: str = MISSING
+    test_path: str = MISSING
+    padding: Optional[str] = None  # None: rows must have equal length; "pre" or "post": pad with zeros
+    val_fraction: float = 0.2
+    normalize: bool = True
+
+
+# --------------------------------------------------------------------------- model
+@dataclass
+class ModelConfig:
+    name: str = MISSING
+    layers: int = 1
+    pooling: str = "last"  # last | average | max
+    embedding_dim: int = 64  # text datasets only
+
+
+@dataclass
+class RNNConfig(ModelConfig):
+    units: int = 32
+    bidirectional: bool = False
+    unroll: bool = False
+
+
+@dataclass
+class Conv1DConfig(ModelConfig):
+    filters: int = 32
+    kernel_size: int = 5
+    padding: str = "causal"  # causal | same | valid
+    dilated: bool = True  # dilation 2**i in layer i
+    pooling: str = "average"
+
+
+# --------------------------------------------------------------------------- regularizer
+@dataclass
+class RegularizerConfig:
+    name: str = MISSING
+    l2: float = 0.0  # on kernel and recurrent weights
+    dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+
+
+# --------------------------------------------------------------------------- trainer
+@dataclass
+class CheckpointConfig:
+    every: int = 1  # epochs between checkpoints; 0 turns checkpoints off
+    keep: int = 3  # keep the last N (plus the best)
+
+
+@dataclass
+class TensorBoardConfig:
+    enabled: bool = True
+    update_freq: Any = "epoch"  # "epoch" or every N steps
+    histogram_freq: int = 1
+    write_graph: bool = True
+
+
+@dataclass
+class TrainerConfig:
+    name: str = MISSING
+    epochs: int = 10
+    batch_size: int = 64
+    optimizer: str = "adam"  # adam | adamw | sgd | rmsprop
+    lr: float = 1e-3
+    lr_schedule: str = "constant"  # constant | exponential | cosine
+    decay_rate: float = 0.9  # exponential: lr * decay_rate ** (step / decay_steps)
+    decay_steps: int = 1000
+    weight_decay: float = 1e-4  # adamw only
+    momentum: float = 0.0  # sgd / rmsprop
+    clipnorm: Optional[float] = None
+    patience: Optional[int] = None  # early stopping on val_loss, restoring the best weights
+    eager: bool = False  # tape: run the loop un-compiled (debugging; ~10x slower)
+    verbose: int = 1  # 0 silent, 1 progress bar, 2 one line per epoch
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    tensorboard: TensorBoardConfig = field(default_factory=TensorBoardConfig)
+
+
+# --------------------------------------------------------------------------- sweep
+@dataclass
+class SweepConfig:
+    name: str = MISSING
+    tuner: str = "random"  # random | bayesian | hyperband | grid
+    objective: str = "val_loss"
+    direction: Optional[str] = None  # min | max; inferred from the objective when unset
+    max_trials: int = 10
+    executions_per_trial: int = 1
+    max_epochs: Optional[int] = None  # hyperband: epochs of the longest bracket
+    resume: bool = True
+    space: Dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- root
+@dataclass
+class Config:
+    dataset: DatasetConfig = MISSING
+    model: ModelConfig = MISSING
+    regularizer: RegularizerConfig = MISSING
+    trainer: TrainerConfig = MISSING
+    sweep: SweepConfig = MISSING
+    seed: int = 0
+    deterministic: bool = False
+    resume: bool = False
+    data_dir: Optional[str] = None
+
+
+# group -> {schema name -> dataclass}; YAML options extend these through `/schema/<group>/<name>@_here_`.
+SCHEMAS: Dict[str, Dict[str, type]] = {
+    "dataset": {
+        "series": SeriesConfig,
+        "sine": SineConfig,
+        "csv": CsvConfig,
+        "ett": EttConfig,
+        "adding": AddingConfig,
+        "text": TextConfig,
+        "text_synth": TextSynthConfig,
+        "text_csv": TextCsvConfig,
+        "imdb": ImdbConfig,
+        "ucr": UcrConfig,
+    },
+    "model": {"rnn": RNNConfig, "conv1d": Conv1DConfig},
+    "regularizer": {"regularizer": RegularizerConfig},
+    "trainer": {"trainer": TrainerConfig},
+    "sweep": {"sweep": SweepConfig},
+}
+
+GROUPS = ("dataset", "model", "regularizer", "trainer", "sweep")
+
+_registered = False
+
+
+def register() -> None:
+    """Store every schema in Hydra's ConfigStore (idempotent)."""
+    global _registered
+    if _registered:
+        return
+    from hydra.core.config_store import ConfigStore
+
+    cs = ConfigStore.instance()
+    cs.store(name="config_schema", node=Config)
+    for group, schemas in SCHEMAS.items():
+        for name, node in schemas.items():
+            cs.store(group=f"schema/{group}", name=name, node=node)
+    _registered = True
+
+
+def conf_dir() -> str:
+    """Directory of the shipped YAML configs (works from a checkout and from a wheel)."""
+    from importlib.resources import files
+
+    return str(files("seqlab.conf"))
+
+
+def options(group: str) -> List[str]:
+    """The YAML stems users can type for a group."""
+    import os
+
+    d = os.path.join(conf_dir(), group)
+    return sorted(f[:-5] for f in os.listdir(d) if f.endswith(".yaml"))
+
+
+def compose(overrides: Optional[List[str]] = None) -> DictConfig:
+    """Compose the config like the CLI does (for tests, notebooks and sweeps)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    register()
+    with initialize_config_dir(config_dir=conf_dir(), version_base="1.3"):
+        return hydra_compose("config", overrides=list(overrides or []))
+
+
+# --------------------------------------------------------------------------- validation
+def _check(cond: bool, key: str, expected: str, received: Any, choices: Optional[List[Any]] = None) -> None:
+    if not cond:
+        raise config_error(key, expected, received, choices)
+
+
+def _positive(cfg: DictConfig, prefix: str, *keys: str, allow_zero: bool = False) -> None:
+    for k in keys:
+        v = cfg.get(k)
+        if v is None:
+            continue
+        ok = v >= 0 if allow_zero else v > 0
+        if isinstance(v, float):
+            ok = ok and math.isfinite(v)
+        _check(ok, f"{prefix}.{k}", "a value >= 0" if allow_zero else "a value > 0", v)
+
+
+def _choice(cfg: DictConfig, prefix: str, key: str, choices: List[Any]) -> None:
+    v = cfg.get(key)
+    _check(v in choices, f"{prefix}.{key}", "one of the valid choices", v, choices)
+
+
+def _fraction(cfg: DictConfig, prefix: str, key: str, upper_open: bool = True) -> None:
+    v = cfg.get(key)
+    ok = 0.0 <= v < 1.0 if upper_open else 0.0 <= v <= 1.0
+    _check(ok, f"{prefix}.{key}", "a value in [0, 1)" if upper_open else "a value in [0, 1]", v)
+
+
+def validate(cfg: DictConfig) -> None:
+    """Cross-field and range checks the schema types cannot express; raises ConfigError."""
+    for group in GROUPS:
+        node = cfg.get(group)
+        _check(node is not None and OmegaConf.select(cfg, f"{group}.name") is not None,
+               group, "a config group option", node, options(group))
+
+    ds = cfg.dataset
+    _positive(ds, "dataset", "limit")
+    if "input_len" in ds:
+        _positive(ds, "dataset", "input_len", "horizon", "stride")
+        if ds.boundaries is not None:
+            b = list(ds.boundaries)
+            _check(len(b) == 3 and all(x > 0 for x in b) and b[0] < b[1] < b[2], "dataset.boundaries",
+                   "three increasing row numbers [train_end, val_end, test_end]", b)
+        else:
+            s = list(ds.split)
+            _check(len(s) == 2 and all(0 < x < 1 for x in s) and sum(s) < 1, "dataset.split",
+                   "two fractions [train, val] in (0, 1) summing to < 1 (test gets the rest)", s)
+    if "length" in ds:
+        _positive(ds, "dataset", "length")
+    for k in ("train_size", "val_size", "test_size", "max_tokens", "sequence_length", "channels"):
+        if k in ds:
+            _positive(ds, "dataset", k)
+    for k in ("val_fraction", "test_fraction"):
+        if k in ds:
+            _check(0 < ds[k] < 1, f"dataset.{k}", "a fraction in (0, 1)", ds[k])
+    if "noise" in ds:
+        _positive(ds, "dataset", "noise", allow_zero=True)
+    if "padding" in ds and "train_path" in ds:
+        _check(ds.padding in (None, "pre", "post"), "dataset.padding", "one of the valid choices", ds.padding,
+               [None, "pre", "post"])
+    for k in ("path", "train_path", "test_path"):
+        if k in ds:
+            _check(bool(ds[k]), f"dataset.{k}", "a file path", ds[k])
+
+    m = cfg.model
+    _positive(m, "model", "layers", "embedding_dim", "units", "filters", "kernel_size")
+    _choice(m, "model", "pooling", ["last", "average", "max"])
+    if "padding" in m:
+        _choice(m, "model", "padding", ["causal", "same", "valid"])
+
+    r = cfg.regularizer
+    _positive(r, "regularizer", "l2", allow_zero=True)
+    _fraction(r, "regularizer", "dropout")
+    _fraction(r, "regularizer", "recurrent_dropout")
+
+    t = cfg.trainer
+    _choice(t, "trainer", "name", ["fit", "tape"])
+    _positive(t, "trainer", "epochs", "batch_size", "lr", "decay_steps", "clipnorm", "patience")
+    _positive(t, "trainer", "weight_decay", "momentum", allow_zero=True)
+    _check(0 < t.decay_rate <= 1, "trainer.decay_rate", "a value in (0, 1]", t.decay_rate)
+    _choice(t, "trainer", "optimizer", ["adam", "adamw", "sgd", "rmsprop"])
+    _choice(t, "trainer", "lr_schedule", ["constant", "exponential", "cosine"])
+    _choice(t, "trainer", "verbose", [0, 1, 2])
+    _positive(t.checkpoint, "trainer.checkpoint", "every", allow_zero=True)
+    _positive(t.checkpoint, "trainer.checkpoint", "keep")
+    _positive(t.tensorboard, "trainer.tensorboard", "histogram_freq", allow_zero=True)
+    uf = t.tensorboard.update_freq
+    _check(uf == "epoch" or (isinstance(uf, int) and not isinstance(uf, bool) and uf > 0),
+           "trainer.tensorboard.update_freq", "'epoch' or a positive number of steps", uf)
+
+    sw = cfg.sweep
+    if sw.name != "none":
+        _choice(sw, "sweep", "tuner", ["random", "bayesian", "hyperband", "grid"])
+        _positive(sw, "sweep", "max_trials", "executions_per_trial", "max_epochs")
+        _check(sw.direction in (None, "min", "max"), "sweep.direction", "one of the valid choices",
+               sw.direction, [None, "min", "max"])

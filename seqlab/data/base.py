@@ -1,0 +1,185 @@
+"""The contract between data and models: DataSpec, Split and Splits, plus the tf.data pipeline."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Optional, Tuple
+
+import numpy as np
+
+TASKS = ("regression", "binary", "multiclass")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a model needs to know about the data; data and models meet only here."""
+
+    name: str
+    task: str  # regression | binary | multiclass
+    input_shape: Tuple[int, ...]  # (time, features) for numbers; (time,) for token ids
+    output_shape: Tuple[int, ...] = ()  # regression: e.g. (horizon, targets) or (1,); classification: ()
+    num_classes: Optional[int] = None  # classification only
+    vocab_size: Optional[int] = None  # token-id inputs when set (0 = padding)
+    feature_names: Tuple[str, ...] = ()
+    target_names: Tuple[str, ...] = ()
+
+
+class Split:
+    """One split's examples, gathered by index so that no window is ever copied up front."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def arrays(self, indices: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+        """(x, y) as numpy arrays, for all examples or the given indices."""
+        raise NotImplementedError
+
+    def _tensors(self):
+        raise NotImplementedError
+
+    def _gather(self, tensors, idx):
+        raise NotImplementedError
+
+    def dataset(self, batch_size: int, shuffle_seed: Optional[int] = None, first_epoch: int = 0,
+                epochs: int = 1, drop_remainder: bool = False):
+        """A tf.data pipeline of (x, y) batches for epochs [first_epoch, epochs).
+
+        With `shuffle_seed` the order of epoch e is a pure function of (seed, e), so an epoch's order is
+        the same whether the run was interrupted and resumed or not.
+        """
+        import tensorflow as tf
+
+        n = len(self)
+        tensors = self._tensors()
+
+        def order(epoch):
+            idx = tf.range(n, dtype=tf.int64)
+            if shuffle_seed is None:
+                return idx
+            seed = tf.stack([tf.constant(shuffle_seed, tf.int64), tf.cast(epoch, tf.int64)])
+            return tf.random.experimental.stateless_shuffle(idx, seed=seed)
+
+        ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(
+            lambda e: tf.data.Dataset.from_tensor_slices(order(e)).batch(batch_size, drop_remainder=drop_remainder)
+        )
+        ds = ds.map(lambda idx: self._gather(tensors, idx), num_parallel_calls=tf.data.AUTOTUNE,
+                    deterministic=True)
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    def steps(self, batch_size: int, drop_remainder: bool = False) -> int:
+        n = len(self)
+        return n // batch_size if drop_remainder else math.ceil(n / batch_size)
+
+
+class ArraySplit(Split):
+    """Examples are the rows of x and y."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray):
+        if len(x) != len(y):
+            raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
+        self.x, self.y = x, y
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def arrays(self, indices=None):
+        if indices is None:
+            return self.x, self.y
+        return self.x[indices], self.y[indices]
+
+    def _tensors(self):
+        import tensorflow as tf
+
+        return tf.constant(self.x), tf.constant(self.y)
+
+    def _gather(self, tensors, idx):
+        import tensorflow as tf
+
+        x, y = tensors
+        return tf.gather(x, idx), tf.gather(y, idx)
+
+
+class WindowSplit(Split):
+    """Sliding windows: example i reads inputs[s:s+input_len] and targets[s+input_len:s+input_len+horizon],
+    with s = starts[i]. The series is stored once; windows are gathered per batch."""
+
+    def __init__(self, inputs: np.ndarray, targets: np.ndarray, starts: np.ndarray, input_len: int, horizon: int):
+        self.inputs = inputs  # (rows, features)
+        self.targets = targets  # (rows, n_targets)
+        self.starts = np.asarray(starts, dtype=np.int64)
+        self.input_len, self.horizon = input_len, horizon
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def arrays(self, indices=None):
+        from numpy.lib.stride_tricks import sliding_window_view
+
+        starts = self.starts if indices is None else self.starts[indices]
+        # views (no copy) of shape (windows, features, len) -> (windows, len, features)
+        xv = sliding_window_view(self.inputs, self.input_len, axis=0).transpose(0, 2, 1)
+        yv = sliding_window_view(self.targets[self.input_len:], self.horizon, axis=0).transpose(0, 2, 1)
+        return xv[starts], yv[starts]
+
+    def last_target_before(self, indices=None) -> np.ndarray:
+        """targets[s + input_len - 1] for each window: the repeat-last-value forecast, (windows, n_targets)."""
+        starts = self.starts if indices is None else self.starts[indices]
+        return self.targets[starts + self.input_len - 1]
+
+    def _tensors(self):
+        import tensorflow as tf
+
+        return tf.constant(self.inputs), tf.constant(self.targets)
+
+    def _gather(self, tensors, idx):
+        import tensorflow as tf
+
+        inputs, targets = tensors
+        s = tf.gather(tf.constant(self.starts), idx)[:, None]  # (batch, 1)
+        xi = s + tf.range(self.input_len, dtype=tf.int64)[None, :]  # (batch, input_len)
+        yi = s + self.input_len + tf.range(self.horizon, dtype=tf.int64)[None, :]  # (batch, horizon)
+        return tf.gather(inputs, xi), tf.gather(targets, yi)
+
+
+@dataclass
+class Splits:
+    train: Split
+    val: Split
+    test: Split
+    baseline_name: str = ""  # e.g. "repeat last value", "majority class"
+    # the naive baseline's metrics (Keras metric names) on self.test, computed on demand so that a
+    # limited test split gets its own baseline
+    baseline_fn: Optional[Callable[["Splits"], Dict[str, float]]] = None
+    info: Dict[str, object] = field(default_factory=dict)  # e.g. normalisation statistics, vocabulary
+
+    def baseline(self) -> Dict[str, float]:
+        return self.baseline_fn(self) if self.baseline_fn else {}
+
+    def limited(self, limit: Optional[int]) -> "Splits":
+        """Cap every split at `limit` examples (dataset.limit); the first examples are kept."""
+        if not limit:
+            return self
+        return Splits(*(_head(s, limit) for s in (self.train, self.val, self.test)),
+                      baseline_name=self.baseline_name, baseline_fn=self.baseline_fn, info=self.info)
+
+
+def _head(split: Split, limit: int) -> Split:
+    if len(split) <= limit:
+        return split
+    if isinstance(split, WindowSplit):
+        return WindowSplit(split.inputs, split.targets, split.starts[:limit], split.input_len, split.horizon)
+    if isinstance(split, ArraySplit):
+        return ArraySplit(split.x[:limit], split.y[:limit])
+    raise TypeError(f"cannot limit {type(split).__name__}")
+
+
+def regression_baseline(y_true: np.ndarray, y_pred: np.ndarray) -> Dict[str, float]:
+    err = np.asarray(y_true, np.float64) - np.asarray(y_pred, np.float64)
+    return {"mse": float(np.mean(err**2)), "mae": float(np.mean(np.abs(err)))}
+
+
+def majority_baseline(y_train: np.ndarray, y_test: np.ndarray) -> Dict[str, float]:
+    values, counts = np.unique(y_train, return_counts=True)
+    majority = values[np.argmax(counts)]
+    return {"accuracy": float(np.mean(np.asarray(y_test) == majority))}

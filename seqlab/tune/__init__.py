@@ -1,0 +1,1 @@
+"""Keras Tuner sweeps from the sweep config group."""
