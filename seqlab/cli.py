@@ -1,0 +1,109 @@
+"""Command line: `python -m seqlab [group=option ...] [key=value ...]`; composes, validates, runs, summarises."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from omegaconf import DictConfig
+
+from .config import GROUPS, ConfigError, conf_dir, options, register, validate
+
+log = logging.getLogger("seqlab")
+
+KEYS_HELP = """\
+Common keys (full list: python -m seqlab --cfg job):
+  dataset.limit=N            cap examples per split (quick looks, smoke tests)
+  dataset.input_len / dataset.horizon / dataset.targets=[a,b] / dataset.path=FILE   (time series)
+  dataset.max_tokens / dataset.sequence_length / dataset.text_column / dataset.label_column  (text)
+  model.units / model.layers / model.bidirectional / model.pooling=last|average|max / model.embedding_dim
+  model.filters / model.kernel_size / model.padding=causal|same|valid / model.dilated   (conv1d)
+  regularizer.l2 / regularizer.dropout / regularizer.recurrent_dropout
+  trainer.epochs / trainer.batch_size / trainer.optimizer=adam|adamw|sgd|rmsprop / trainer.lr
+  trainer.lr_schedule=constant|exponential|cosine / trainer.clipnorm / trainer.patience
+  seed / deterministic / resume / data_dir  (default $SEQLAB_DATA_DIR)
+  hydra.run.dir=DIR          where a run's outputs go (default outputs/<date>/<time>)
+"""
+
+
+def _describe(group: str, name: str) -> str:
+    """The first comment line of a group option's YAML, as its one-line description."""
+    with open(os.path.join(conf_dir(), group, name + ".yaml")) as f:
+        first = f.readline().strip()
+    return first.lstrip("# ").strip() if first.startswith("#") else ""
+
+
+def help_text() -> str:
+    lines = ["seqlab: train and compare SimpleRNN / LSTM / GRU / Conv1D models on time series and text.", "",
+             "Usage: python -m seqlab [group=option ...] [key=value ...]",
+             "       python -m seqlab -m sweep=lr [...]      Keras Tuner sweep (results under sweeps/)",
+             "       python -m seqlab --cfg job [...]        print the composed config and exit",
+             "       seqlab report DIR                       table of every run under DIR", "",
+             "Config groups (defaults marked *):"]
+    defaults = {"dataset": "sine", "model": "lstm", "regularizer": "none", "trainer": "fit", "sweep": "none"}
+    for group in GROUPS + ("experiment",):
+        lines.append(f"  {group}:")
+        for name in options(group):
+            star = "*" if defaults.get(group) == name else " "
+            desc = _describe(group, name)
+            lines.append(f"   {star}{name:<22} {desc}".rstrip())
+    lines += ["", KEYS_HELP, "Hydra's own options: python -m seqlab --hydra-help"]
+    return "\n".join(lines)
+
+
+def summary(result) -> str:
+    """The final console summary: test metrics beside the naive baseline, and the run directory."""
+    m = result.metrics
+    lines = [f"\n{m['model']} on {m['dataset']} ({m['task']}, {m['params']:,} params, {m['epochs']} epochs, "
+             f"best epoch {m['best_epoch']}, {m['train_seconds']:.1f} s, {m['samples_per_second']} samples/s)",
+             f"  {'metric':<10} {'test':>10} {'baseline':>10}   baseline = {m['baseline_name']}"]
+    for k, v in m["test"].items():
+        b = m["baseline"].get(k)
+        lines.append(f"  {k:<10} {v:>10.4f} {'' if b is None else f'{b:>10.4f}'}")
+    if "diagnosis" in m:
+        d = m["diagnosis"]
+        lines.append(f"  diagnosis: {d.get('verdict')} - {d.get('advice', '')}")
+    lines.append(f"  run directory: {result.run_dir}")
+    return "\n".join(lines)
+
+
+def task(cfg: DictConfig) -> None:
+    """Hydra task function: one training run, or one sweep when `sweep` is set."""
+    from hydra.core.hydra_config import HydraConfig
+
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        validate(cfg)  # before TensorFlow is imported: a typo costs no start-up time
+        if cfg.sweep.name != "none":
+            from .tune import sweep
+
+            sweep.run_sweep(cfg, out_dir)
+            return
+        from .train import run
+
+        result = run(cfg, out_dir)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    print(summary(result))
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Entry point of `seqlab` and `python -m seqlab`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "report":
+        from .report import main as report_main
+
+        sys.exit(report_main(argv[1:]))
+    if "--help" in argv or "-h" in argv:
+        print(help_text())
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    register()
+    import hydra
+
+    sys.argv = [sys.argv[0]] + argv
+    hydra.main(config_path=conf_dir(), config_name="config", version_base="1.3")(task)()

@@ -1,0 +1,41 @@
+"""The callback list every trainer shares: early stopping, TensorBoard, timing."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import keras
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Records wall time spent in training epochs (validation included), excluding set-up and test."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = 0.0
+        self.epochs_run = 0
+        self._t0: Optional[float] = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds += time.perf_counter() - self._t0
+        self.epochs_run += 1
+
+
+def build_callbacks(tcfg, run_dir: Path, extra: Optional[List[keras.callbacks.Callback]] = None
+                    ) -> List[keras.callbacks.Callback]:
+    """Callbacks for `tcfg` (the trainer sub-config); the first is always the EpochTimer."""
+    cbs: List[keras.callbacks.Callback] = [EpochTimer()]
+    if tcfg.patience:
+        cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=tcfg.patience,
+                                                 restore_best_weights=True, verbose=1))
+    tb = tcfg.tensorboard
+    if tb.enabled:
+        cbs.append(keras.callbacks.TensorBoard(log_dir=str(Path(run_dir) / "tb"), histogram_freq=tb.histogram_freq,
+                                               write_graph=tb.write_graph, update_freq=tb.update_freq))
+    cbs.extend(extra or [])
+    return cbs

@@ -1,0 +1,19 @@
+"""trainer=fit: Keras model.fit over the shared tf.data pipeline and callback list."""
+
+from __future__ import annotations
+
+from typing import Dict, List
+
+import keras
+
+
+def train(model: keras.Model, splits, tcfg, callbacks: List[keras.callbacks.Callback], seed: int,
+          initial_epoch: int = 0) -> Dict[str, List[float]]:
+    """Train epochs [initial_epoch, tcfg.epochs); returns the per-epoch history (Keras metric names)."""
+    bs = tcfg.batch_size
+    # one stream over all remaining epochs, each epoch's order a function of (seed, epoch)
+    train_ds = splits.train.dataset(bs, shuffle_seed=seed, first_epoch=initial_epoch, epochs=tcfg.epochs)
+    val_ds = splits.val.dataset(bs)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=tcfg.epochs, initial_epoch=initial_epoch,
+                        steps_per_epoch=splits.train.steps(bs), callbacks=callbacks, verbose=tcfg.verbose)
+    return {k: [float(x) for x in v] for k, v in history.history.items()}

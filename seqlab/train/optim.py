@@ -1,0 +1,32 @@
+"""Optimizer and learning-rate schedule from the trainer config."""
+
+from __future__ import annotations
+
+import keras
+
+
+def make_schedule(tcfg, steps_per_epoch: int):
+    """Constant lr, or an exponential / cosine decay over optimizer steps."""
+    if tcfg.lr_schedule == "exponential":
+        return keras.optimizers.schedules.ExponentialDecay(tcfg.lr, tcfg.decay_steps, tcfg.decay_rate)
+    if tcfg.lr_schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(tcfg.lr, decay_steps=max(1, tcfg.epochs * steps_per_epoch))
+    return tcfg.lr
+
+
+def make_optimizer(tcfg, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    lr = make_schedule(tcfg, steps_per_epoch)
+    common = dict(learning_rate=lr, clipnorm=tcfg.clipnorm)
+    if tcfg.optimizer == "adam":
+        return keras.optimizers.Adam(**common)
+    if tcfg.optimizer == "adamw":
+        return keras.optimizers.AdamW(weight_decay=tcfg.weight_decay, **common)
+    if tcfg.optimizer == "sgd":
+        return keras.optimizers.SGD(momentum=tcfg.momentum, **common)
+    return keras.optimizers.RMSprop(momentum=tcfg.momentum, **common)
+
+
+def current_lr(optimizer) -> float:
+    """The learning rate the optimizer uses at its current step."""
+    lr = optimizer.learning_rate
+    return float(lr(optimizer.iterations) if callable(lr) else lr)

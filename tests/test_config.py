@@ -1,0 +1,90 @@
+"""Config composition, schemas, registries and validation messages (no training)."""
+
+import subprocess
+import sys
+
+import pytest
+from hydra.errors import ConfigCompositionException, MissingConfigException
+
+from seqlab.config import GROUPS, SCHEMAS, ConfigError, compose, options, validate
+
+ALL_OPTIONS = [(g, o) for g in GROUPS for o in options(g)]
+
+
+@pytest.mark.parametrize("group,option", ALL_OPTIONS)
+def test_every_option_of_every_group_composes(group, option):
+    cfg = compose([f"{group}={option}"])
+    assert cfg[group].name == option
+    if group not in ("dataset",) or option not in ("csv", "text_csv", "ucr"):
+        validate(cfg)  # options without required paths validate as shipped
+
+
+def test_yaml_stems_equal_registry_keys():
+    from seqlab.data import LOADERS
+    from seqlab.models import BUILDERS
+    from seqlab.train.run import trainers
+
+    assert set(options("dataset")) == set(LOADERS)
+    assert set(options("model")) == set(BUILDERS)
+    assert set(options("trainer")) <= {"fit", "tape"} and "fit" in trainers()
+    assert set(options("regularizer")) == {"none", "l2", "dropout", "l2_dropout"}
+
+
+def test_schemas_are_typed_per_option():
+    cfg = compose(["dataset=etth1", "model=conv1d"])
+    from omegaconf import OmegaConf
+
+    assert OmegaConf.get_type(cfg.dataset) is SCHEMAS["dataset"]["ett"]
+    assert OmegaConf.get_type(cfg.model) is SCHEMAS["model"]["conv1d"]
+    assert cfg.dataset.boundaries == [8640, 11520, 14400]
+
+
+def test_unknown_option_lists_valid_choices():
+    with pytest.raises(MissingConfigException) as e:
+        compose(["model=lstmm"])
+    msg = str(e.value)
+    assert "model/lstmm" in msg
+    for m in ("conv1d", "gru", "lstm", "simplernn"):
+        assert m in msg
+    assert "schema" not in msg.split("Available options in 'model':")[1].split("Config search path")[0]
+
+
+def test_unknown_key_and_wrong_type_name_full_key():
+    with pytest.raises(ConfigCompositionException) as e:
+        compose(["model.unitz=3"])
+    assert "model.unitz" in str(e.value.__cause__)
+    with pytest.raises(ConfigCompositionException) as e:
+        compose(["trainer.epochs=many"])
+    assert "trainer.epochs" in str(e.value.__cause__)
+
+
+@pytest.mark.parametrize("override,key", [
+    ("trainer.lr=-0.1", "trainer.lr"),
+    ("trainer.epochs=0", "trainer.epochs"),
+    ("model.units=-4", "model.units"),
+    ("regularizer.dropout=1.0", "regularizer.dropout"),
+    ("regularizer.recurrent_dropout=-0.1", "regularizer.recurrent_dropout"),
+    ("dataset.horizon=0", "dataset.horizon"),
+    ("dataset.input_len=-5", "dataset.input_len"),
+    ("trainer.optimizer=adagrad", "trainer.optimizer"),
+    ("trainer.lr_schedule=step", "trainer.lr_schedule"),
+    ("model.pooling=sum", "model.pooling"),
+    ("dataset.split=[0.9,0.2]", "dataset.split"),
+    ("trainer.batch_size=0", "trainer.batch_size"),
+])
+def test_out_of_range_values_name_the_key(override, key):
+    with pytest.raises(ConfigError) as e:
+        validate(compose([override]))
+    msg = str(e.value)
+    assert msg.startswith(key + ":") and "expected" in msg and "got" in msg
+
+
+def test_invalid_choice_lists_choices():
+    with pytest.raises(ConfigError, match=r"valid choices: adam, adamw, sgd, rmsprop"):
+        validate(compose(["trainer.optimizer=adagrad"]))
+
+
+def test_config_module_does_not_import_tensorflow():
+    code = ("import sys, seqlab.cli, seqlab.config; from seqlab.config import compose; compose(['model=gru']);"
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
