@@ -26,9 +26,10 @@ class EpochTimer(keras.callbacks.Callback):
         self.epochs_run += 1
 
 
-def build_callbacks(tcfg, run_dir: Path, extra: Optional[List[keras.callbacks.Callback]] = None
-                    ) -> List[keras.callbacks.Callback]:
-    """Callbacks for `tcfg` (the trainer sub-config); the first is always the EpochTimer."""
+def build_callbacks(cfg, run_dir: Path, model: keras.Model, splits,
+                    extra: Optional[List[keras.callbacks.Callback]] = None) -> List[keras.callbacks.Callback]:
+    """The callback list both trainers run, for the whole config `cfg`; the first is always the EpochTimer."""
+    tcfg = cfg.trainer
     cbs: List[keras.callbacks.Callback] = [EpochTimer()]
     if tcfg.patience:
         cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=tcfg.patience,
@@ -39,3 +40,10 @@ def build_callbacks(tcfg, run_dir: Path, extra: Optional[List[keras.callbacks.Ca
                                                write_graph=tb.write_graph, update_freq=tb.update_freq))
     cbs.extend(extra or [])
     return cbs
+
+
+def progress_verbosity(verbose: int) -> int:
+    """Keras verbosity: a live progress bar on a terminal, one line per epoch when piped to a file."""
+    import sys
+
+    return 2 if verbose == 1 and not sys.stdout.isatty() else verbose

@@ -6,6 +6,8 @@ from typing import Dict, List
 
 import keras
 
+from .callbacks import progress_verbosity
+
 
 def train(model: keras.Model, splits, tcfg, callbacks: List[keras.callbacks.Callback], seed: int,
           initial_epoch: int = 0) -> Dict[str, List[float]]:
@@ -15,5 +17,7 @@ def train(model: keras.Model, splits, tcfg, callbacks: List[keras.callbacks.Call
     train_ds = splits.train.dataset(bs, shuffle_seed=seed, first_epoch=initial_epoch, epochs=tcfg.epochs)
     val_ds = splits.val.dataset(bs)
     history = model.fit(train_ds, validation_data=val_ds, epochs=tcfg.epochs, initial_epoch=initial_epoch,
-                        steps_per_epoch=splits.train.steps(bs), callbacks=callbacks, verbose=tcfg.verbose)
+                        steps_per_epoch=splits.train.steps(bs), callbacks=callbacks,
+                        verbose=progress_verbosity(tcfg.verbose),
+                        shuffle=False)  # the pipeline shuffles per epoch itself
     return {k: [float(x) for x in v] for k, v in history.history.items()}

@@ -83,7 +83,7 @@ def run(cfg: DictConfig, run_dir: Path, extra_callbacks: Optional[list] = None) 
              spec.name, len(splits.train), len(splits.val), len(splits.test), spec.task, spec.input_shape)
     log.info("model %s: %s parameters", model.name, f"{model.count_params():,}")
 
-    callbacks = build_callbacks(tcfg, run_dir, extra_callbacks)
+    callbacks = build_callbacks(cfg, run_dir, model, splits, extra_callbacks)
     timer = callbacks[0]
     history = trainers()[tcfg.name](model, splits, tcfg, callbacks, seed=cfg.seed)
 
