@@ -1,0 +1,106 @@
+"""A few real training steps per model x task: loss falls, outputs appear, the summary reads right."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqlab.config import compose
+from seqlab.train import run
+
+QUIET = ["trainer.verbose=0", "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"]
+
+
+def _ucr(tmp_path, n=120, length=24, classes=3):
+    """A 3-class UCR-layout dataset whose class sets the frequency of a sine."""
+    rng = np.random.default_rng(0)
+    paths = []
+    for split in ("TRAIN", "TEST"):
+        y = rng.integers(0, classes, n)
+        t = np.arange(length)
+        x = np.sin(2 * np.pi * (y[:, None] + 1) * t / length) + 0.1 * rng.normal(size=(n, length))
+        p = tmp_path / f"toy_{split}.tsv"
+        pd.DataFrame(np.column_stack([y + 1, x])).to_csv(p, sep="\t", header=False, index=False)
+        paths.append(p)
+    return [f"dataset.train_path={paths[0]}", f"dataset.test_path={paths[1]}"]
+
+
+TASKS = {
+    "sine": lambda tmp: ["dataset=sine", "dataset.length=1200", "dataset.input_len=24", "dataset.horizon=4"],
+    "adding": lambda tmp: ["dataset=adding", "dataset.length=20", "dataset.train_size=512", "dataset.val_size=64",
+                           "dataset.test_size=64"],
+    "text_synth": lambda tmp: ["dataset=text_synth", "dataset.train_size=512", "dataset.val_size=64",
+                               "dataset.test_size=64"],
+    "ucr": lambda tmp: ["dataset=ucr"] + _ucr(tmp),
+}
+
+
+@pytest.mark.parametrize("model", ["simplernn", "lstm", "gru", "conv1d"])
+@pytest.mark.parametrize("task", list(TASKS))
+def test_loss_falls_for_each_model_and_task(model, task, tmp_path):
+    size = "model.filters=16" if model == "conv1d" else "model.units=16"
+    cfg = compose(TASKS[task](tmp_path) + [f"model={model}", size, "trainer.epochs=3", "trainer.batch_size=32",
+                                           "trainer.lr=0.01"] + QUIET)
+    result = run(cfg, tmp_path / "run")
+    loss = result.history["loss"]
+    assert len(loss) == 3 and loss[-1] < loss[0], loss
+    assert np.isfinite(loss).all()
+    expected_task = {"sine": "regression", "adding": "regression", "text_synth": "binary", "ucr": "multiclass"}
+    assert result.metrics["task"] == expected_task[task]
+
+
+def test_run_writes_outputs_and_beats_baseline(tmp_path):
+    cfg = compose(["model=gru", "model.units=16", "trainer.epochs=4", "dataset.length=1500"] + QUIET[:2])
+    result = run(cfg, tmp_path)
+    for f in ("metrics.json", "history.csv", "model.keras"):
+        assert (tmp_path / f).stat().st_size > 0
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    for key in ("task", "test", "baseline", "params", "epochs", "best_epoch", "train_seconds", "samples_per_second"):
+        assert key in m, key
+    assert m["task"] == "regression" and set(m["test"]) >= {"loss", "mse", "mae"}
+    assert m["test"]["mse"] < m["baseline"]["mse"]
+    hist = pd.read_csv(tmp_path / "history.csv")
+    assert list(hist["epoch"]) == [1, 2, 3, 4] and {"loss", "val_loss", "mae", "val_mae"} <= set(hist.columns)
+    assert not list(tmp_path.glob(".*tmp*")) and not list(tmp_path.glob(".metrics.*"))  # no temp leftovers
+
+
+def test_classification_reports_accuracy_and_majority_baseline(tmp_path):
+    cfg = compose(["dataset=text_synth", "dataset.train_size=256", "dataset.val_size=64", "dataset.test_size=64",
+                   "model=lstm", "model.units=8", "trainer.epochs=1"] + QUIET)
+    m = run(cfg, tmp_path).metrics
+    assert m["task"] == "binary" and "accuracy" in m["test"] and "accuracy" in m["baseline"]
+    assert m["baseline_name"] and 0.3 < m["baseline"]["accuracy"] < 0.7
+
+
+def test_early_stopping_restores_best_weights(tmp_path):
+    cfg = compose(["model=lstm", "model.units=8", "dataset.length=800", "trainer.epochs=30", "trainer.patience=1",
+                   "trainer.lr=0.3", "trainer.optimizer=sgd"] + QUIET)
+    result = run(cfg, tmp_path)
+    val = result.history["val_loss"]
+    assert result.metrics["epochs"] <= 30
+    assert result.metrics["best_epoch"] == int(np.argmin(val)) + 1
+
+
+def test_lr_schedules_decay(tmp_path):
+    from seqlab.train.optim import current_lr, make_optimizer
+
+    for schedule in ("exponential", "cosine"):
+        t = compose([f"trainer.lr_schedule={schedule}", "trainer.decay_steps=10", "trainer.decay_rate=0.5"]).trainer
+        opt = make_optimizer(t, steps_per_epoch=10)
+        first = current_lr(opt)
+        opt.iterations.assign(10)
+        assert current_lr(opt) < first
+    exp = make_optimizer(compose(["trainer.lr_schedule=exponential", "trainer.decay_steps=10",
+                                  "trainer.decay_rate=0.5"]).trainer, 10)
+    exp.iterations.assign(10)
+    assert current_lr(exp) == pytest.approx(0.5e-3)
+
+
+def test_limit_caps_every_split(tmp_path):
+    from seqlab import data
+
+    cfg = compose(["dataset=adding", "dataset.limit=50"])
+    splits, spec = data.load(cfg.dataset)
+    assert len(splits.train) == len(splits.val) == len(splits.test) == 50
+    assert spec.output_shape == (1,)
