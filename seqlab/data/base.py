@@ -183,3 +183,20 @@ def majority_baseline(y_train: np.ndarray, y_test: np.ndarray) -> Dict[str, floa
     values, counts = np.unique(y_train, return_counts=True)
     majority = values[np.argmax(counts)]
     return {"accuracy": float(np.mean(np.asarray(y_test) == majority))}
+
+
+def majority_class_baseline(splits: Splits) -> Dict[str, float]:
+    """The classification `baseline_fn`: the training split's majority class, scored on the test split."""
+    return majority_baseline(splits.train.arrays()[1], splits.test.arrays()[1])
+
+
+def encode_labels(values) -> Tuple[np.ndarray, list]:
+    """Map labels of any type to int32 ids 0..K-1 in sorted order; returns (ids, JSON-friendly class names)."""
+    values = list(values)
+    try:
+        classes = sorted(set(values))
+    except TypeError:  # mixed types (e.g. 1 and "x") cannot be compared; order them by their text
+        classes = sorted(set(values), key=str)
+    index = {c: i for i, c in enumerate(classes)}
+    ids = np.fromiter((index[v] for v in values), dtype=np.int32, count=len(values))
+    return ids, [c.item() if isinstance(c, np.generic) else c for c in classes]

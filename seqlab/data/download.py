@@ -1,0 +1,120 @@
+"""Finding dataset files (data_dir, then the cache, else a checksummed download) and reading them safely."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import urllib.request
+import zlib
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+import pandas as pd
+
+from ..config import config_error
+
+log = logging.getLogger(__name__)
+PathLike = Union[str, Path]
+_CHUNK = 1 << 20
+
+
+class ChecksumError(ValueError):
+    """A downloaded file's sha256 differs from the expected one (the file has been deleted)."""
+
+
+def cache_dir(override: Optional[PathLike] = None) -> Path:
+    """Where downloads go: `override`, else $SEQLAB_CACHE_DIR, else platformdirs' user cache for seqlab."""
+    if override is None:
+        override = os.environ.get("SEQLAB_CACHE_DIR")
+    if override is None:
+        import platformdirs
+
+        override = platformdirs.user_cache_dir("seqlab")
+    return Path(override).expanduser()
+
+
+def search_dirs(data_dir: Optional[PathLike] = None, cache: Optional[PathLike] = None) -> list:
+    """The folders looked in, in order: data_dir (else $SEQLAB_DATA_DIR), then the cache."""
+    data_dir = data_dir if data_dir is not None else os.environ.get("SEQLAB_DATA_DIR")
+    dirs = [Path(data_dir).expanduser()] if data_dir else []
+    return dirs + [cache_dir(cache)]
+
+
+def find(names: Sequence[str], data_dir: Optional[PathLike] = None,
+         cache: Optional[PathLike] = None) -> Optional[Path]:
+    """The first existing file among `names` in data_dir, then in the cache; None when there is none."""
+    for folder in search_dirs(data_dir, cache):
+        for name in names:
+            if (folder / name).is_file():
+                return folder / name
+    return None
+
+
+def fetch(filename: str, url: str, sha256: str, data_dir: Optional[PathLike] = None,
+          cache: Optional[PathLike] = None) -> Path:
+    """Path to `filename`: found in data_dir or the cache, else downloaded from `url` into the cache.
+
+    A download is streamed to a temporary file, checked against `sha256` and only then moved into place
+    with os.replace, so an interrupted or corrupt download never looks like a finished one.
+    """
+    found = find([filename], data_dir, cache)
+    if found is not None:
+        return found
+    target = cache_dir(cache) / filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    log.info("downloading %s -> %s", url, target)
+    digest = hashlib.sha256()
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{filename}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url) as response:
+            total = int(response.headers.get("Content-Length") or 0)
+            done, next_log = 0, 5
+            while chunk := response.read(_CHUNK):
+                out.write(chunk)
+                digest.update(chunk)
+                done += len(chunk)
+                if total and 100 * done / total >= next_log:
+                    log.info("%s: %d%% of %.1f MB", filename, 100 * done // total, total / 1e6)
+                    next_log = 100 * done // total + 5
+        received = digest.hexdigest()
+        if sha256 and received.lower() != sha256.lower():
+            raise ChecksumError(f"sha256 mismatch for {url}: expected {sha256}, received {received}; "
+                                f"the download was deleted")
+        os.replace(tmp, target)
+    except BaseException:
+        # never leave a partial file behind, whatever went wrong (including Ctrl-C)
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    log.info("saved %s (sha256 %s)", target, received)
+    return target
+
+
+def local_path(path: Optional[str], key: str, data_dir: Optional[PathLike] = None) -> Path:
+    """An existing file named by config key `key`; a relative path not found as given is tried in data_dir."""
+    if not path or path == "???":
+        raise config_error(key, "a file path", path)
+    p = Path(path).expanduser()
+    if not p.exists() and not p.is_absolute() and data_dir:
+        candidate = Path(data_dir).expanduser() / p
+        if candidate.exists():
+            p = candidate
+    if not p.is_file():
+        raise config_error(key, "an existing file", str(p))
+    return p
+
+
+def read_csv(path: Path, key: str, **kwargs) -> pd.DataFrame:
+    """pandas.read_csv (plain or .gz) that turns an unreadable or empty file into a ConfigError naming `key`."""
+    if not path.is_file():
+        raise config_error(key, "an existing CSV file", str(path))
+    try:
+        frame = pd.read_csv(path, **kwargs)
+    except pd.errors.EmptyDataError:
+        raise config_error(key, "a non-empty CSV file", str(path)) from None
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise config_error(key, "a readable CSV file (plain or .gz)", f"{path}: {exc}") from None
+    if len(frame) == 0:
+        raise config_error(key, "a CSV file with at least one data row", f"{path} (header only)")
+    return frame

@@ -1,0 +1,197 @@
+"""Forecasting datasets (sine, csv, ETT): sliding windows over one multivariate series, ETT split protocol."""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import pandas as pd
+from omegaconf import OmegaConf
+
+from ..config import config_error
+from . import download
+from .base import DataSpec, Splits, WindowSplit
+
+log = logging.getLogger(__name__)
+SPLIT_NAMES = ("train", "val", "test")
+
+
+def load_sine(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:
+    """The embedded synthetic series: `channels` noisy sums of sines with the given `periods`."""
+    frame, info = sine_frame(cfg.length, cfg.channels, list(cfg.periods), cfg.noise, seed)
+    return build_windows(frame, cfg, "sine", info)
+
+
+def load_csv(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:
+    """Any time-series CSV (plain or .gz) at `dataset.path`."""
+    path = download.local_path(_get(cfg, "path"), "dataset.path", data_dir)
+    frame, info = read_series(path, "dataset.path", cfg.get("time_column"))
+    return build_windows(frame, cfg, path.name, info)
+
+
+def load_ett(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:
+    """ETTh1 / ETTm1: `dataset.file` (or its uncompressed name) from data_dir or the cache, else downloaded."""
+    plain = cfg.file[:-3] if cfg.file.endswith(".gz") else cfg.file
+    path = download.find([cfg.file, plain], data_dir)
+    if path is None:
+        if not cfg.url:
+            raise config_error("dataset.url", f"a URL to download {plain} from, as neither {cfg.file} nor {plain} "
+                               f"is in data_dir or the cache ({download.search_dirs(data_dir)})", cfg.url)
+        path = download.fetch(plain, cfg.url, cfg.sha256, data_dir)
+    frame, info = read_series(path, "dataset.file", cfg.get("time_column"))
+    return build_windows(frame, cfg, path.name, info)
+
+
+def window_starts(a: int, b: int, input_len: int, horizon: int, stride: int = 1) -> np.ndarray:
+    """Starts s of the windows owned by rows [a, b): targets [s+input_len, s+input_len+horizon) lie in [a, b).
+
+    Inputs may reach back before `a` (into the previous split), as in the ETT protocol; s >= 0 always.
+    """
+    first_target = max(a, input_len)
+    return np.arange(first_target, b - horizon + 1, stride, dtype=np.int64) - input_len
+
+
+def sine_frame(length: int, channels: int, periods: List[float], noise: float,
+               seed: int) -> Tuple[pd.DataFrame, Dict]:
+    """`channels` columns, each a sum of sines (random amplitude/phase per channel) plus gaussian noise."""
+    if not periods or any(p <= 0 for p in periods):
+        raise config_error("dataset.periods", "a non-empty list of positive periods (in rows)", periods)
+    rng = np.random.default_rng(seed)
+    t = np.arange(length, dtype=np.float64)
+    columns, params = {}, {}
+    for c in range(channels):
+        amp = rng.uniform(0.5, 1.5, len(periods))
+        phase = rng.uniform(0.0, 2 * math.pi, len(periods))
+        x = sum(a * np.sin(2 * math.pi * t / p + ph) for a, p, ph in zip(amp, periods, phase))
+        columns[f"sine_{c}"] = x + rng.normal(0.0, noise, length)
+        params[f"sine_{c}"] = {"amplitude": amp.tolist(), "phase": phase.tolist()}
+    info = {"source": "sine (synthetic)", "periods": list(periods), "noise": noise, "components": params}
+    return pd.DataFrame(columns), info
+
+
+def read_series(path: Path, key: str, time_column: Optional[str]) -> Tuple[pd.DataFrame, Dict]:
+    """Read a CSV; the time column (if any) is checked, parsed for its range and dropped."""
+    frame = download.read_csv(path, key)
+    info: Dict = {"source": str(path)}
+    if time_column:
+        if time_column not in frame.columns:
+            raise config_error("dataset.time_column", f"a column of {path.name}", time_column, list(frame.columns))
+        times = pd.to_datetime(frame[time_column], errors="coerce")
+        if times.isna().any():
+            bad = frame[time_column][times.isna()].iloc[0]
+            raise config_error("dataset.time_column", f"timestamps in every row of {path.name}",
+                               f"{int(times.isna().sum())} unparseable values, e.g. {bad!r}")
+        info["time_range"] = [str(times.iloc[0]), str(times.iloc[-1])]
+        frame = frame.drop(columns=[time_column])
+    return frame, info
+
+
+def build_windows(frame: pd.DataFrame, cfg, source: str, info: Dict) -> Tuple[Splits, DataSpec]:
+    """Split rows, z-score with training rows only and wrap each split's windows in a WindowSplit."""
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    features = _columns(cfg.get("features"), "dataset.features", frame, numeric, source)
+    targets = _columns(cfg.get("targets"), "dataset.targets", frame, numeric, source)
+    used = list(dict.fromkeys(features + targets))
+    bounds = _boundaries(cfg, len(frame), source)
+    L, H = cfg.input_len, cfg.horizon
+    ranges = dict(zip(SPLIT_NAMES, zip([0] + bounds[:2], bounds)))
+    starts = {}
+    for name, (a, b) in ranges.items():  # checked before any heavy work
+        starts[name] = window_starts(a, b, L, H, cfg.stride)
+        if len(starts[name]) == 0:
+            raise config_error("dataset.input_len", f"a series long enough for input_len + horizon ({L} + {H}) "
+                               f"in every split (val/test inputs may reach back)",
+                               f"{name} split of {source} has {b - a} rows [{a}, {b})")
+
+    data = frame[used].iloc[: bounds[2]]  # rows after test_end are never read by any window
+    data = _fill_missing(data, bool(cfg.get("interpolate", False)), source, info)
+    values = data.to_numpy(np.float64)  # (rows, used columns)
+    if cfg.normalize:
+        train = values[: bounds[0]]
+        mean, std = train.mean(axis=0), train.std(axis=0)  # population std (ddof=0), as the ETT protocol
+        constant = [c for c, s in zip(used, std) if not s > 1e-12]
+        std = np.where(std > 1e-12, std, 1.0)  # a constant column becomes 0, not NaN
+        values = (values - mean) / std
+        info["normalization"] = {"rows": [0, bounds[0]], "mean": dict(zip(used, mean.tolist())),
+                                 "std": dict(zip(used, std.tolist())), "constant_columns": constant}
+    col = {c: i for i, c in enumerate(used)}
+    inputs = np.ascontiguousarray(values[:, [col[c] for c in features]], dtype=np.float32)
+    outputs = np.ascontiguousarray(values[:, [col[c] for c in targets]], dtype=np.float32)
+
+    info.update(features=features, targets=targets, rows=len(frame),
+                row_ranges={k: list(v) for k, v in ranges.items()},
+                windows={k: int(len(v)) for k, v in starts.items()}, input_len=L, horizon=H, stride=cfg.stride)
+    log.info("%s: windows train/val/test = %s", source, info["windows"])
+    splits = Splits(*(WindowSplit(inputs, outputs, starts[k], L, H) for k in SPLIT_NAMES),
+                    baseline_name="repeat last value", baseline_fn=repeat_baseline, info=info)
+    spec = DataSpec(name=cfg.name, task="regression", input_shape=(L, len(features)),
+                    output_shape=(H, len(targets)), feature_names=tuple(features), target_names=tuple(targets))
+    return splits, spec
+
+
+def repeat_baseline(splits: Splits) -> Dict[str, float]:
+    """Repeat each target's last input value over the horizon; MSE and MAE on the test split."""
+    test = splits.test
+    se = ae = 0.0
+    count = 0
+    # in chunks: (windows, horizon, targets) in float64 for all of ETTm1's test split would be ~60 MB
+    for lo in range(0, len(test), 4096):
+        idx = np.arange(lo, min(lo + 4096, len(test)))
+        _, y = test.arrays(idx)
+        err = y.astype(np.float64) - test.last_target_before(idx)[:, None, :]
+        se += float(np.sum(err**2))
+        ae += float(np.sum(np.abs(err)))
+        count += err.size
+    return {"mse": se / count, "mae": ae / count} if count else {}
+
+
+def _get(cfg, key: str):
+    return None if OmegaConf.is_missing(cfg, key) else cfg.get(key)
+
+
+def _columns(names, key: str, frame: pd.DataFrame, numeric: List[str], source: str) -> List[str]:
+    if names is None:
+        if not numeric:
+            raise config_error(key, f"numeric columns in {source}", "none", list(frame.columns))
+        return list(numeric)
+    names = list(names)
+    if not names:
+        raise config_error(key, "at least one column", names, numeric)
+    for c in names:
+        if c not in frame.columns:
+            raise config_error(key, f"numeric columns of {source}", c, numeric)
+        if c not in numeric:
+            raise config_error(key, f"a numeric column of {source} ({c!r} has dtype {frame[c].dtype})", c, numeric)
+    return names
+
+
+def _boundaries(cfg, n: int, source: str) -> List[int]:
+    if cfg.get("boundaries") is not None:
+        b = [int(x) for x in cfg.boundaries]
+        if len(b) != 3 or not 0 < b[0] < b[1] < b[2]:
+            raise config_error("dataset.boundaries", "three increasing row numbers [train_end, val_end, test_end]", b)
+        if b[2] > n:
+            raise config_error("dataset.boundaries", f"row numbers within the {n} rows of {source}", b)
+        return b
+    train, val = cfg.split
+    return [int(n * train), int(n * (train + val)), n]
+
+
+def _fill_missing(data: pd.DataFrame, interpolate: bool, source: str, info: Dict) -> pd.DataFrame:
+    missing = {c: int(k) for c, k in data.isna().sum().items() if k}
+    if not missing:
+        return data
+    if not interpolate:
+        col, k = next(iter(missing.items()))
+        raise config_error("dataset.interpolate", "true to fill NaNs by linear interpolation, or a series without "
+                           f"NaNs (NaN counts per column: {missing})", f"{k} NaN values in column {col!r} of {source}")
+    empty = [c for c in missing if missing[c] == len(data)]
+    if empty:
+        raise config_error("dataset.interpolate", f"columns of {source} with at least one value to interpolate from",
+                           f"only NaNs in {empty}")
+    info["interpolated"] = missing
+    # limit_direction="both" holds the first/last valid value at the ends instead of leaving NaNs there
+    return data.interpolate(method="linear", limit_direction="both")

@@ -1,0 +1,198 @@
+"""Text classification (text_synth, text_csv, imdb): token ids from a TextVectorization adapted on train only."""
+
+from __future__ import annotations
+
+import logging
+import re
+import string
+import tarfile
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import pandas as pd
+from omegaconf import OmegaConf
+
+from ..config import config_error
+from . import download
+from .base import ArraySplit, DataSpec, Splits, encode_labels, majority_class_baseline
+
+log = logging.getLogger(__name__)
+IMDB_TARBALL = "aclImdb_v1.tar.gz"
+_IMDB_MEMBER = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_\d+\.txt$")
+_PUNCTUATION = "[%s]" % re.escape(string.punctuation)
+
+# text_synth vocabulary: the label is the sentiment word's polarity, flipped when "not" directly precedes it
+POSITIVE = ("good", "great", "excellent", "wonderful", "superb", "enjoyable")
+NEGATIVE = ("bad", "awful", "terrible", "poor", "boring", "dreadful")
+FILLER = ("the", "movie", "film", "was", "really", "plot", "acting", "i", "thought", "it", "quite", "story",
+          "very", "and", "this", "a", "cast", "ending", "overall", "seemed")
+
+
+def standardize(text):
+    """Lowercase, turn IMDB's `<br />` tags into spaces and strip punctuation (a tf.string tensor op)."""
+    import tensorflow as tf
+
+    text = tf.strings.lower(text)
+    text = tf.strings.regex_replace(text, r"<br\s*/?>", " ")
+    return tf.strings.regex_replace(text, _PUNCTUATION, "")
+
+
+def load_text_synth(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:
+    """Synthetic sentiment whose label depends on word order, so a bag of words is at chance."""
+    if cfg.sequence_length < 2:
+        raise config_error("dataset.sequence_length", "at least 2 tokens (a sentiment word and 'not')",
+                           cfg.sequence_length)
+    streams = np.random.default_rng(seed).spawn(3)
+    sizes = [cfg.train_size, cfg.val_size, cfg.test_size]
+    parts = [synth_sentences(n, cfg.sequence_length, rng) for n, rng in zip(sizes, streams)]
+    info = {"source": "text_synth (synthetic)",
+            "rule": "polarity of the one sentiment word, flipped when 'not' directly precedes it"}
+    return _vectorized(cfg, parts, ["negative", "positive"], info)
+
+
+def load_text_csv(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:
+    """A CSV with a text and a label column; `split_column` (train/test) or a random `test_fraction` split."""
+    path = download.local_path(None if OmegaConf.is_missing(cfg, "path") else cfg.path, "dataset.path", data_dir)
+    frame = download.read_csv(path, "dataset.path", keep_default_na=False)  # "NA" is a word, not a missing value
+    for key in ("text_column", "label_column", "split_column"):
+        col = cfg.get(key)
+        if col is not None and col not in frame.columns:
+            raise config_error(f"dataset.{key}", f"a column of {path.name}", col, list(frame.columns))
+    labels, classes = _labels(frame[cfg.label_column], path.name)
+    texts = frame[cfg.text_column].astype(str).to_numpy(dtype=object)
+    rng = np.random.default_rng(seed)
+    if cfg.split_column:
+        split = frame[cfg.split_column].astype(str).str.strip().str.lower()
+        bad = sorted(set(split) - {"train", "test"})
+        if bad:
+            raise config_error("dataset.split_column", f"only the values train/test in column {cfg.split_column!r}",
+                               bad[:5], ["train", "test"])
+        is_test = (split == "test").to_numpy()
+    else:
+        is_test = np.zeros(len(frame), dtype=bool)
+        is_test[rng.permutation(len(frame))[: int(round(cfg.test_fraction * len(frame)))]] = True
+    if is_test.all() or not is_test.any():
+        raise config_error("dataset.split_column" if cfg.split_column else "dataset.test_fraction",
+                           "both train and test rows", f"{int(is_test.sum())} test rows of {len(frame)} in {path.name}")
+    info = {"source": str(path)}
+    return _from_train_test(cfg, seed, texts[~is_test], labels[~is_test], texts[is_test], labels[is_test],
+                            classes, info)
+
+
+def load_imdb(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:
+    """IMDB reviews, original 25k/25k split, from imdb_reviews.csv.gz or the aclImdb tarball (downloaded if need be)."""
+    csv = download.find([cfg.file], data_dir)
+    if csv is not None:
+        frame = download.read_csv(csv, "dataset.file", keep_default_na=False)
+        missing = sorted({"text", "label", "split"} - set(frame.columns))
+        if missing:
+            raise config_error("dataset.file", f"columns text, label, split in {csv.name}", list(frame.columns))
+        source = csv
+    else:
+        source = download.find([IMDB_TARBALL], data_dir) or download.fetch(IMDB_TARBALL, cfg.url, cfg.sha256, data_dir)
+        frame = read_imdb_tarball(source)
+    test = (frame["split"] == "test").to_numpy()
+    texts = frame["text"].to_numpy(dtype=object)
+    labels = frame["label"].to_numpy(dtype=np.int32)
+    info = {"source": str(source), "original_sizes": {"train": int((~test).sum()), "test": int(test.sum())}}
+    return _from_train_test(cfg, seed, texts[~test], labels[~test], texts[test], labels[test], ["neg", "pos"], info)
+
+
+def read_imdb_tarball(path: Path) -> pd.DataFrame:
+    """The labelled train/test reviews straight from aclImdb_v1.tar.gz (columns text, label, split)."""
+    rows = []
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            for member in tar:
+                match = _IMDB_MEMBER.search(member.name) if member.isfile() else None
+                if match:
+                    text = tar.extractfile(member).read().decode("utf-8")
+                    rows.append((match[1], int(match[2] == "pos"), int(match[3]), text))
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise config_error("dataset.url", "a readable aclImdb tarball", f"{path}: {exc}") from None
+    if not rows:
+        raise config_error("dataset.url", "a tarball with aclImdb/{train,test}/{pos,neg}/*.txt reviews", str(path))
+    # the order of the shared CSV: train before test, neg before pos, by review id
+    rows.sort(key=lambda r: (r[0] != "train", r[1], r[2]))
+    return pd.DataFrame([(t, lab, s) for s, lab, _, t in rows], columns=["text", "label", "split"])
+
+
+def synth_sentences(n: int, max_len: int, rng: np.random.Generator) -> Tuple[List[str], np.ndarray]:
+    """n sentences, each with exactly one sentiment word and one "not" among filler words; labels int32 (n,).
+
+    Whether "not" sits directly before the sentiment word is drawn independently of everything else, so the
+    multiset of words carries no information about the flip: only word order does.
+    """
+    texts, labels = [], np.empty(n, dtype=np.int32)
+    for i in range(n):
+        length = int(rng.integers(min(4, max_len), max_len + 1))
+        positive = bool(rng.integers(2))
+        flipped = bool(rng.integers(2))
+        if flipped:
+            neg_at = int(rng.integers(length - 1))
+            word_at = neg_at + 1
+        else:  # any pair of distinct positions except "not" right before the word
+            while True:
+                neg_at, word_at = (int(v) for v in rng.choice(length, 2, replace=False))
+                if word_at != neg_at + 1:
+                    break
+        words = list(rng.choice(FILLER, length))
+        words[neg_at] = "not"
+        words[word_at] = str(rng.choice(POSITIVE if positive else NEGATIVE))
+        texts.append(" ".join(words))
+        labels[i] = int(positive != flipped)
+    return texts, labels
+
+
+def _labels(column: pd.Series, source: str) -> Tuple[np.ndarray, list]:
+    ids, classes = encode_labels(column.tolist())
+    if len(classes) < 2:
+        raise config_error("dataset.label_column", f"at least two classes in column {column.name!r} of {source}",
+                           f"only {classes}")
+    return ids, classes
+
+
+def _from_train_test(cfg, seed: int, train_x, train_y, test_x, test_y, classes: list, info: Dict):
+    """Shuffle both splits (seeded), carve validation out of train and cap each split at `limit`."""
+    rng = np.random.default_rng(seed)
+    tr, te = rng.permutation(len(train_x)), rng.permutation(len(test_x))
+    n_val = int(round(cfg.val_fraction * len(tr)))
+    if n_val == 0 or n_val == len(tr):
+        raise config_error("dataset.val_fraction", f"a fraction leaving both train and validation examples "
+                           f"out of {len(tr)} training examples", cfg.val_fraction)
+    parts = [(train_x[i], train_y[i]) for i in (tr[n_val:], tr[:n_val], te)]
+    return _vectorized(cfg, parts, classes, info)
+
+
+def _vectorized(cfg, parts: Sequence[Tuple], classes: list, info: Dict) -> Tuple[Splits, DataSpec]:
+    import keras
+    import tensorflow as tf
+
+    if cfg.limit:  # before vectorising: a quick look at IMDB should not tokenise 50k reviews
+        parts = [(x[: cfg.limit], y[: cfg.limit]) for x, y in parts]
+    vectorizer = keras.layers.TextVectorization(max_tokens=cfg.max_tokens, standardize=standardize,
+                                                output_sequence_length=cfg.sequence_length)
+    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(tf.constant(list(parts[0][0]), tf.string)).batch(1024))
+
+    def encode(texts) -> np.ndarray:  # (n, sequence_length) int32, 0 = padding, 1 = out of vocabulary
+        chunks = [np.asarray(vectorizer(tf.constant(list(texts[i:i + 2048]), tf.string)))
+                  for i in range(0, len(texts), 2048)]
+        return np.concatenate(chunks).astype(np.int32) if chunks else np.zeros((0, cfg.sequence_length), np.int32)
+
+    splits_xy = [(encode(x), np.asarray(y, dtype=np.int32)) for x, y in parts]
+    vocab = vectorizer.get_vocabulary()
+    k = len(classes)
+    info.update(vocab_size=len(vocab), vocabulary_head=[str(w) for w in vocab[:20]], class_names=classes,
+                max_tokens=cfg.max_tokens, sequence_length=cfg.sequence_length,
+                sizes=dict(zip(("train", "val", "test"), (len(x) for x, _ in splits_xy))),
+                train_class_counts=np.bincount(splits_xy[0][1], minlength=k).tolist(),
+                # share of examples that fill all sequence_length slots, i.e. that were probably cut off
+                full_length_fraction={name: float(np.mean(x[:, -1] != 0)) if len(x) else 0.0
+                                      for name, (x, _) in zip(("train", "val", "test"), splits_xy)})
+    log.info("%s: vocabulary %d, sizes %s", cfg.name, len(vocab), info["sizes"])
+    splits = Splits(*(ArraySplit(x, y) for x, y in splits_xy), baseline_name="majority class",
+                    baseline_fn=majority_class_baseline, info=info)
+    spec = DataSpec(name=cfg.name, task="binary" if k == 2 else "multiclass", input_shape=(cfg.sequence_length,),
+                    output_shape=(), num_classes=k, vocab_size=len(vocab))
+    return splits, spec
