@@ -65,6 +65,9 @@ class Split:
         )
         ds = ds.map(lambda idx: self._gather(tensors, idx), num_parallel_calls=tf.data.AUTOTUNE,
                     deterministic=True)
+        # flat_map hides the length; Keras needs it to run validation without "ran out of data"
+        total = max(0, epochs - first_epoch) * self.steps(batch_size, drop_remainder)
+        ds = ds.apply(tf.data.experimental.assert_cardinality(total))
         return ds.prefetch(tf.data.AUTOTUNE)
 
     def steps(self, batch_size: int, drop_remainder: bool = False) -> int:
