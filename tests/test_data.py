@@ -455,3 +455,21 @@ def test_fetch_prefers_data_dir(tmp_path, monkeypatch):
     shutil.rmtree(local)
     with pytest.raises(OSError):
         download.fetch("x.csv", "file:///nowhere/x.csv", "bad")
+
+
+def test_local_ett_copy_is_verified_against_the_uncompressed_checksum(tmp_path, shared_datasets):
+    import gzip
+    import shutil
+
+    from seqlab.data.download import ChecksumError, verify
+
+    cfg = compose(["dataset=etth1"]).dataset
+    verify(shared_datasets / "ETTh1.csv.gz", cfg.sha256)  # the shared .gz holds the original bytes
+    # ETTm1 under ETTh1's name (the historical swap) is refused, naming the file and both hashes
+    shutil.copy(shared_datasets / "ETTm1.csv.gz", tmp_path / "ETTh1.csv.gz")
+    with pytest.raises(ChecksumError, match=r"ETTh1\.csv\.gz.*expected f18de3ad"):
+        load(cfg, data_dir=str(tmp_path))
+    with gzip.open(tmp_path / "ETTh1.csv.gz", "wb") as f:
+        f.write(b"date,OT\n")
+    with pytest.raises(ChecksumError, match="mismatch"):
+        verify(tmp_path / "ETTh1.csv.gz", cfg.sha256)

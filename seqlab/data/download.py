@@ -91,6 +91,29 @@ def fetch(filename: str, url: str, sha256: str, data_dir: Optional[PathLike] = N
     return target
 
 
+def verify(path: Path, sha256: str) -> None:
+    """Check a local copy against the sha256 of its (uncompressed) content; a .gz is hashed decompressed.
+
+    This catches truncated files and mix-ups such as the historical ETTh1/ETTm1 swap.
+    """
+    import gzip
+
+    if not sha256:
+        return
+    digest = hashlib.sha256()
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                digest.update(chunk)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ChecksumError(f"{path}: unreadable ({exc}); delete it to download a fresh copy") from None
+    received = digest.hexdigest()
+    if received.lower() != sha256.lower():
+        raise ChecksumError(f"{path}: content sha256 mismatch: expected {sha256}, received {received}; "
+                            f"delete it to download a fresh copy")
+
+
 def local_path(path: Optional[str], key: str, data_dir: Optional[PathLike] = None) -> Path:
     """An existing file named by config key `key`; a relative path not found as given is tried in data_dir."""
     if not path or path == "???":

@@ -36,7 +36,9 @@ def load_ett(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits
     """ETTh1 / ETTm1: `dataset.file` (or its uncompressed name) from data_dir or the cache, else downloaded."""
     plain = cfg.file[:-3] if cfg.file.endswith(".gz") else cfg.file
     path = download.find([cfg.file, plain], data_dir)
-    if path is None:
+    if path is not None:
+        download.verify(path, cfg.sha256)  # cfg.sha256 is that of the uncompressed original CSV
+    else:
         if not cfg.url:
             raise config_error("dataset.url", f"a URL to download {plain} from, as neither {cfg.file} nor {plain} "
                                f"is in data_dir or the cache ({download.search_dirs(data_dir)})", cfg.url)
