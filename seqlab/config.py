@@ -167,8 +167,9 @@ class CheckpointConfig:
 class TensorBoardConfig:
     enabled: bool = True
     update_freq: Any = "epoch"  # "epoch" or every N steps
-    histogram_freq: int = 1
+    histogram_freq: int = 1  # epochs between weight histograms; 0 turns them off
     write_graph: bool = True
+    probe_size: int = 64  # training examples in the fixed batch the gradient norm is measured on
 
 
 @dataclass
@@ -370,6 +371,7 @@ def validate(cfg: DictConfig) -> None:
     _positive(t.checkpoint, "trainer.checkpoint", "every", allow_zero=True)
     _positive(t.checkpoint, "trainer.checkpoint", "keep")
     _positive(t.tensorboard, "trainer.tensorboard", "histogram_freq", allow_zero=True)
+    _positive(t.tensorboard, "trainer.tensorboard", "probe_size")
     uf = t.tensorboard.update_freq
     _check(uf == "epoch" or (isinstance(uf, int) and not isinstance(uf, bool) and uf > 0),
            "trainer.tensorboard.update_freq", "'epoch' or a positive number of steps", uf)

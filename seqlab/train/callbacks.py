@@ -34,12 +34,19 @@ def build_callbacks(cfg, run_dir: Path, model: keras.Model, splits,
     if tcfg.patience:
         cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=tcfg.patience,
                                                  restore_best_weights=True, verbose=1))
-    tb = tcfg.tensorboard
-    if tb.enabled:
-        cbs.append(keras.callbacks.TensorBoard(log_dir=str(Path(run_dir) / "tb"), histogram_freq=tb.histogram_freq,
-                                               write_graph=tb.write_graph, update_freq=tb.update_freq))
+    if tcfg.tensorboard.enabled:  # replaces keras.callbacks.TensorBoard: same tags for every trainer
+        from .tensorboard import TensorBoardReview
+
+        cbs.append(TensorBoardReview(cfg, run_dir, splits))
     cbs.extend(extra or [])
     return cbs
+
+
+def on_run_end(callbacks: List[keras.callbacks.Callback], metrics: dict) -> None:
+    """After evaluation: hand the final metrics to the callbacks that report them (TensorBoard HParams)."""
+    for cb in callbacks:
+        if hasattr(cb, "on_run_end"):
+            cb.on_run_end(metrics)
 
 
 def progress_verbosity(verbose: int) -> int:

@@ -72,7 +72,7 @@ def evaluate(model, split, batch_size: int) -> Dict[str, float]:
 
 def run(cfg: DictConfig, run_dir: Path, extra_callbacks: Optional[list] = None) -> Result:
     """Train and evaluate `cfg` in `run_dir`; writes metrics.json, history.csv, model.keras and tb/."""
-    from .callbacks import build_callbacks
+    from .callbacks import build_callbacks, on_run_end
     from .outputs import save_model, write_history_csv, write_json
 
     run_dir = Path(run_dir)
@@ -112,6 +112,7 @@ def run(cfg: DictConfig, run_dir: Path, extra_callbacks: Optional[list] = None) 
     }
     write_history_csv(run_dir / "history.csv", history)
     save_model(run_dir / "model.keras", model)
+    on_run_end(callbacks, metrics)  # final test metrics and status to TensorBoard HParams
     write_json(run_dir / "metrics.json", metrics)
     return Result(run_dir=run_dir, metrics=metrics, history=history, model=model)
 

@@ -1,0 +1,168 @@
+"""`seqlab report DIR`: one table of every run and sweep trial under DIR, written as CSV and Markdown.
+
+Reads only metrics.json and .hydra/config.yaml (no TensorFlow), so it answers in a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+ALWAYS = ["model.name", "dataset.name"]  # shown even when every run has the same value
+HIGHER_IS_BETTER = ("accuracy", "auc", "precision", "recall", "f1", "r2", "samples_per_second", "params")
+CONFIG_FILES = (".hydra/config.yaml", "config.yaml")
+
+
+def flatten(node: Any, prefix: str = "") -> Dict[str, Any]:
+    """{"model": {"units": 8}} -> {"model.units": 8}; lists become JSON text so they compare as one value."""
+    if isinstance(node, dict):
+        out: Dict[str, Any] = {}
+        for k, v in node.items():
+            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: json.dumps(node) if isinstance(node, list) else node}
+
+
+def find_runs(root: Path) -> List[Path]:
+    """Every folder under `root` (itself included) that holds a metrics.json, in path order."""
+    root = Path(root)
+    return sorted(p.parent for p in root.rglob("metrics.json") if p.is_file())
+
+
+def _load_config(run: Path) -> Dict[str, Any]:
+    from omegaconf import OmegaConf
+
+    for name in CONFIG_FILES:
+        if (run / name).is_file():
+            return flatten(OmegaConf.to_container(OmegaConf.load(run / name), resolve=False))
+    log.warning("%s: no .hydra/config.yaml; its config columns stay empty", run)
+    return {}
+
+
+def _number(v: Any) -> Any:
+    if isinstance(v, str) and v.lower() in ("nan", "inf", "-inf", "infinity", "-infinity"):
+        return float(v)  # metrics.json writes non-finite floats as text
+    return v
+
+
+def _row(run: Path, root: Path) -> Dict[str, Any]:
+    m = json.loads((run / "metrics.json").read_text())
+    rel = run.relative_to(root).as_posix()
+    row: Dict[str, Any] = {"run": rel if rel != "." else run.name}
+    for group in ("test", "baseline"):
+        row.update({f"{group}.{k}": _number(v) for k, v in (m.get(group) or {}).items()})
+    diag = m.get("diagnosis")
+    row.update({
+        "epochs": m.get("epochs"),
+        "best_epoch": m.get("best_epoch"),
+        "seconds": m.get("train_seconds"),
+        "status": m.get("status", "unknown"),
+        "diagnosis": (diag.get("verdict") if isinstance(diag, dict) else diag) or "",
+    })
+    return row
+
+
+def collect(root: Path) -> pd.DataFrame:
+    """One row per run: differing config keys, test metrics, baseline, epochs, time, status, diagnosis."""
+    root = Path(root)
+    runs = find_runs(root)
+    if not runs:
+        return pd.DataFrame()
+    configs = [_load_config(r) for r in runs]
+    rows = [_row(r, root) for r in runs]
+    keys = sorted(set().union(*configs))
+    differ = [k for k in keys if len({json.dumps(c.get(k), sort_keys=True, default=str) for c in configs}) > 1]
+    cfg_cols = [k for k in ALWAYS if k in keys] + [k for k in differ if k not in ALWAYS]
+    cfg_df = pd.DataFrame([{k: c.get(k) for k in cfg_cols} for c in configs], columns=cfg_cols)
+    met_df = pd.DataFrame(rows)
+    metric_cols = sorted((c for c in met_df.columns if c.startswith(("test.", "baseline."))),
+                         key=lambda c: (not c.startswith("test."), not c.endswith(".loss"), c))
+    tail = metric_cols + ["epochs", "best_epoch", "seconds", "status", "diagnosis"]
+    return pd.concat([met_df[["run"]], cfg_df, met_df[tail]], axis=1).convert_dtypes()  # 300.0 -> 300
+
+
+def higher_is_better(column: str) -> bool:
+    name = column.rsplit(".", 1)[-1].lower()
+    return any(name == h or name.endswith("_" + h) for h in HIGHER_IS_BETTER)
+
+
+def sort_table(df: pd.DataFrame, column: Optional[str], descending: Optional[bool] = None) -> pd.DataFrame:
+    """Best first by `column` (losses and errors ascending, accuracy-like descending); missing values last."""
+    if column is None:
+        column = "test.loss" if "test.loss" in df.columns else None
+        if column is None:
+            return df
+    if column not in df.columns:
+        raise KeyError(f"--sort: no column {column!r} (choices: {', '.join(map(str, df.columns))})")
+    if descending is None:
+        descending = higher_is_better(column)
+    key = pd.to_numeric(df[column], errors="coerce")
+    if key.isna().all() and df[column].notna().any():  # a text column such as status or model.name
+        key = df[column].astype("string")
+    order = key.sort_values(ascending=not descending, na_position="last", kind="stable").index
+    return df.loc[order].reset_index(drop=True)
+
+
+def _cell(v: Any) -> str:
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v).replace("|", "\\|")
+
+
+def to_markdown(df: pd.DataFrame) -> str:
+    """A GitHub Markdown table (no extra dependency)."""
+    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="seqlab report", description="Table of every run / sweep trial under DIR.")
+    p.add_argument("dir", type=Path, help="folder to search (outputs/, sweeps/, one sweep, one run)")
+    p.add_argument("--sort", help="column to sort by, e.g. test.mse, test.accuracy, seconds (default: test.loss)")
+    d = p.add_mutually_exclusive_group()
+    d.add_argument("--desc", dest="descending", action="store_true", default=None, help="largest first")
+    d.add_argument("--asc", dest="descending", action="store_false", help="smallest first")
+    p.add_argument("--csv", type=Path, help="CSV path (default: DIR/report.csv)")
+    p.add_argument("--md", type=Path, help="Markdown path (default: DIR/report.md)")
+    return p.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of `seqlab report` and `python -m seqlab.report`; returns the exit status."""
+    args = parse_args(argv)
+    if not args.dir.is_dir():
+        print(f"error: {args.dir} is not a directory", file=sys.stderr)
+        return 2
+    df = collect(args.dir)
+    if df.empty:
+        print(f"error: no runs under {args.dir} (a run folder holds metrics.json and .hydra/config.yaml)",
+              file=sys.stderr)
+        return 1
+    try:
+        df = sort_table(df, args.sort, args.descending)
+    except KeyError as e:
+        print(f"error: {e.args[0]}", file=sys.stderr)
+        return 2
+    csv_path, md_path = args.csv or args.dir / "report.csv", args.md or args.dir / "report.md"
+    df.to_csv(csv_path, index=False)
+    md_path.write_text(to_markdown(df))
+    with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 40):
+        print(df.astype(object).where(df.notna(), "").to_string(index=False))
+    print(f"\n{len(df)} runs; written to {csv_path} and {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,331 @@
+"""TensorBoard review: tags in the event files for both trainers, the probe leaves training untouched, HParams,
+and (slow) a real TensorBoard server listing every dashboard through its HTTP data API."""
+
+import importlib
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorboard.backend.event_processing import event_accumulator as ea
+from tensorboard.plugins.custom_scalar import layout_pb2
+from tensorboard.plugins.hparams import metadata as hp_metadata
+
+from seqlab.config import ConfigError, compose, validate
+from seqlab.train.callbacks import build_callbacks
+from seqlab.train.run import prepare, run
+from seqlab.train.tensorboard import (TensorBoardReview, hparams_from_config, metric_tag, update_ratios,
+                                      write_hparams_experiment)
+
+run_module = importlib.import_module("seqlab.train.run")  # the module; seqlab.train.run is also the function
+
+TINY = ["model=lstm", "model.units=4", "dataset.length=400", "dataset.input_len=12", "dataset.horizon=2",
+        "trainer.epochs=2", "trainer.batch_size=32", "trainer.verbose=0", "trainer.checkpoint.every=0",
+        "trainer.tensorboard.update_freq=3"]
+EPOCH_TAGS = {"epoch_loss", "epoch_mse", "epoch_mae"}
+REVIEW_TAGS = {"optim/learning_rate", "optim/grad_norm", "optim/update_ratio", "speed/samples_per_second",
+               "speed/epoch_seconds", "weight_norm/lstm_0", "weight_norm/head", "update_ratio/lstm_0",
+               "update_ratio/head", "step/loss", "step/grad_norm", "step/learning_rate", "step/update_ratio"}
+HISTOGRAMS = {"lstm_0/lstm_cell/kernel", "lstm_0/lstm_cell/recurrent_kernel", "lstm_0/lstm_cell/bias",
+              "head/kernel", "head/bias"}
+
+
+def tape_train(model, splits, tcfg, callbacks, seed, initial_epoch=0):
+    """A bare GradientTape loop driving the same CallbackList, as a custom trainer does (stands in for
+    trainer=tape where seqlab/train/tape.py does not exist yet)."""
+    cbl = keras.callbacks.CallbackList(callbacks, model=model)
+    loss_fn = keras.losses.get(model.loss)
+    history = {}
+    cbl.on_train_begin()
+    for epoch in range(initial_epoch, tcfg.epochs):
+        cbl.on_epoch_begin(epoch)
+        ds = splits.train.dataset(tcfg.batch_size, shuffle_seed=seed, first_epoch=epoch, epochs=epoch + 1)
+        for step, (x, y) in enumerate(ds):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(loss_fn(y, model(x, training=True)))
+            grads = tape.gradient(loss, model.trainable_variables)
+            model.optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            cbl.on_train_batch_end(step, {"loss": float(loss)})
+        logs = model.evaluate(splits.train.dataset(tcfg.batch_size), verbose=0, return_dict=True)
+        val = model.evaluate(splits.val.dataset(tcfg.batch_size), verbose=0, return_dict=True)
+        logs.update({f"val_{k}": v for k, v in val.items()})
+        cbl.on_epoch_end(epoch, logs)
+        for k, v in logs.items():
+            history.setdefault(k, []).append(float(v))
+    cbl.on_train_end()
+    return history
+
+
+def train_with(trainer, run_dir, overrides=(), monkeypatch=None):
+    """Run the one path with `trainer`: fit, tape (the real one when it exists) or tape-protocol (tape_train)."""
+    if trainer == "tape-protocol":
+        registry = dict(run_module.trainers(), tape=tape_train)
+        monkeypatch.setattr(run_module, "trainers", lambda: registry)
+        trainer = "tape"
+    return run(compose(TINY + [f"trainer={trainer}"] + list(overrides)), run_dir)
+
+
+def read_tags(logdir: Path):
+    """{run: {tag: (plugin, [steps])}} for run in train / validation / summary."""
+    out = {}
+    for sub in ("train", "validation", "summary"):
+        acc = ea.EventAccumulator(str(logdir / sub), size_guidance={ea.TENSORS: 0, ea.GRAPH: 1})
+        acc.Reload()
+        out[sub] = {t: (acc.SummaryMetadata(t).plugin_data.plugin_name, [e.step for e in acc.Tensors(t)])
+                    for t in acc.Tags()["tensors"]}
+        out[sub]["__graph__"] = acc.Tags()["graph"]
+    return out
+
+
+@pytest.fixture(scope="module")
+def fit_run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("fit")
+    return d, train_with("fit", d)
+
+
+def test_fit_writes_every_tag(fit_run):
+    d, result = fit_run
+    tags = read_tags(d / "tb")
+    train, val, summ = tags["train"], tags["validation"], tags["summary"]
+    assert EPOCH_TAGS | REVIEW_TAGS | HISTOGRAMS <= set(train)
+    assert EPOCH_TAGS <= set(val) and not any(t.startswith(("optim/", "step/")) for t in val)
+    for t in EPOCH_TAGS | {"optim/grad_norm", "speed/samples_per_second"}:
+        assert train[t] == ("scalars", [1, 2]), t  # 1-based epochs, like history.csv
+    assert train["head/kernel"] == ("histograms", [0, 1, 2])  # 0 = initial weights
+    n_steps = 2 * -(-len(prepare(compose(TINY))[0].train) // 32)
+    assert train["step/loss"][1] == list(range(3, n_steps + 1, 3))
+    assert train["__graph__"] is True and train["keras"][0] == "graph_keras_model"
+    assert {"config", "model_summary"} <= set(summ) and summ["config"][0] == "text"
+    assert summ[hp_metadata.SESSION_START_INFO_TAG][0] == "hparams"
+    assert summ[hp_metadata.SESSION_END_INFO_TAG][0] == "hparams"
+    assert {"test/loss", "test/mse", "test/mae", "val/loss", "best_epoch"} <= set(summ)
+
+
+def test_fit_values_match_history_and_metrics(fit_run):
+    d, result = fit_run
+    acc = ea.EventAccumulator(str(d / "tb" / "validation"), size_guidance={ea.TENSORS: 0})
+    acc.Reload()
+    val_loss = [float(tf.make_ndarray(e.tensor_proto)) for e in acc.Tensors("epoch_loss")]
+    np.testing.assert_allclose(val_loss, result.history["val_loss"], rtol=1e-6)
+    acc = ea.EventAccumulator(str(d / "tb" / "summary"), size_guidance={ea.TENSORS: 0})
+    acc.Reload()
+    test_mse = float(tf.make_ndarray(acc.Tensors("test/mse")[0].tensor_proto))
+    assert test_mse == pytest.approx(json.loads((d / "metrics.json").read_text())["test"]["mse"], rel=1e-6)
+    start = hp_metadata.parse_session_start_info_plugin_data(
+        acc.SummaryMetadata(hp_metadata.SESSION_START_INFO_TAG).plugin_data.content)
+    hps = {k: json.loads(json.dumps(v.number_value if v.HasField("number_value") else
+                                    v.string_value if v.HasField("string_value") else v.bool_value))
+           for k, v in start.hparams.items()}
+    assert hps["model.name"] == "lstm" and hps["model.units"] == 4 and hps["trainer.name"] == "fit"
+    assert hps["trainer.lr"] == pytest.approx(1e-3) and hps["dataset.name"] == "sine"
+    assert not any(k.startswith(("trainer.tensorboard", "trainer.checkpoint")) for k in hps)
+    layout = layout_pb2.Layout()
+    layout.ParseFromString(tf.make_ndarray(acc.Tensors("custom_scalars__config__")[0].tensor_proto).item())
+    charts = {c.title: list(c.multiline.tag) for cat in layout.category for c in cat.chart}
+    assert charts["loss"] == ["^epoch_loss$"] and charts["mae"] == ["^epoch_mae$"]
+    assert charts["learning rate"] == ["^optim/learning_rate$"]
+    assert charts["global gradient norm"] == ["^optim/grad_norm$"]
+
+
+@pytest.mark.parametrize("trainer", ["tape-protocol", "tape"])
+def test_custom_loop_writes_the_same_tags_as_fit(trainer, fit_run, tmp_path, monkeypatch):
+    if trainer == "tape" and "tape" not in run_module.trainers():
+        pytest.skip("seqlab/train/tape.py does not exist yet")
+    train_with(trainer, tmp_path, monkeypatch=monkeypatch)
+    fit_tags, tape_tags = read_tags(fit_run[0] / "tb"), read_tags(tmp_path / "tb")
+    for sub in ("train", "validation"):
+        fit_set = {t for t in fit_tags[sub] if not t.startswith("step/") or t in REVIEW_TAGS}
+        assert fit_set == {t for t in tape_tags[sub] if not t.startswith("step/") or t in REVIEW_TAGS}, sub
+    assert set(fit_tags["summary"]) == set(tape_tags["summary"])
+    assert tape_tags["train"]["__graph__"] is True
+
+
+def test_review_does_not_change_training(tmp_path):
+    """Dropout model, op determinism: identical losses with and without the review callback (no RNG consumed)."""
+    common = ["regularizer=dropout", "regularizer.recurrent_dropout=0.2", "deterministic=true",
+              "trainer.tensorboard.update_freq=1", "trainer.tensorboard.histogram_freq=1"]
+    on = train_with("fit", tmp_path / "on", common)
+    off = train_with("fit", tmp_path / "off", common + ["trainer.tensorboard.enabled=false"])
+    assert on.history["loss"] == off.history["loss"] and on.history["val_loss"] == off.history["val_loss"]
+    assert not (tmp_path / "off" / "tb").exists()
+
+
+def test_probe_leaves_rng_state_alone(tmp_path):
+    cfg = compose(TINY + ["regularizer=dropout", "regularizer.recurrent_dropout=0.2"])
+    splits, _, model = prepare(cfg)
+    cb = TensorBoardReview(cfg, tmp_path, splits)
+    cb.set_model(model)
+    seeds = [v for v in model.variables if "seed_generator" in v.path]
+    assert seeds, "the dropout model should own seed generators"
+    before = [v.numpy().copy() for v in seeds], np.random.get_state()[1].copy()
+    cb.on_train_begin()
+    cb.on_epoch_begin(0)
+    cb.on_epoch_end(0, {"loss": 1.0, "val_loss": 1.0})
+    after = [v.numpy() for v in seeds], np.random.get_state()[1]
+    assert all((a == b).all() for a, b in zip(before[0], after[0])) and (before[1] == after[1]).all()
+
+
+def test_update_ratio_and_names():
+    before = {"a": [np.ones(4)], "b": [np.full(9, 2.0)]}
+    after = {"a": [np.full(4, 1.5)], "b": [np.full(9, 2.0)]}
+    r = update_ratios(before, after)
+    assert r["a"] == pytest.approx(0.5) and r["b"] == 0.0
+    assert r[""] == pytest.approx(np.sqrt(4 * 0.25) / np.sqrt(4 + 36))
+    assert [metric_tag(n) for n in ("val_loss", "test.mse", "test/mae", "loss")] == \
+        ["val/loss", "test/mse", "test/mae", "loss"]
+
+
+def test_hparams_from_config_flattens_dotted_keys():
+    hps = hparams_from_config(compose(["model=gru", "model.units=7", "regularizer=l2", "trainer.clipnorm=1.0"]))
+    assert hps["model.name"] == "gru" and hps["model.units"] == 7 and hps["regularizer.l2"] == 1e-4
+    assert hps["trainer.clipnorm"] == 1.0 and hps["trainer.batch_size"] == 64 and hps["seed"] == 0
+    assert hps["dataset.periods"] == "[24.0, 57.0, 130.0]" and "dataset.limit" not in hps  # None left out
+    assert all(isinstance(v, (bool, int, float, str)) for v in hps.values())
+
+
+def test_write_hparams_experiment(tmp_path):
+    space = {"trainer.lr": {"type": "float", "min": 1e-4, "max": 1e-2, "sampling": "log"},
+             "model.units": {"type": "int", "min": 8, "max": 64}, "model.name": ["lstm", "gru"]}
+    write_hparams_experiment(tmp_path, space, metrics=["val_loss", "test.mse"], cfg=compose([]))
+    acc = ea.EventAccumulator(str(tmp_path), size_guidance={ea.TENSORS: 0})
+    acc.Reload()
+    exp = hp_metadata.parse_experiment_plugin_data(acc.SummaryMetadata(hp_metadata.EXPERIMENT_TAG).plugin_data.content)
+    infos = {h.name: h for h in exp.hparam_infos}
+    assert infos["trainer.lr"].domain_interval.min_value == pytest.approx(1e-4)
+    assert sorted(v.string_value for v in infos["model.name"].domain_discrete.values) == ["gru", "lstm"]
+    assert "trainer.batch_size" in infos and "dataset.name" in infos  # the rest of the config, without domain
+    assert [m.name.tag for m in exp.metric_infos] == ["val/loss", "test/mse"]
+    with pytest.raises(ValueError, match="search-space entry"):
+        write_hparams_experiment(tmp_path, {"x": {"type": "nonsense"}})
+
+
+def test_tensorboard_config_is_validated():
+    with pytest.raises(ConfigError, match=r"trainer\.tensorboard\.probe_size: expected a value > 0, got 0"):
+        validate(compose(["trainer.tensorboard.probe_size=0"]))
+    with pytest.raises(ConfigError, match=r"trainer\.tensorboard\.update_freq"):
+        validate(compose(["trainer.tensorboard.update_freq=batch"]))
+    cfg = compose(["trainer.tensorboard.enabled=false"])
+    assert not any(isinstance(c, TensorBoardReview) for c in build_callbacks(cfg, Path("/nonexistent"), None, None))
+
+
+# --------------------------------------------------------------------------- a real TensorBoard server
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class TensorBoardServer:
+    """`tensorboard --logdir DIR` on 127.0.0.1 and a free port; stopped (bounded wait) on exit."""
+
+    def __init__(self, logdir: Path):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir),
+                                      "--host", "127.0.0.1", "--port", str(self.port), "--reload_interval", "1"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def get(self, path: str, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, headers={"Content-Type": "application/json",
+                                                                          "X-TensorBoard-Feature-Flags": "{}"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+
+    def wait_for(self, check, timeout=90.0):
+        """Poll until `check(self)` is truthy (TensorBoard loads event files in the background)."""
+        deadline, last = time.monotonic() + timeout, None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"tensorboard exited: {self.proc.stderr.read().decode()[-2000:]}")
+            try:
+                last = check(self)
+                if last:
+                    return last
+            except (OSError, ValueError, KeyError) as e:  # not listening yet / not loaded yet
+                last = e
+            time.sleep(0.5)
+        raise TimeoutError(f"TensorBoard at {self.url} never satisfied the check; last: {last!r}")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=15)
+
+
+def _hparams_experiment(tb):
+    return tb.get("/data/plugin/hparams/experiment", {"experimentName": ""})
+
+
+def _session_groups(tb):
+    body = {"experimentName": "", "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE",
+                                                      "STATUS_RUNNING"],
+            "colParams": [], "startIndex": 0, "sliceSize": 100}
+    return tb.get("/data/plugin/hparams/session_groups", body)
+
+
+@pytest.mark.slow
+def test_real_tensorboard_shows_every_dashboard(tmp_path, monkeypatch):
+    outputs = tmp_path / "outputs"
+    train_with("fit", outputs / "fit_u4")
+    train_with("tape-protocol", outputs / "tape_u6", ["model.units=6"], monkeypatch=monkeypatch)
+    runs = {f"{r}/tb/{sub}" for r in ("fit_u4", "tape_u6") for sub in ("train", "validation", "summary")}
+    with TensorBoardServer(outputs) as tb:
+        scalars = tb.wait_for(lambda s: (lambda t: t if runs <= set(t) else None)(
+            s.get("/data/plugin/scalars/tags")))
+        listing = tb.get("/data/plugins_listing")
+        for plugin in ("scalars", "custom_scalars", "histograms", "graphs", "text", "hparams"):
+            assert listing[plugin]["enabled"], plugin
+        for r in ("fit_u4", "tape_u6"):
+            assert EPOCH_TAGS | REVIEW_TAGS <= set(scalars[f"{r}/tb/train"])
+            assert EPOCH_TAGS <= set(scalars[f"{r}/tb/validation"])
+            assert {"test/mse", "val/loss"} <= set(scalars[f"{r}/tb/summary"])
+        layout = tb.get("/data/plugin/custom_scalars/layout")
+        titles = {c["title"]: c for c in layout["category"]}
+        assert "Optimization" in titles and any(t.startswith("Train vs validation") for t in titles)
+        hist = tb.get("/data/plugin/histograms/tags")
+        assert HISTOGRAMS <= set(hist["fit_u4/tb/train"]) and HISTOGRAMS <= set(hist["tape_u6/tb/train"])
+        graphs = tb.get("/data/plugin/graphs/info")
+        for r in ("fit_u4", "tape_u6"):
+            assert graphs[f"{r}/tb/train"]["run_graph"] is True
+        text = tb.get("/data/plugin/text/tags")
+        assert {"config", "model_summary"} <= set(text["fit_u4/tb/summary"])
+        exp = tb.wait_for(lambda s: (lambda e: e if e.get("metricInfos") else None)(_hparams_experiment(s)))
+        hp_names = {h["name"] for h in exp["hparamInfos"]}
+        assert {"model.name", "model.units", "trainer.name", "trainer.lr", "dataset.name"} <= hp_names
+        differs = {h["name"] for h in exp["hparamInfos"] if h.get("differs")}
+        assert {"model.units", "trainer.name"} <= differs
+        metrics = {(m["name"]["tag"], m["name"].get("group", "")) for m in exp["metricInfos"]}
+        assert {("test/mse", ""), ("val/loss", "")} <= metrics
+        groups = _session_groups(tb)["sessionGroups"]
+        assert len(groups) == 2
+        assert {g["hparams"]["trainer.name"] for g in groups} == {"fit", "tape"}
+
+    # a sweep folder: experiment-level config with domains from the search space, trials of both trainers
+    sweep = tmp_path / "sweep"
+    write_hparams_experiment(sweep, {"model.units": {"type": "int", "min": 4, "max": 8}},
+                             metrics=["val_loss", "test.mse"], cfg=compose(TINY))
+    shutil.copytree(outputs / "fit_u4", sweep / "0")
+    shutil.copytree(outputs / "tape_u6", sweep / "1")
+    with TensorBoardServer(sweep) as tb:
+        exp = tb.wait_for(lambda s: (lambda e: e if e.get("hparamInfos") else None)(_hparams_experiment(s)))
+        units = next(h for h in exp["hparamInfos"] if h["name"] == "model.units")
+        assert units["domainInterval"] == {"minValue": 4, "maxValue": 8}
+        assert [m["name"]["tag"] for m in exp["metricInfos"]] == ["val/loss", "test/mse"]
+        groups = tb.wait_for(lambda s: (lambda g: g if len(g) == 2 else None)(_session_groups(s)["sessionGroups"]))
+        assert {g["hparams"]["model.units"] for g in groups} == {4, 6}
+        assert all({m["name"]["tag"] for m in g["metricValues"]} >= {"val/loss", "test/mse"} for g in groups)
