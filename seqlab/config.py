@@ -129,6 +129,11 @@ class ModelConfig:
     layers: int = 1
     pooling: str = "last"  # last | average | max
     embedding_dim: int = 64  # text datasets only
+    # window forecasting only (see docs/RESULTS.md, ETTh1): per-window input normalisation whose level is added
+    # back to the forecast (last: NLinear, revin: window mean/std), one shared model per channel, input patches
+    norm: str = "none"  # none | last | revin
+    channel_independent: bool = False
+    patch: int = 0  # steps per patch (0: none); must divide dataset.input_len
 
 
 @dataclass
@@ -352,6 +357,13 @@ def validate(cfg: DictConfig) -> None:
     m = cfg.model
     _positive(m, "model", "layers", "embedding_dim", "units", "filters", "kernel_size")
     _choice(m, "model", "pooling", ["last", "average", "max"])
+    _choice(m, "model", "norm", ["none", "last", "revin"])
+    _positive(m, "model", "patch", allow_zero=True)
+    if m.norm != "none" or m.channel_independent or m.patch:
+        _check("input_len" in ds, "model.norm / model.channel_independent / model.patch",
+               "a window-forecasting dataset (sine, csv, etth1, ettm1)", ds.name)
+        _check(not m.patch or ds.input_len % m.patch == 0, "model.patch",
+               f"a divisor of dataset.input_len ({ds.input_len})", m.patch)
     if "padding" in m:
         _choice(m, "model", "padding", ["causal", "same", "valid"])
 

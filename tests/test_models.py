@@ -90,3 +90,58 @@ def test_model_round_trips_through_keras_file(tmp_path):
     m.save(tmp_path / "m.keras")
     m2 = keras.saving.load_model(tmp_path / "m.keras")
     assert np.allclose(m(_x(spec)), m2(_x(spec)))
+
+
+# --------------------------------------------------------------------------- window forecasting (model.norm etc.)
+WINDOW = DataSpec("w", "regression", (24, 3), (6, 3))
+
+
+def _window_model(*overrides):
+    cfg = compose(["model=gru", "model.units=4"] + list(overrides))
+    return build(cfg.model, cfg.regularizer, WINDOW)
+
+
+@pytest.mark.parametrize("norm", ["last", "revin"])
+def test_window_norm_adds_the_level_back(norm):
+    m = _window_model(f"model.norm={norm}", "model.patch=4")
+    x = np.random.default_rng(0).normal(size=(2, 24, 3)).astype("float32")
+    shift = np.array([10.0, -3.0, 0.5], "float32")  # a per-channel level change moves the forecast with it
+    y, y_shifted = np.asarray(m(x)), np.asarray(m(x + shift))
+    assert y.shape == (2, 6, 3)
+    assert np.allclose(y_shifted - y, shift, atol=1e-3)
+    if norm == "revin":  # ... and revin also follows a change of scale
+        assert np.allclose(np.asarray(m(3.0 * x)), 3.0 * y, atol=1e-3)
+
+
+def test_channel_independence_shares_weights_across_channels():
+    m = _window_model("model.norm=last", "model.channel_independent=true", "model.patch=8")
+    x = np.random.default_rng(1).normal(size=(2, 24, 3)).astype("float32")
+    perm = [2, 0, 1]
+    # one univariate model per channel: permuting the input channels permutes the forecast channels
+    assert np.allclose(np.asarray(m(x[:, :, perm])), np.asarray(m(x))[:, :, perm], atol=1e-5)
+    assert m.get_layer("head").units == 6  # one horizon per channel series
+
+
+def test_window_options_survive_save_and_load(tmp_path):
+    import keras
+
+    m = _window_model("model.norm=revin", "model.channel_independent=true", "model.patch=6")
+    x = np.random.default_rng(2).normal(size=(2, 24, 3)).astype("float32")
+    m.save(tmp_path / "m.keras")
+    assert np.allclose(keras.saving.load_model(tmp_path / "m.keras")(x), m(x), atol=1e-6)
+
+
+def test_window_options_reject_what_they_cannot_do():
+    from seqlab.config import ConfigError, validate
+
+    with pytest.raises(ConfigError, match="model.patch"):
+        _window_model("model.patch=5")  # 24 steps do not split into patches of 5
+    with pytest.raises(ConfigError, match="target columns"):
+        cfg = compose(["model=gru", "model.units=4", "model.norm=last"])
+        build(cfg.model, cfg.regularizer, DataSpec("w", "regression", (24, 3), (6, 1)))
+    with pytest.raises(ConfigError, match="model.norm"):
+        validate(compose(["dataset=adding", "model.norm=last"]))
+    with pytest.raises(ConfigError, match="model.norm"):
+        validate(compose(["model.norm=first"]))
+    with pytest.raises(ConfigError, match="model.patch"):
+        validate(compose(["dataset=etth1", "model.patch=5"]))

@@ -10,7 +10,7 @@ from keras import layers
 
 from ..config import config_error
 from ..data.base import DataSpec
-from .layers import LastStep, MaskedMaxPooling1D
+from .layers import FoldChannels, LastStep, MaskedMaxPooling1D, UnfoldChannels, WindowDenorm, WindowNorm
 
 
 def _l2(reg_cfg):
@@ -38,8 +38,7 @@ def _pool(x, pooling: str):
 
 
 def _rnn(cell: type) -> Callable:
-    def build_rnn(model_cfg, reg_cfg, spec: DataSpec):
-        inp, x = _inputs(model_cfg, spec, mask=True)
+    def build_rnn(model_cfg, reg_cfg, x):
         for i in range(model_cfg.layers):
             last = i == model_cfg.layers - 1
             # the last layer returns the whole sequence only when a pooling layer reads it
@@ -59,13 +58,12 @@ def _rnn(cell: type) -> Callable:
             x = rnn(x)
         if model_cfg.pooling in ("average", "max"):
             x = _pool(x, model_cfg.pooling)
-        return inp, x
+        return x
 
     return build_rnn
 
 
-def _conv1d(model_cfg, reg_cfg, spec: DataSpec):
-    inp, x = _inputs(model_cfg, spec, mask=False)
+def _conv1d(model_cfg, reg_cfg, x):
     for i in range(model_cfg.layers):
         x = layers.Conv1D(
             model_cfg.filters,
@@ -78,9 +76,10 @@ def _conv1d(model_cfg, reg_cfg, spec: DataSpec):
         )(x)
         if reg_cfg.dropout:
             x = layers.SpatialDropout1D(reg_cfg.dropout, name=f"spatial_dropout_{i}")(x)
-    return inp, _pool(x, model_cfg.pooling)
+    return _pool(x, model_cfg.pooling)
 
 
+# model option -> backbone: (model_cfg, reg_cfg, x (batch, time, channels)) -> features (batch, units)
 BUILDERS: Dict[str, Callable] = {
     "simplernn": _rnn(layers.SimpleRNN),
     "lstm": _rnn(layers.LSTM),
@@ -106,11 +105,52 @@ def build(model_cfg, reg_cfg, spec: DataSpec) -> keras.Model:
         raise config_error("model", "a model option", model_cfg.name, sorted(BUILDERS))
     if spec.vocab_size is None and len(spec.input_shape) != 2:
         raise ValueError(f"numeric inputs must be (time, features), got {spec.input_shape}")
-    inp, x = BUILDERS[model_cfg.name](model_cfg, reg_cfg, spec)
+    if model_cfg.get("norm", "none") != "none" or model_cfg.get("channel_independent") or model_cfg.get("patch"):
+        return _forecaster(model_cfg, reg_cfg, spec)
+    inp, x = _inputs(model_cfg, spec, mask=model_cfg.name != "conv1d")  # convolutions cannot use a mask
+    x = BUILDERS[model_cfg.name](model_cfg, reg_cfg, x)
     if reg_cfg.dropout:
         x = layers.Dropout(reg_cfg.dropout, name="head_dropout")(x)
     units, activation, _ = head_for(spec)
     out = layers.Dense(units, activation=activation, kernel_regularizer=_l2(reg_cfg), name="head")(x)
     if spec.task == "regression" and len(spec.output_shape) > 1:
         out = layers.Reshape(spec.output_shape, name="forecast")(out)  # (batch, horizon, targets)
+    return keras.Model(inp, out, name=f"{model_cfg.name}_{spec.name}")
+
+
+def _forecaster(model_cfg, reg_cfg, spec: DataSpec) -> keras.Model:
+    """Window forecasting as in NLinear / PatchTST / SegRNN: normalise each input window, optionally treat every
+    channel as its own series (shared weights) and feed the backbone patches of `patch` steps; a linear head
+    forecasts all horizon steps at once and the window's level is added back."""
+    (length, channels), out_shape = spec.input_shape, spec.output_shape
+    if spec.vocab_size or spec.task != "regression" or len(out_shape) != 2:
+        raise config_error("model.norm / model.channel_independent / model.patch",
+                           "a window-forecasting dataset (sine, csv, etth1, ettm1)", spec.name)
+    per_channel = model_cfg.norm != "none" or model_cfg.channel_independent
+    if per_channel and out_shape[1] != channels:
+        raise config_error("model.norm / model.channel_independent", "as many target columns as input columns "
+                           "(dataset.targets = dataset.features)", f"{channels} in, {out_shape[1]} out")
+    patch = model_cfg.patch or 1
+    if length % patch:
+        raise config_error("model.patch", f"a divisor of dataset.input_len ({length})", model_cfg.patch)
+    horizon = out_shape[0]
+    inp = keras.Input(shape=spec.input_shape, name="series")  # (batch, time, channels)
+    x = inp
+    if model_cfg.norm != "none":
+        x, loc, scale = WindowNorm(model_cfg.norm, name="window_norm")(x)
+    if model_cfg.channel_independent:
+        x = FoldChannels(name="fold_channels")(x)  # (batch * channels, time, 1)
+    if patch > 1:
+        x = layers.Reshape((length // patch, patch * x.shape[-1]), name="patches")(x)  # (., time / patch, patch * c)
+    x = BUILDERS[model_cfg.name](model_cfg, reg_cfg, x)
+    if reg_cfg.dropout:
+        x = layers.Dropout(reg_cfg.dropout, name="head_dropout")(x)
+    units = horizon if model_cfg.channel_independent else horizon * out_shape[1]
+    out = layers.Dense(units, kernel_regularizer=_l2(reg_cfg), name="head")(x)
+    if model_cfg.channel_independent:
+        out = UnfoldChannels(channels, name="forecast")(out)  # (batch, horizon, channels)
+    else:
+        out = layers.Reshape(out_shape, name="forecast")(out)
+    if model_cfg.norm != "none":
+        out = WindowDenorm(name="window_denorm")([out, loc, scale])
     return keras.Model(inp, out, name=f"{model_cfg.name}_{spec.name}")

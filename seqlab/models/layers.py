@@ -36,3 +36,78 @@ class MaskedMaxPooling1D(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[2])
+
+
+@keras.saving.register_keras_serializable(package="seqlab")
+class WindowNorm(keras.layers.Layer):
+    """Per-window input normalisation for forecasting: (batch, time, channels) -> [x', loc, scale].
+
+    mode "last" subtracts each channel's last input value (NLinear, Zeng et al. 2023); mode "revin" subtracts the
+    window mean and divides by the window std (RevIN, Kim et al. 2022, without its affine weights). `loc` and
+    `scale` are (batch, 1, channels), for WindowDenorm to put the forecast back on the input's level.
+    """
+
+    def __init__(self, mode: str = "last", epsilon: float = 1e-5, **kwargs):
+        super().__init__(**kwargs)
+        if mode not in ("last", "revin"):
+            raise ValueError(f"mode must be 'last' or 'revin', got {mode!r}")
+        self.mode, self.epsilon = mode, epsilon
+
+    def call(self, x):
+        if self.mode == "last":
+            loc = x[:, -1:, :]
+            scale = ops.ones_like(loc)
+        else:
+            loc = ops.mean(x, axis=1, keepdims=True)
+            scale = ops.sqrt(ops.var(x, axis=1, keepdims=True) + self.epsilon)
+        return [(x - loc) / scale, loc, scale]
+
+    def compute_output_shape(self, input_shape):
+        stat = (input_shape[0], 1, input_shape[2])
+        return [tuple(input_shape), stat, stat]
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode, "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="seqlab")
+class WindowDenorm(keras.layers.Layer):
+    """[y, loc, scale] -> y * scale + loc: undoes WindowNorm on a (batch, horizon, channels) forecast."""
+
+    def call(self, inputs):
+        y, loc, scale = inputs
+        return y * scale + loc
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0])
+
+
+@keras.saving.register_keras_serializable(package="seqlab")
+class FoldChannels(keras.layers.Layer):
+    """(batch, time, channels) -> (batch * channels, time, 1): every channel becomes its own univariate series."""
+
+    def call(self, x):
+        t = ops.shape(x)[1]
+        return ops.reshape(ops.transpose(x, (0, 2, 1)), (-1, t, 1))
+
+    def compute_output_shape(self, input_shape):
+        return (None, input_shape[1], 1)
+
+
+@keras.saving.register_keras_serializable(package="seqlab")
+class UnfoldChannels(keras.layers.Layer):
+    """(batch * channels, horizon) -> (batch, horizon, channels): the inverse of FoldChannels on the forecast."""
+
+    def __init__(self, channels: int, **kwargs):
+        super().__init__(**kwargs)
+        self.channels = channels
+
+    def call(self, y):
+        h = ops.shape(y)[-1]
+        return ops.transpose(ops.reshape(y, (-1, self.channels, h)), (0, 2, 1))
+
+    def compute_output_shape(self, input_shape):
+        return (None, input_shape[-1], self.channels)
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels}

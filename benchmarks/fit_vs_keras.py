@@ -1,0 +1,110 @@
+"""seqlab `trainer=fit` vs a plain Keras `model.fit` on the identical model and tf.data pipeline.
+
+Usage: python benchmarks/fit_vs_keras.py [--models lstm gru] [--epochs 4] [--repeats 2] [--length 64]
+Data: the adding problem (T = --length, 2 features), batch 128, 64 units/filters: the shapes of the CPU
+reference numbers in docs/RESULTS.md. Both sides train the same architecture from the same initial weights on
+the same pipeline (`Split.dataset`), with validation every epoch and no progress bar; the first epoch (tracing)
+is not timed. Ratio = seqlab samples/s / Keras samples/s (target >= 0.97). The seqlab side runs its whole
+callback list (EpochTimer, EarlyStopping when set) with TensorBoard off, and once more with the TensorBoard
+review on to show that callback's cost. Tape vs fit: see benchmarks/tape_vs_fit.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+
+from seqlab.config import compose  # noqa: E402
+from seqlab.train import fit  # noqa: E402
+from seqlab.train.callbacks import build_callbacks  # noqa: E402
+from seqlab.train.run import prepare  # noqa: E402
+
+
+class EpochTimes(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.times = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.times.append(time.perf_counter() - self._t0)
+
+
+def config(model: str, args, tensorboard: bool):
+    size = f"model.filters={args.units}" if model == "conv1d" else f"model.units={args.units}"
+    return compose([f"model={model}", size, "dataset=adding", f"dataset.length={args.length}",
+                    f"dataset.train_size={args.train_size}", "dataset.val_size=1024", "dataset.test_size=128",
+                    f"trainer.batch_size={args.batch_size}", f"trainer.epochs={args.epochs}", "trainer.verbose=0",
+                    f"trainer.tensorboard.enabled={str(tensorboard).lower()}", "trainer.checkpoint.every=0"])
+
+
+def seqlab_fit(cfg, weights) -> float:
+    """samples/s of seqlab's trainer=fit (its callback list) over epochs 2..E."""
+    splits, spec, model = prepare(cfg)
+    model.set_weights(weights)
+    timer = EpochTimes()
+    with tempfile.TemporaryDirectory() as run_dir:
+        callbacks = build_callbacks(cfg, run_dir, model, splits, [timer])
+        fit.train(model, splits, cfg.trainer, callbacks, seed=cfg.seed)
+    return len(splits.train) / statistics.median(timer.times[1:])
+
+
+def keras_fit(cfg, weights) -> float:
+    """samples/s of a bare model.fit on the same model, pipeline and optimizer, over epochs 2..E."""
+    splits, spec, model = prepare(cfg)  # compiled as seqlab compiles: same loss, metrics, optimizer
+    model.set_weights(weights)
+    bs, tcfg = cfg.trainer.batch_size, cfg.trainer
+    train_ds = splits.train.dataset(bs, shuffle_seed=cfg.seed, epochs=tcfg.epochs)
+    val_ds = splits.val.dataset(bs)
+    timer = EpochTimes()
+    model.fit(train_ds, validation_data=val_ds, epochs=tcfg.epochs, steps_per_epoch=splits.train.steps(bs),
+              callbacks=[timer], verbose=0, shuffle=False)
+    return len(splits.train) / statistics.median(timer.times[1:])
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", default=["simplernn", "lstm", "gru", "conv1d"])
+    ap.add_argument("--epochs", type=int, default=4, help="per measurement; the first is not timed")
+    ap.add_argument("--repeats", type=int, default=2, help="interleaved repeats; the best of each side counts")
+    ap.add_argument("--length", type=int, default=64)
+    ap.add_argument("--units", type=int, default=64)
+    ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--train-size", type=int, default=8192)
+    ap.add_argument("--no-tensorboard", action="store_true", help="skip the TensorBoard-on column")
+    args = ap.parse_args(argv)
+
+    rows = []
+    for name in args.models:
+        cfg = config(name, args, tensorboard=False)
+        weights = prepare(cfg)[2].get_weights()  # one initialisation shared by every side
+        runs = {"keras": [], "seqlab": [], "seqlab_tb": []}
+        for _ in range(args.repeats):  # interleaved so that load from other processes hits both sides alike
+            runs["keras"].append(keras_fit(cfg, weights))
+            runs["seqlab"].append(seqlab_fit(cfg, weights))
+            if not args.no_tensorboard:
+                runs["seqlab_tb"].append(seqlab_fit(config(name, args, tensorboard=True), weights))
+        best = {k: max(v) if v else float("nan") for k, v in runs.items()}
+        rows.append((name, best))
+        print(f"  {name}: {best}", flush=True)
+
+    print(f"\nadding problem T={args.length}, batch {args.batch_size}, {args.units} units, "
+          f"{args.train_size} samples/epoch; best of {args.repeats} interleaved runs")
+    print(f"{'model':<10} {'keras fit/s':>12} {'seqlab fit/s':>13} {'ratio':>7} {'seqlab+TB/s':>12} {'ratio':>7}")
+    for name, b in rows:
+        print(f"{name:<10} {b['keras']:>12.0f} {b['seqlab']:>13.0f} {b['seqlab'] / b['keras']:>7.3f} "
+              f"{b['seqlab_tb']:>12.0f} {b['seqlab_tb'] / b['keras']:>7.3f}")
+    print("(samples/s; ratio = seqlab / keras, target >= 0.97 with TensorBoard off)")
+
+
+if __name__ == "__main__":
+    main()
