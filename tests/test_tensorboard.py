@@ -13,17 +13,24 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator as ea
 from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.hparams import metadata as hp_metadata
 
+from seqlab import report
 from seqlab.config import ConfigError, compose, validate
 from seqlab.train.callbacks import build_callbacks
 from seqlab.train.run import prepare, run
-from seqlab.train.tensorboard import (TensorBoardReview, hparams_from_config, metric_tag, update_ratios,
-                                      write_hparams_experiment)
+from seqlab.train.tensorboard import (
+    TensorBoardReview,
+    hparams_from_config,
+    metric_tag,
+    update_ratios,
+    write_hparams_experiment,
+)
 
 run_module = importlib.import_module("seqlab.train.run")  # the module; seqlab.train.run is also the function
 
@@ -92,7 +99,7 @@ def fit_run(tmp_path_factory):
 
 
 def test_fit_writes_every_tag(fit_run):
-    d, result = fit_run
+    d, _ = fit_run
     tags = read_tags(d / "tb")
     train, val, summ = tags["train"], tags["validation"], tags["summary"]
     assert EPOCH_TAGS | REVIEW_TAGS | HISTOGRAMS <= set(train)
@@ -106,7 +113,7 @@ def test_fit_writes_every_tag(fit_run):
     assert {"config", "model_summary"} <= set(summ) and summ["config"][0] == "text"
     assert summ[hp_metadata.SESSION_START_INFO_TAG][0] == "hparams"
     assert summ[hp_metadata.SESSION_END_INFO_TAG][0] == "hparams"
-    assert {"test/loss", "test/mse", "test/mae", "val/loss", "best_epoch"} <= set(summ)
+    assert {"test/loss", "test/mse", "test/mae", "val/loss", "val/best_epoch"} <= set(summ)
 
 
 def test_fit_values_match_history_and_metrics(fit_run):
@@ -240,20 +247,20 @@ class TensorBoardServer:
         with urllib.request.urlopen(req, timeout=10) as r:
             return json.loads(r.read())
 
-    def wait_for(self, check, timeout=90.0):
-        """Poll until `check(self)` is truthy (TensorBoard loads event files in the background)."""
+    def wait_for(self, fetch, ready, timeout=90.0):
+        """Poll `fetch(self)` until `ready(answer)` (TensorBoard loads event files in the background)."""
         deadline, last = time.monotonic() + timeout, None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"tensorboard exited: {self.proc.stderr.read().decode()[-2000:]}")
             try:
-                last = check(self)
-                if last:
+                last = fetch(self)
+                if ready(last):
                     return last
             except (OSError, ValueError, KeyError) as e:  # not listening yet / not loaded yet
                 last = e
             time.sleep(0.5)
-        raise TimeoutError(f"TensorBoard at {self.url} never satisfied the check; last: {last!r}")
+        raise TimeoutError(f"TensorBoard at {self.url} never got ready; last answer: {last!r}")
 
     def __enter__(self):
         return self
@@ -279,14 +286,17 @@ def _session_groups(tb):
 
 
 @pytest.mark.slow
-def test_real_tensorboard_shows_every_dashboard(tmp_path, monkeypatch):
+def test_real_tensorboard_shows_every_dashboard(tmp_path, monkeypatch, capsys):
     outputs = tmp_path / "outputs"
     train_with("fit", outputs / "fit_u4")
-    train_with("tape-protocol", outputs / "tape_u6", ["model.units=6"], monkeypatch=monkeypatch)
+    tape = "tape" if "tape" in run_module.trainers() else "tape-protocol"
+    train_with(tape, outputs / "tape_u6", ["model.units=6"], monkeypatch=monkeypatch)
+    assert report.main([str(outputs), "--sort", "test.mse"]) == 0  # the runs report reads the same folders
+    table = pd.read_csv(outputs / "report.csv")
+    assert set(table["trainer.name"]) == {"fit", "tape"} and set(table["model.units"]) == {4, 6}
     runs = {f"{r}/tb/{sub}" for r in ("fit_u4", "tape_u6") for sub in ("train", "validation", "summary")}
     with TensorBoardServer(outputs) as tb:
-        scalars = tb.wait_for(lambda s: (lambda t: t if runs <= set(t) else None)(
-            s.get("/data/plugin/scalars/tags")))
+        scalars = tb.wait_for(lambda s: s.get("/data/plugin/scalars/tags"), lambda t: runs <= set(t))
         listing = tb.get("/data/plugins_listing")
         for plugin in ("scalars", "custom_scalars", "histograms", "graphs", "text", "hparams"):
             assert listing[plugin]["enabled"], plugin
@@ -304,7 +314,7 @@ def test_real_tensorboard_shows_every_dashboard(tmp_path, monkeypatch):
             assert graphs[f"{r}/tb/train"]["run_graph"] is True
         text = tb.get("/data/plugin/text/tags")
         assert {"config", "model_summary"} <= set(text["fit_u4/tb/summary"])
-        exp = tb.wait_for(lambda s: (lambda e: e if e.get("metricInfos") else None)(_hparams_experiment(s)))
+        exp = tb.wait_for(_hparams_experiment, lambda e: e.get("metricInfos"))
         hp_names = {h["name"] for h in exp["hparamInfos"]}
         assert {"model.name", "model.units", "trainer.name", "trainer.lr", "dataset.name"} <= hp_names
         differs = {h["name"] for h in exp["hparamInfos"] if h.get("differs")}
@@ -322,10 +332,10 @@ def test_real_tensorboard_shows_every_dashboard(tmp_path, monkeypatch):
     shutil.copytree(outputs / "fit_u4", sweep / "0")
     shutil.copytree(outputs / "tape_u6", sweep / "1")
     with TensorBoardServer(sweep) as tb:
-        exp = tb.wait_for(lambda s: (lambda e: e if e.get("hparamInfos") else None)(_hparams_experiment(s)))
+        exp = tb.wait_for(_hparams_experiment, lambda e: e.get("hparamInfos"))
         units = next(h for h in exp["hparamInfos"] if h["name"] == "model.units")
         assert units["domainInterval"] == {"minValue": 4, "maxValue": 8}
         assert [m["name"]["tag"] for m in exp["metricInfos"]] == ["val/loss", "test/mse"]
-        groups = tb.wait_for(lambda s: (lambda g: g if len(g) == 2 else None)(_session_groups(s)["sessionGroups"]))
+        groups = tb.wait_for(lambda s: _session_groups(s)["sessionGroups"], lambda g: len(g) == 2)
         assert {g["hparams"]["model.units"] for g in groups} == {4, 6}
         assert all({m["name"]["tag"] for m in g["metricValues"]} >= {"val/loss", "test/mse"} for g in groups)

@@ -45,6 +45,14 @@ def write_json(path: Path, data: Dict[str, Any]) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
+def write_config_yaml(path: Path, cfg) -> None:
+    """The run's config as YAML, like Hydra's .hydra/config.yaml (interpolations kept)."""
+    from omegaconf import OmegaConf
+
+    text = OmegaConf.to_yaml(cfg)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
 def write_history_csv(path: Path, history: Dict[str, List[float]], first_epoch: int = 0) -> None:
     """One row per epoch: epoch, then every logged metric (train and val)."""
     import pandas as pd

@@ -73,10 +73,12 @@ def evaluate(model, split, batch_size: int) -> Dict[str, float]:
 def run(cfg: DictConfig, run_dir: Path, extra_callbacks: Optional[list] = None) -> Result:
     """Train and evaluate `cfg` in `run_dir`; writes metrics.json, history.csv, model.keras and tb/."""
     from .callbacks import build_callbacks, on_run_end
-    from .outputs import save_model, write_history_csv, write_json
+    from .outputs import save_model, write_config_yaml, write_history_csv, write_json
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    if not (run_dir / ".hydra" / "config.yaml").exists():  # started from code (sweep trial): for `seqlab report`
+        write_config_yaml(run_dir / "config.yaml", cfg)
     splits, spec, model = prepare(cfg)
     tcfg = cfg.trainer
     log.info("data %s: %d train / %d val / %d test examples, task %s, input %s",

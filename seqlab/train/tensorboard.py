@@ -12,95 +12,29 @@ Epoch steps are 1-based like history.csv and metrics.json (step 0 = weights befo
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, List
 
 import keras
 import numpy as np
 import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 from tensorboard.plugins.custom_scalar import layout_pb2
+from tensorboard.plugins.histogram import metadata as histogram_metadata
 from tensorboard.plugins.hparams import api as hp
 from tensorboard.plugins.hparams import api_pb2
 from tensorboard.plugins.hparams import summary as hp_summary_v1
 from tensorboard.summary import v1 as summary_v1
 
 from .optim import current_lr
+from .tensorboard_hparams import hparams_from_config, metric_tag, write_hparams_experiment
+
+__all__ = ["TensorBoardReview", "hparams_from_config", "metric_tag", "scalars_layout", "update_ratios",
+           "write_hparams_experiment"]
 
 log = logging.getLogger(__name__)
-
-HPARAM_GROUPS = ("dataset", "model", "regularizer", "trainer")
-# settings that change how a run is watched or stored, not what it learns
-HPARAM_SKIP = ("trainer.verbose", "trainer.eager", "trainer.checkpoint.", "trainer.tensorboard.")
-DEFAULT_SWEEP_METRICS = ("val/loss", "test/loss")
-
-
-# --------------------------------------------------------------------------- config -> hparams
-def hparams_from_config(cfg: DictConfig) -> Dict[str, Any]:
-    """Flattened dotted config values (`model.units`, `trainer.lr`, ...) as HParams values; None values left out,
-    lists as JSON text."""
-    flat: Dict[str, Any] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        if isinstance(node, dict):
-            for k, v in node.items():
-                walk(v, f"{prefix}.{k}")
-        elif node is not None and not any(prefix == s or prefix.startswith(s) for s in HPARAM_SKIP):
-            flat[prefix] = json.dumps(node) if isinstance(node, (list, tuple)) else node
-
-    for group in HPARAM_GROUPS:
-        if group in cfg:
-            walk(OmegaConf.to_container(cfg[group], resolve=True), group)
-    flat["seed"], flat["deterministic"] = int(cfg.get("seed", 0)), bool(cfg.get("deterministic", False))
-    return flat
-
-
-def metric_tag(name: str) -> str:
-    """Tag of a final metric in the summary run: `val_loss` / `val.loss` -> `val/loss`, `test.mse` -> `test/mse`."""
-    for prefix in ("val", "test"):
-        for sep in ("_", ".", "/"):
-            if name.startswith(prefix + sep):
-                return f"{prefix}/{name[len(prefix) + 1:]}"
-    return name
-
-
-def _domain(spec: Any) -> Optional[hp.Domain]:
-    """A search-space entry (sweep YAML vocabulary, a list of values, or an hp.Domain) as an HParams domain."""
-    if spec is None or isinstance(spec, hp.Domain):
-        return spec
-    if isinstance(spec, (list, tuple)):
-        return hp.Discrete(list(spec))
-    kind = spec.get("type")
-    if kind == "float":
-        return hp.RealInterval(float(spec["min"]), float(spec["max"]))
-    if kind == "int":
-        return hp.IntInterval(int(spec["min"]), int(spec["max"]))
-    if kind in ("choice", "categorical"):
-        return hp.Discrete(list(spec["values"]))
-    if kind in ("bool", "boolean"):
-        return hp.Discrete([False, True])
-    if kind == "fixed":
-        return hp.Discrete([spec["value"]])
-    raise ValueError(f"cannot turn search-space entry {spec!r} into a TensorBoard HParams domain")
-
-
-def write_hparams_experiment(logdir: Path, hparams_domains: Dict[str, Any],
-                             metrics: Iterable[str] = DEFAULT_SWEEP_METRICS, cfg: Optional[DictConfig] = None) -> None:
-    """Experiment-level HParams config for a sweep: one column per search-space key (its domain from the space)
-    plus, with `cfg`, every other logged config key; `metrics` are final-metric names (`val_loss`, `test.mse`)."""
-    domains = {k: _domain(v) for k, v in hparams_domains.items()}
-    if cfg is not None:
-        for k in hparams_from_config(cfg):
-            domains.setdefault(k, None)
-    hparams = [hp.HParam(k, d) for k, d in domains.items()]
-    mets = [hp.Metric(metric_tag(m), display_name=metric_tag(m)) for m in metrics]
-    writer = tf.summary.create_file_writer(str(logdir))
-    with writer.as_default():
-        hp.hparams_config(hparams=hparams, metrics=mets)
-    writer.close()
 
 
 # --------------------------------------------------------------------------- custom scalars layout
@@ -135,8 +69,29 @@ def probe_indices(n: int, size: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, num=min(n, size)).astype(np.int64))
 
 
+def _trial_id(run_dir: Path) -> str:
+    """The HParams trial id: the run folder relative to the working directory when inside it (outputs/...)."""
+    path, cwd = run_dir.resolve(), Path.cwd().resolve()
+    return str(path.relative_to(cwd)) if path.is_relative_to(cwd) and path != cwd else str(path)
+
+
 def _norm(arrays: List[np.ndarray]) -> float:
     return float(np.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64))) for a in arrays)))
+
+
+def histogram_buckets(values: np.ndarray, bins: int = 30) -> np.ndarray:
+    """TensorBoard's histogram tensor, (bins, 3) rows of [left, right, count], computed in NumPy (the eager TF
+    version costs ~50 ms per weight)."""
+    x = np.asarray(values, dtype=np.float64).ravel()
+    if x.size == 0:
+        return np.zeros((bins, 3))
+    lo, hi = float(x.min()), float(x.max())
+    if lo == hi:  # one value: TensorBoard's own convention, everything in the last bucket
+        counts = np.zeros(bins)
+        counts[-1] = x.size
+        return np.stack([np.full(bins, hi), np.full(bins, hi), counts], axis=1)
+    counts, edges = np.histogram(x, bins=bins, range=(lo, hi))
+    return np.stack([edges[:-1], edges[1:], counts.astype(np.float64)], axis=1)
 
 
 def update_ratios(before: Dict[str, List[np.ndarray]], after: Dict[str, List[np.ndarray]]) -> Dict[str, float]:
@@ -172,12 +127,12 @@ class TensorBoardReview(keras.callbacks.Callback):
         self.batch_size, self.n_train = int(cfg.trainer.batch_size), len(splits.train)
         self.hparams = hparams_from_config(cfg)
         self.config_text = OmegaConf.to_yaml(cfg, resolve=True)
-        self.trial_id = str(Path(run_dir).resolve())
+        self.trial_id = _trial_id(Path(run_dir))
         self._probe_np = splits.train.arrays(probe_indices(len(splits.train), int(tb.probe_size)))
         self._writers: Dict[str, Any] = {}
         self._best: Dict[str, float] = {}
         self._layout_written = False
-        self.overhead_seconds = 0.0
+        self.setup_seconds, self.overhead_seconds, self._epochs = 0.0, 0.0, 0  # the review's own cost
 
     # ------------------------------------------------------------------ helpers
     def _scalars(self, writer: str, values: Dict[str, Any], step: int) -> None:
@@ -185,11 +140,9 @@ class TensorBoardReview(keras.callbacks.Callback):
             for tag, v in values.items():
                 tf.summary.scalar(tag, float(v))
 
-    def _layers(self):
-        return [layer for layer in self.model.layers if layer.trainable_weights]
-
     def _snapshot(self) -> Dict[str, List[np.ndarray]]:
-        return {layer.name: [np.array(w) for w in layer.trainable_weights] for layer in self._layers()}
+        return {layer.name: [np.array(w) for w in layer.trainable_weights] for layer in self.model.layers
+                if layer.trainable_weights}
 
     def _optim_values(self, prev: Dict[str, List[np.ndarray]], now: Dict[str, List[np.ndarray]]) -> Dict[str, float]:
         """Learning rate, gradient norm on the probe batch, and ||w - w_prev|| / ||w_prev|| overall and per layer."""
@@ -211,7 +164,7 @@ class TensorBoardReview(keras.callbacks.Callback):
             return None
         loss_fn = model.loss if callable(model.loss) else keras.losses.get(model.loss)
 
-        @tf.function(reduce_retracing=True)
+        @tf.function(reduce_retracing=True, autograph=False)
         def grad_norm(x, y):
             with tf.GradientTape() as tape:
                 pred = model(x, training=False)  # no dropout: no RNG consumed
@@ -226,7 +179,7 @@ class TensorBoardReview(keras.callbacks.Callback):
     def _write_graphs(self) -> None:
         """The forward-pass op graph (traced on the probe batch) and the Keras conceptual graph, for any trainer."""
         model = self.model
-        forward = tf.function(lambda x: model(x, training=False))
+        forward = tf.function(lambda x: model(x, training=False), autograph=False)
         with self._writers["train"].as_default(step=0):
             tf.summary.graph(forward.get_concrete_function(self._probe[0]).graph)
             meta = tf.compat.v1.SummaryMetadata()
@@ -239,7 +192,10 @@ class TensorBoardReview(keras.callbacks.Callback):
     def _histograms(self, step: int) -> None:
         with self._writers["train"].as_default(step=step):
             for w in self.model.weights:
-                tf.summary.histogram(w.path.replace(":", "_"), w)
+                if w.name == "seed_generator_state":
+                    continue
+                tf.summary.write(w.path.replace(":", "_"), tf.constant(histogram_buckets(np.array(w))),
+                                 metadata=histogram_metadata.create_summary_metadata("", ""))
 
     # ------------------------------------------------------------------ Keras callback protocol
     def on_train_begin(self, logs=None):
@@ -248,6 +204,8 @@ class TensorBoardReview(keras.callbacks.Callback):
             self._writers[name] = tf.summary.create_file_writer(str(self.logdir / name))
         self._probe = tuple(tf.convert_to_tensor(a) for a in self._probe_np)
         self._grad_norm = self._make_grad_norm()
+        if self._grad_norm is not None:
+            self._grad_norm.get_concrete_function(*self._probe)  # trace now (set-up), run nothing
         self._step = int(self.model.optimizer.iterations) if self.model.optimizer is not None else 0
         self._snap_epoch = self._snap_step = self._snapshot()
         with self._writers["summary"].as_default(step=0):
@@ -261,7 +219,7 @@ class TensorBoardReview(keras.callbacks.Callback):
             self._write_graphs()
         if self.histogram_freq and self._step == 0:  # the initial weights, once (not again on resume)
             self._histograms(0)
-        self.overhead_seconds += time.perf_counter() - t0
+        self.setup_seconds += time.perf_counter() - t0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_t0 = self._last_batch_t = time.perf_counter()
@@ -304,7 +262,7 @@ class TensorBoardReview(keras.callbacks.Callback):
             self._scalars("validation", val, e)
         if "val_loss" in logs and logs["val_loss"] <= self._best.get("val/loss", float("inf")):
             self._best = {metric_tag(k): v for k, v in logs.items() if k.startswith("val_")}
-            self._best["best_epoch"] = e
+            self._best["val/best_epoch"] = e
         if self.histogram_freq and e % self.histogram_freq == 0:
             self._histograms(e)
         if not self._layout_written:
@@ -317,11 +275,13 @@ class TensorBoardReview(keras.callbacks.Callback):
         for w in self._writers.values():
             w.flush()  # live viewing: TensorBoard sees every epoch as it ends
         self.overhead_seconds += time.perf_counter() - t0
+        self._epochs += 1
 
     def on_train_end(self, logs=None):
         for w in self._writers.values():
             w.flush()
-        log.info("TensorBoard review: %.2f s spent writing %s", self.overhead_seconds, self.logdir)
+        log.info("TensorBoard review in %s: %.2f s set-up (graph, probe), then %.3f s per epoch", self.logdir,
+                 self.setup_seconds, self.overhead_seconds / max(self._epochs, 1))
 
     # ------------------------------------------------------------------ after evaluation (called by run())
     def on_run_end(self, metrics: Dict[str, Any]) -> None:
