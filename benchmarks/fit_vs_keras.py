@@ -19,12 +19,12 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
+import keras
 
-from seqlab.config import compose  # noqa: E402
-from seqlab.train import fit  # noqa: E402
-from seqlab.train.callbacks import build_callbacks  # noqa: E402
-from seqlab.train.run import prepare  # noqa: E402
+from seqlab.config import compose
+from seqlab.train import fit
+from seqlab.train.callbacks import build_callbacks
+from seqlab.train.run import prepare
 
 
 class EpochTimes(keras.callbacks.Callback):
@@ -49,7 +49,7 @@ def config(model: str, args, tensorboard: bool):
 
 def seqlab_fit(cfg, weights) -> float:
     """samples/s of seqlab's trainer=fit (its callback list) over epochs 2..E."""
-    splits, spec, model = prepare(cfg)
+    splits, _, model = prepare(cfg)
     model.set_weights(weights)
     timer = EpochTimes()
     with tempfile.TemporaryDirectory() as run_dir:
@@ -60,7 +60,7 @@ def seqlab_fit(cfg, weights) -> float:
 
 def keras_fit(cfg, weights) -> float:
     """samples/s of a bare model.fit on the same model, pipeline and optimizer, over epochs 2..E."""
-    splits, spec, model = prepare(cfg)  # compiled as seqlab compiles: same loss, metrics, optimizer
+    splits, _, model = prepare(cfg)  # compiled as seqlab compiles: same loss, metrics, optimizer
     model.set_weights(weights)
     bs, tcfg = cfg.trainer.batch_size, cfg.trainer
     train_ds = splits.train.dataset(bs, shuffle_seed=cfg.seed, epochs=tcfg.epochs)

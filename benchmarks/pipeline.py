@@ -16,10 +16,10 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
+import keras
 
-from seqlab.config import compose  # noqa: E402
-from seqlab.train.run import prepare  # noqa: E402
+from seqlab.config import compose
+from seqlab.train.run import prepare
 
 DATASETS = {
     "sine": [],

@@ -16,10 +16,10 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from seqlab import data  # noqa: E402
-from seqlab.config import compose  # noqa: E402
-from seqlab.train import run  # noqa: E402
-from seqlab.train.run import evaluate  # noqa: E402
+from seqlab import data
+from seqlab.config import compose
+from seqlab.train import run
+from seqlab.train.run import evaluate
 
 REGULARIZERS = ["none", "l2", "dropout", "l2_dropout"]
 QUIET = ["trainer.verbose=0", "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"]

@@ -32,7 +32,7 @@ def time_once(cmd) -> float:
 
 def tf_imported(cmd) -> bool:
     """Whether the command's process imported TensorFlow (checked by running it with -X importtime)."""
-    res = subprocess.run([cmd[0], "-X", "importtime"] + cmd[1:], capture_output=True, text=True)
+    res = subprocess.run([cmd[0], "-X", "importtime"] + cmd[1:], capture_output=True, text=True, check=False)
     return any(line.rstrip().endswith("| tensorflow") for line in res.stderr.splitlines())
 
 
@@ -46,12 +46,14 @@ def main(argv=None) -> None:
     for _ in range(args.repeats):  # interleaved, so load on a shared machine hits every command alike
         for name, cmd in COMMANDS.items():
             times[name].append(time_once(cmd))
-    ref = statistics.median(times[REFERENCE])
-    print(f"{'command':<52} {'median s':>9} {'min s':>7} {'vs import tf':>13} {'imports tf':>11}")
+    ref, bare = statistics.median(times[REFERENCE]), statistics.median(times["python -c pass"])
+    print(f"{'command':<52} {'median s':>9} {'min s':>7} {'vs import tf':>13} {'vs python':>10} {'imports tf':>11}")
     for name, cmd in COMMANDS.items():
         med = statistics.median(times[name])
-        print(f"{name:<52} {med:>9.3f} {min(times[name]):>7.3f} {med / ref:>12.2f}x {str(tf_imported(cmd)):>11}")
-    print(f"({args.repeats} interleaved runs each; target: seqlab --help and --cfg job < 1 s)")
+        print(f"{name:<52} {med:>9.3f} {min(times[name]):>7.3f} {med / ref:>12.2f}x {med / bare:>9.1f}x "
+              f"{tf_imported(cmd)!s:>11}")
+    print(f"({args.repeats} interleaved runs each; target: seqlab --help and --cfg job < 1 s; 'vs python' is the "
+          "ratio to a bare interpreter start, which shows the load on a shared machine)")
 
 
 if __name__ == "__main__":
