@@ -27,6 +27,7 @@ from seqlab.train.run import prepare, run
 from seqlab.train.tensorboard import (
     TensorBoardReview,
     hparams_from_config,
+    histogram_buckets,
     metric_tag,
     update_ratios,
     write_hparams_experiment,
@@ -188,6 +189,14 @@ def test_update_ratio_and_names():
     assert r[""] == pytest.approx(np.sqrt(4 * 0.25) / np.sqrt(4 + 36))
     assert [metric_tag(n) for n in ("val_loss", "test.mse", "test/mae", "loss")] == \
         ["val/loss", "test/mse", "test/mae", "loss"]
+
+
+def test_numpy_histogram_matches_tensorboards_own():
+    from tensorboard.plugins.histogram.summary_v2 import _buckets
+
+    for x in (np.random.default_rng(0).normal(size=(7, 13)).astype("float32"), np.zeros(5, "float32")):
+        ours, theirs = histogram_buckets(x), _buckets(tf.constant(x), tf.constant(30)).numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-12)
 
 
 def test_hparams_from_config_flattens_dotted_keys():

@@ -31,8 +31,8 @@ from tensorboard.summary import v1 as summary_v1
 from .optim import current_lr
 from .tensorboard_hparams import hparams_from_config, metric_tag, write_hparams_experiment
 
-__all__ = ["TensorBoardReview", "hparams_from_config", "metric_tag", "scalars_layout", "update_ratios",
-           "write_hparams_experiment"]
+__all__ = ["TensorBoardReview", "histogram_buckets", "hparams_from_config", "metric_tag", "scalars_layout",
+           "update_ratios", "write_hparams_experiment"]
 
 log = logging.getLogger(__name__)
 
