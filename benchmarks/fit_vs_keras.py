@@ -88,11 +88,12 @@ def main(argv=None) -> None:
         cfg = config(name, args, tensorboard=False)
         weights = prepare(cfg)[2].get_weights()  # one initialisation shared by every side
         runs = {"keras": [], "seqlab": [], "seqlab_tb": []}
-        for _ in range(args.repeats):  # interleaved so that load from other processes hits both sides alike
-            runs["keras"].append(keras_fit(cfg, weights))
-            runs["seqlab"].append(seqlab_fit(cfg, weights))
-            if not args.no_tensorboard:
-                runs["seqlab_tb"].append(seqlab_fit(config(name, args, tensorboard=True), weights))
+        sides = {"keras": lambda: keras_fit(cfg, weights), "seqlab": lambda: seqlab_fit(cfg, weights)}
+        if not args.no_tensorboard:
+            sides["seqlab_tb"] = lambda: seqlab_fit(config(name, args, tensorboard=True), weights)
+        for r in range(args.repeats):  # interleaved, order reversed every other repeat: load hits all sides alike
+            for side in (list(sides) if r % 2 == 0 else list(sides)[::-1]):
+                runs[side].append(sides[side]())
         best = {k: max(v) if v else float("nan") for k, v in runs.items()}
         rows.append((name, best))
         print(f"  {name}: {best}", flush=True)

@@ -52,12 +52,14 @@ def main(argv=None) -> None:
             rows.append((reg, scores, best, seconds))
             print(f"  {preset} regularizer={reg}: done in {seconds:.0f} s", flush=True)
         print(f"\npython -m seqlab experiment={preset} regularizer=R   (inference-mode metrics after the last epoch)")
-        print(f"| regularizer | train {metric} | val {metric} | gap (val - train) | test {metric} "
+        sign = -1.0 if metric == "accuracy" else 1.0  # a positive gap is over-fitting for both metrics
+        gap_name = "train - val" if metric == "accuracy" else "val - train"
+        print(f"| regularizer | train {metric} | val {metric} | gap ({gap_name}) | test {metric} "
               f"| train loss | val loss | best val epoch | wall s |")
         print("|---|---|---|---|---|---|---|---|---|")
         for reg, s, best, seconds in rows:
             tr, va, te = s["train"][metric], s["val"][metric], s["test"][metric]
-            print(f"| {reg} | {tr:.4f} | {va:.4f} | {va - tr:+.4f} | {te:.4f} | {s['train']['loss']:.4f} "
+            print(f"| {reg} | {tr:.4f} | {va:.4f} | {sign * (va - tr):+.4f} | {te:.4f} | {s['train']['loss']:.4f} "
                   f"| {s['val']['loss']:.4f} | {best} | {seconds:.0f} |")
 
 
