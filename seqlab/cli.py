@@ -70,9 +70,36 @@ def summary(result) -> str:
     return "\n".join(lines)
 
 
+def diverged_text(e) -> str:
+    """What to print when training diverged: where, the diagnosis and what to try."""
+    where, d = e.metrics.get("diverged", {}), e.diagnosis
+    at = f"batch {where['batch']}" if where.get("batch") else "the end (validation)"
+    return "\n".join([f"error: training diverged in epoch {where.get('epoch')} at {at}, step {where.get('step')}: "
+                      f"{where.get('metric', 'loss')} {where.get('loss')}",
+                      f"  diagnosis: {d.get('verdict')} - {d.get('message', '')}",
+                      f"  advice: {d.get('advice', '')}",
+                      f"  run directory: {e.run_dir} (metrics.json has status: diverged)"])
+
+
+def interrupted_text(e, out_dir: Path) -> str:
+    """What to print on SIGINT/SIGTERM: the checkpoint and the command that resumes from it."""
+    import shlex
+
+    from hydra.core.hydra_config import HydraConfig
+
+    if e.checkpoint is None:
+        return f"\n{e} before the first checkpoint: nothing to resume (run directory {out_dir})"
+    args = [a for a in HydraConfig.get().overrides.task if not a.startswith("resume=")]
+    cmd = shlex.join(["python", "-m", "seqlab", *args, f"hydra.run.dir={out_dir}"])
+    return (f"\n{e} after epoch {e.epoch}: checkpoint saved to {e.checkpoint}\n"
+            f"  resume with: {cmd}")
+
+
 def task(cfg: DictConfig) -> None:
     """Hydra task function: one training run, or one sweep when `sweep` is set."""
     from hydra.core.hydra_config import HydraConfig
+
+    from .train.errors import Diverged, Interrupted
 
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
@@ -88,6 +115,12 @@ def task(cfg: DictConfig) -> None:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    except Diverged as e:
+        print(diverged_text(e), file=sys.stderr)
+        sys.exit(3)
+    except Interrupted as e:
+        print(interrupted_text(e, out_dir), file=sys.stderr)
+        sys.exit(e.exit_code)
     print(summary(result))
 
 

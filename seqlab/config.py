@@ -191,7 +191,8 @@ class TrainerConfig:
     momentum: float = 0.0  # sgd / rmsprop
     clipnorm: Optional[float] = None
     patience: Optional[int] = None  # early stopping on val_loss, restoring the best weights
-    eager: bool = False  # tape: run the loop un-compiled (debugging; ~10x slower)
+    shuffle: bool = True  # reshuffle the training examples every epoch; the order is a function of (seed, epoch)
+    eager: bool = False  # run the training loop un-compiled (debugging; ~10x slower)
     verbose: int = 1  # 0 silent, 1 progress bar, 2 one line per epoch
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     tensorboard: TensorBoardConfig = field(default_factory=TensorBoardConfig)

@@ -13,9 +13,11 @@ def train(model: keras.Model, splits, tcfg, callbacks: List[keras.callbacks.Call
           initial_epoch: int = 0) -> Dict[str, List[float]]:
     """Train epochs [initial_epoch, tcfg.epochs); returns the per-epoch history (Keras metric names)."""
     bs = tcfg.batch_size
+    model.run_eagerly = tcfg.eager
     # one stream over all remaining epochs, each epoch's order a function of (seed, epoch)
-    train_ds = splits.train.dataset(bs, shuffle_seed=seed, first_epoch=initial_epoch, epochs=tcfg.epochs)
-    val_ds = splits.val.dataset(bs)
+    train_ds = splits.train.dataset(bs, shuffle_seed=seed if tcfg.shuffle else None, first_epoch=initial_epoch,
+                                    epochs=tcfg.epochs)
+    val_ds = splits.val.dataset(bs) if len(splits.val) else None
     history = model.fit(train_ds, validation_data=val_ds, epochs=tcfg.epochs, initial_epoch=initial_epoch,
                         steps_per_epoch=splits.train.steps(bs), callbacks=callbacks,
                         verbose=progress_verbosity(tcfg.verbose),

@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict, List, Optional
 from omegaconf import DictConfig
 
 from ..config import validate
+from .errors import Diverged, Interrupted
 from .result import Result
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,10 @@ def compile_model(model, tcfg, spec, steps_per_epoch: int) -> None:
     from ..models import head_for
     from .optim import make_optimizer
 
-    _, _, loss = head_for(spec)
+    _, _, loss_name = head_for(spec)
+    # loss classes (not the bare functions) reconcile (batch,) labels with (batch, 1) sigmoid outputs
+    loss = {"mse": keras.losses.MeanSquaredError, "binary_crossentropy": keras.losses.BinaryCrossentropy,
+            "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy}[loss_name]()
     if spec.task == "regression":
         metrics: List[Any] = [keras.metrics.MeanSquaredError(name="mse"), keras.metrics.MeanAbsoluteError(name="mae")]
     else:
@@ -52,16 +56,10 @@ def prepare(cfg: DictConfig):
 
 
 def trainers() -> Dict[str, Callable]:
-    from . import fit
+    """trainer name -> train(model, splits, tcfg, callbacks, seed, initial_epoch) -> history."""
+    from . import fit, tape
 
-    registry: Dict[str, Callable] = {"fit": fit.train}
-    try:
-        from . import tape
-    except ImportError:  # the custom loop ships in its own module
-        pass
-    else:
-        registry["tape"] = tape.train
-    return registry
+    return {"fit": fit.train, "tape": tape.train}
 
 
 def evaluate(model, split, batch_size: int) -> Dict[str, float]:
@@ -70,9 +68,41 @@ def evaluate(model, split, batch_size: int) -> Dict[str, float]:
     return {k: float(v) for k, v in res.items()}
 
 
+def _describe(cfg: DictConfig, spec, splits, model, timer, history: Dict[str, List[float]]) -> Dict[str, Any]:
+    """The metrics.json fields every run has, whatever its status."""
+    val_loss = history.get("val_loss", [])
+    n_train = len(splits.train)
+    return {
+        "task": spec.task,
+        "dataset": spec.name,
+        "model": cfg.model.name,
+        "trainer": cfg.trainer.name,
+        "params": int(model.count_params()),
+        "epochs": len(history.get("loss", [])),
+        "best_epoch": int(min(range(len(val_loss)), key=val_loss.__getitem__)) + 1 if val_loss else None,
+        "final": {k: v[-1] for k, v in history.items() if v},
+        "train_seconds": round(timer.seconds, 3),
+        "samples_per_second": round(n_train * timer.epochs_run / timer.seconds, 1) if timer.seconds else None,
+        "examples": {"train": n_train, "val": len(splits.val), "test": len(splits.test)},
+        "data": splits.info,
+        "seed": cfg.seed,
+    }
+
+
 def run(cfg: DictConfig, run_dir: Path, extra_callbacks: Optional[list] = None) -> Result:
-    """Train and evaluate `cfg` in `run_dir`; writes metrics.json, history.csv, model.keras and tb/."""
+    """Train and evaluate `cfg` in `run_dir`; writes metrics.json, history.csv, model.keras, tb/ and checkpoints/.
+
+    A run directory that already holds checkpoints of the same config (or any, with `resume=true`) is continued
+    from its last checkpoint. Raises `Diverged` on a NaN/Inf loss and `Interrupted` on SIGINT/SIGTERM, after
+    writing metrics.json (and, when interrupted, a checkpoint).
+    """
+    import keras
+    import tensorflow as tf
+
     from .callbacks import build_callbacks, on_run_end
+    from .checkpoint import (Checkpointer, CheckpointStore, comparable_config, interrupts_raise, replay_end,
+                             restore_model, resume_state)
+    from .diagnose import DivergenceGuard, NonFiniteLoss, check_data, diagnose_curves, diagnose_divergence
     from .outputs import save_model, write_config_yaml, write_history_csv, write_json
 
     run_dir = Path(run_dir)
@@ -85,36 +115,64 @@ def run(cfg: DictConfig, run_dir: Path, extra_callbacks: Optional[list] = None) 
              spec.name, len(splits.train), len(splits.val), len(splits.test), spec.task, spec.input_shape)
     log.info("model %s: %s parameters", model.name, f"{model.count_params():,}")
 
+    store = CheckpointStore(run_dir / "checkpoints", keep=tcfg.checkpoint.keep)
+    state = resume_state(cfg, store)
+    history = keras.callbacks.History()
     callbacks = build_callbacks(cfg, run_dir, model, splits, extra_callbacks)
     timer = callbacks[0]
-    history = trainers()[tcfg.name](model, splits, tcfg, callbacks, seed=cfg.seed)
+    saver = Checkpointer(store, tcfg.checkpoint.every, tcfg.epochs, callbacks, history, comparable_config(cfg), state)
+    guard = DivergenceGuard()
+    # after the shared callbacks: the saver sees early stopping's decision and the epoch's history
+    callbacks = callbacks + [history, guard, saver]
+    initial_epoch = 0
+    if state is not None:
+        restore_model(state, model)
+        history.history = {k: list(v) for k, v in state.history.items()}
+        initial_epoch = state.epoch
+
+    try:
+        with interrupts_raise():
+            if state is not None and (state.stopped or state.epoch >= tcfg.epochs):
+                log.info("training had ended after epoch %d: evaluating it again", state.epoch)
+                replay_end(state, model, callbacks)
+            else:
+                trainers()[tcfg.name](model, splits, tcfg, callbacks, seed=cfg.seed, initial_epoch=initial_epoch)
+    except (NonFiniteLoss, tf.errors.InvalidArgumentError) as e:
+        problems = check_data(splits, spec)
+        if isinstance(e, tf.errors.InvalidArgumentError) and not problems:
+            raise  # not the data's fault: a genuine error
+        where = e.where if isinstance(e, NonFiniteLoss) else {  # e.g. a label beyond the classes, on CPU
+            "epoch": guard.epoch + 1, "batch": None, "step": int(model.optimizer.iterations), "metric": "loss",
+            "loss": float("nan"), "error": str(e).splitlines()[0][:300], "losses": guard.losses}
+        diagnosis = diagnose_divergence(where, problems, tcfg, splits.train.steps(tcfg.batch_size))
+        where.pop("losses", None)
+        metrics = {"status": "diverged", "diverged": where, "diagnosis": diagnosis,
+                   **_describe(cfg, spec, splits, model, timer, history.history)}
+        log.error("training diverged at epoch %s (step %s): %s", where["epoch"], where["step"], diagnosis["message"])
+        write_history_csv(run_dir / "history.csv", history.history)
+        on_run_end(callbacks, metrics)
+        write_json(run_dir / "metrics.json", metrics)
+        raise Diverged(run_dir, metrics) from None
+    except Interrupted as e:
+        path = saver.flush()
+        metrics = {"status": "interrupted", "signal": e.signal_name, "checkpoint": str(path) if path else None,
+                   **_describe(cfg, spec, splits, model, timer, history.history)}
+        write_history_csv(run_dir / "history.csv", history.history)
+        write_json(run_dir / "metrics.json", metrics)
+        log.warning("%s: checkpoint %s (epoch %d)", e, path, saver.last_epoch)
+        raise Interrupted(e.signum, run_dir, path, saver.last_epoch) from None
 
     test = evaluate(model, splits.test, tcfg.batch_size)
-    val_loss = history.get("val_loss", [])
-    best_epoch = int(min(range(len(val_loss)), key=val_loss.__getitem__)) + 1 if val_loss else None
-    n_train = len(splits.train)
     metrics: Dict[str, Any] = {
         "status": "completed",
-        "task": spec.task,
-        "dataset": spec.name,
-        "model": cfg.model.name,
-        "trainer": tcfg.name,
         "test": test,
         "baseline": splits.baseline(),
         "baseline_name": splits.baseline_name,
-        "params": int(model.count_params()),
-        "epochs": timer.epochs_run,
-        "best_epoch": best_epoch,
-        "final": {k: v[-1] for k, v in history.items() if v},
-        "train_seconds": round(timer.seconds, 3),
-        "samples_per_second": round(n_train * timer.epochs_run / timer.seconds, 1) if timer.seconds else None,
-        "examples": {"train": n_train, "val": len(splits.val), "test": len(splits.test)},
-        "data": splits.info,
-        "seed": cfg.seed,
+        **_describe(cfg, spec, splits, model, timer, history.history),
+        "diagnosis": diagnose_curves(history.history.get("loss", []), history.history.get("val_loss")),
     }
-    write_history_csv(run_dir / "history.csv", history)
+    write_history_csv(run_dir / "history.csv", history.history)
     save_model(run_dir / "model.keras", model)
     on_run_end(callbacks, metrics)  # final test metrics and status to TensorBoard HParams
     write_json(run_dir / "metrics.json", metrics)
-    return Result(run_dir=run_dir, metrics=metrics, history=history, model=model)
-
+    return Result(run_dir=run_dir, metrics=metrics, history=history.history, model=model)

@@ -1,0 +1,98 @@
+"""Throughput of trainer=tape relative to trainer=fit, measured side by side in one process.
+
+    python benchmarks/tape_vs_fit.py                       # LSTM, GRU, Conv1D on the default sine data
+    python benchmarks/tape_vs_fit.py --reps 5 --eager      # more repetitions; also time the un-compiled loop
+
+Both trainers get the same data, model config and callback list as in a real run (epoch timer, NaN guard,
+History), with TensorBoard and checkpoints off. The first epoch of every run (tracing) is left out, and each
+repetition alternates which trainer goes first. Two tape/fit throughput ratios are printed: of each trainer's
+fastest epoch (the one least disturbed by other load on a shared CPU), and the median over repetitions of the
+per-run median ratio. On a shared machine only the ratios mean something, not the absolute speeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402  (after the log-level setting)
+
+
+class EpochClock(keras.callbacks.Callback):
+    """Records each epoch's wall time."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._t0)
+
+
+def epoch_seconds(overrides, trainer: str, eager: bool = False) -> list:
+    """Wall seconds of each epoch after the first, for one fresh run of `trainer`."""
+    from seqlab.config import compose
+    from seqlab.train.callbacks import EpochTimer
+    from seqlab.train.diagnose import DivergenceGuard
+    from seqlab.train.run import prepare, trainers
+
+    cfg = compose(overrides + [f"trainer={trainer}", f"trainer.eager={str(eager).lower()}"])
+    splits, _, model = prepare(cfg)
+    clock = EpochClock()
+    callbacks = [EpochTimer(), keras.callbacks.History(), DivergenceGuard(), clock]
+    trainers()[trainer](model, splits, cfg.trainer, callbacks, seed=cfg.seed)
+    return clock.seconds[1:]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", nargs="+", default=["lstm", "gru", "conv1d"])
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=4, help="per run; the first is left out")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--limit", type=int, default=None, help="dataset.limit (examples per split)")
+    p.add_argument("--eager", action="store_true", help="also time trainer=tape trainer.eager=true (one epoch)")
+    p.add_argument("overrides", nargs="*", help="extra config overrides, e.g. model.units=64")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    base = [f"trainer.epochs={args.epochs}", f"trainer.batch_size={args.batch_size}", "trainer.verbose=0",
+            "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"] + args.overrides
+    if args.limit:
+        base.append(f"dataset.limit={args.limit}")
+    print(f"{'model':<8} {'fit samples/s':>14} {'tape samples/s':>15} {'tape/fit best':>14} "
+          f"{'tape/fit median':>16}   median ratio per repetition")
+    from seqlab import data
+    from seqlab.config import compose
+
+    n = len(data.load(compose(base).dataset)[0].train)  # training examples per epoch
+    for name in args.models:
+        overrides = [f"model={name}"] + base
+        times = {"fit": [], "tape": []}
+        ratios = []
+        for rep in range(args.reps):
+            order = ("fit", "tape") if rep % 2 == 0 else ("tape", "fit")
+            rep_times = {t: epoch_seconds(overrides, t) for t in order}
+            for t in order:
+                times[t] += rep_times[t]
+            ratios.append(statistics.median(rep_times["fit"]) / statistics.median(rep_times["tape"]))
+        best = {t: n / min(ts) for t, ts in times.items()}  # the least disturbed epoch of each trainer
+        line = (f"{name:<8} {best['fit']:>14.0f} {best['tape']:>15.0f} {best['tape'] / best['fit']:>14.3f} "
+                f"{statistics.median(ratios):>16.3f}   {' '.join(f'{r:.3f}' for r in ratios)}")
+        if args.eager:
+            short = [o for o in overrides if not o.startswith("trainer.epochs=")] + ["trainer.epochs=2"]
+            eager = n / min(epoch_seconds(short, "tape", eager=True))  # one timed epoch: it is slow
+            line += f"   eager tape/fit {eager / best['fit']:.3f}"
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,303 @@
+"""Epoch checkpoints that continue a run bit-exactly, written atomically; resume decisions and SIGINT/SIGTERM.
+
+A checkpoint is one `.npz` file, `checkpoints/epoch-0003.npz` after epoch 3, holding every model variable
+(dropout seed-generator states included: no Keras save path restores those), every optimizer variable (its
+step counter drives the learning-rate schedule), early stopping's state and best weights, the epoch timer,
+the history so far, Python's and NumPy's RNG state and the config. The data order needs no state: it is a
+function of (seed, epoch).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import re
+import signal
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+import keras
+import numpy as np
+from omegaconf import OmegaConf
+
+from ..config import ConfigError
+from .errors import Interrupted
+from .outputs import atomic_write
+
+log = logging.getLogger(__name__)
+_NAME = re.compile(r"^epoch-(\d+)\.npz$")
+# keys that do not change what a run computes: a run may resume under different values
+IGNORED_KEYS = ("resume", "data_dir", "sweep", "trainer.verbose", "trainer.eager", "trainer.tensorboard",
+                "trainer.checkpoint")
+
+
+@dataclass
+class State:
+    """Everything a run needs to continue after `epoch` completed epochs."""
+
+    epoch: int
+    meta: Dict[str, Any]  # step, stopped, history, callbacks, rng, config, best
+    arrays: Dict[str, np.ndarray]  # "model.0", "optimizer.0", "<callback>.best_weights.0", "rng.numpy"
+    path: Optional[Path] = None
+
+    @property
+    def history(self) -> Dict[str, List[float]]:
+        return self.meta["history"]
+
+    @property
+    def stopped(self) -> bool:
+        return bool(self.meta["stopped"])
+
+
+def comparable_config(cfg) -> Dict[str, Any]:
+    """The config as flat dotted keys, without the keys that may change between a run and its resumption."""
+    flat: Dict[str, Any] = {}
+
+    def walk(node, prefix):
+        for k, v in node.items():
+            key = f"{prefix}{k}"
+            if key in IGNORED_KEYS:
+                continue
+            if isinstance(v, dict):
+                walk(v, key + ".")
+            else:
+                flat[key] = v
+
+    walk(OmegaConf.to_container(cfg, resolve=True), "")
+    return flat
+
+
+def _callback_key(callbacks: List[keras.callbacks.Callback], i: int) -> str:
+    name = type(callbacks[i]).__name__
+    n = sum(type(c).__name__ == name for c in callbacks[:i])
+    return name if n == 0 else f"{name}#{n + 1}"
+
+
+def _callback_states(callbacks, arrays: Dict[str, np.ndarray]) -> Dict[str, Dict[str, Any]]:
+    """The state of the callbacks that keep any across epochs (early stopping, timer, TensorBoard's counters)."""
+    states = {}
+    for i, cb in enumerate(callbacks):
+        key = _callback_key(callbacks, i)
+        if isinstance(cb, keras.callbacks.EarlyStopping):
+            best = None if cb.best is None else float(cb.best)
+            states[key] = {"wait": cb.wait, "stopped_epoch": cb.stopped_epoch, "best": best,
+                           "best_epoch": cb.best_epoch, "best_weights": cb.best_weights is not None}
+            for j, w in enumerate(cb.best_weights or []):
+                arrays[f"{key}.best_weights.{j}"] = np.asarray(w)
+        elif isinstance(cb, keras.callbacks.TensorBoard):
+            states[key] = {"_global_train_batch": cb._global_train_batch}  # batch-level summaries' step
+        elif hasattr(cb, "seconds") and hasattr(cb, "epochs_run"):  # the EpochTimer
+            states[key] = {"seconds": cb.seconds, "epochs_run": cb.epochs_run}
+        elif hasattr(cb, "state_dict") and hasattr(cb, "load_state_dict"):  # any callback that opts in (JSON-able)
+            states[key] = {"state_dict": cb.state_dict()}
+    return states
+
+
+def restore_callbacks(state: State, callbacks) -> None:
+    """Put callback state back; call after their on_train_begin, which resets it."""
+    saved = state.meta["callbacks"]
+    for i, cb in enumerate(callbacks):
+        key = _callback_key(callbacks, i)
+        if key not in saved:
+            continue
+        s = dict(saved[key])
+        if isinstance(cb, keras.callbacks.EarlyStopping):
+            has_weights = s.pop("best_weights")
+            n = sum(k.startswith(f"{key}.best_weights.") for k in state.arrays)
+            cb.best_weights = [state.arrays[f"{key}.best_weights.{j}"] for j in range(n)] if has_weights else None
+        if "state_dict" in s:
+            cb.load_state_dict(s["state_dict"])
+            continue
+        for k, v in s.items():
+            setattr(cb, k, v)
+
+
+def replay_end(state: State, model: keras.Model, callbacks) -> None:
+    """For a run whose training had ended: redo what its on_train_end did (early stopping's best weights)."""
+    restore_callbacks(state, callbacks)
+    for cb in callbacks:
+        if isinstance(cb, keras.callbacks.EarlyStopping) and cb.restore_best_weights and cb.best_weights is not None:
+            model.set_weights(cb.best_weights)
+
+
+def capture(model: keras.Model, epoch: int, stopped: bool, history: Dict[str, List[float]], callbacks,
+            config: Dict[str, Any], best: Optional[Dict[str, Any]]) -> State:
+    """Snapshot the run after `epoch` completed epochs (numpy copies: training may go on meanwhile)."""
+    arrays = {f"model.{i}": np.array(v.numpy()) for i, v in enumerate(model.variables)}
+    arrays.update({f"optimizer.{i}": np.array(v.numpy()) for i, v in enumerate(model.optimizer.variables)})
+    np_state = np.random.get_state()
+    arrays["rng.numpy"] = np.asarray(np_state[1])
+    py_state = random.getstate()
+    meta = {"epoch": epoch, "step": int(model.optimizer.iterations.numpy()), "stopped": bool(stopped),
+            "history": {k: [float(x) for x in v] for k, v in history.items()},
+            "callbacks": _callback_states(callbacks, arrays),
+            "rng": {"python": [py_state[0], list(py_state[1]), py_state[2]],
+                    "numpy": [np_state[0], *np_state[2:]]},  # the key array goes to arrays["rng.numpy"]
+            "config": config, "best": best}
+    return State(epoch=epoch, meta=meta, arrays=arrays)
+
+
+def _assign(variables, state: State, prefix: str) -> None:
+    n = sum(k.startswith(prefix + ".") for k in state.arrays)
+    if n != len(variables):
+        raise ConfigError(f"resume: checkpoint {state.path} holds {n} {prefix} variables but the run has "
+                          f"{len(variables)}: the model changed; use a new hydra.run.dir")
+    for i, v in enumerate(variables):
+        a = state.arrays[f"{prefix}.{i}"]
+        if tuple(a.shape) != tuple(v.shape):
+            raise ConfigError(f"resume: checkpoint {state.path} has shape {a.shape} for {prefix} variable "
+                              f"{v.path}, the run {tuple(v.shape)}: the model changed; use a new hydra.run.dir")
+        v.assign(a)
+
+
+def restore_model(state: State, model: keras.Model) -> None:
+    """Weights, dropout seed states, optimizer slots and step, and the Python/NumPy RNG state."""
+    _assign(model.variables, state, "model")
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    _assign(model.optimizer.variables, state, "optimizer")
+    py = state.meta["rng"]["python"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    name, pos, has_gauss, cached = state.meta["rng"]["numpy"]
+    np.random.set_state((name, state.arrays["rng.numpy"], pos, has_gauss, cached))
+
+
+class CheckpointStore:
+    """`epoch-NNNN.npz` files in one directory: the last `keep` plus the best by the monitored loss."""
+
+    def __init__(self, directory: Path, keep: int = 3):
+        self.dir = Path(directory)
+        self.keep = keep
+
+    def paths(self) -> Dict[int, Path]:
+        if not self.dir.is_dir():
+            return {}
+        found = ((_NAME.match(p.name), p) for p in self.dir.iterdir())
+        return dict(sorted((int(m.group(1)), p) for m, p in found if m))
+
+    def save(self, state: State) -> Path:
+        path = self.dir / f"epoch-{state.epoch:04d}.npz"
+        arrays = dict(state.arrays, meta=np.array(json.dumps(state.meta)))
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+                f.flush()
+                os.fsync(f.fileno())
+
+        atomic_write(path, write)  # a killed run leaves the previous checkpoint, never half of this one
+        state.path = path
+        self._prune(state.meta.get("best"))
+        return path
+
+    def _prune(self, best: Optional[Dict[str, Any]]) -> None:
+        paths = self.paths()
+        keep = set(list(paths)[-self.keep:])
+        if best:
+            keep.add(best["epoch"])
+        for epoch, p in paths.items():
+            if epoch not in keep:
+                p.unlink(missing_ok=True)
+
+    def load(self, path: Path) -> State:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(str(arrays.pop("meta")))
+        return State(epoch=int(meta["epoch"]), meta=meta, arrays=arrays, path=Path(path))
+
+    def latest(self) -> Optional[State]:
+        for stale in self.dir.glob(".epoch-*") if self.dir.is_dir() else []:
+            stale.unlink(missing_ok=True)  # temp files of a run killed while writing
+        paths = self.paths()
+        return self.load(paths[max(paths)]) if paths else None
+
+
+def resume_state(cfg, store: CheckpointStore) -> Optional[State]:
+    """The checkpoint this run continues from, or None to start afresh; refuses to mix different configs."""
+    state = store.latest()
+    if state is None:
+        if cfg.resume:
+            log.warning("resume=true but %s holds no checkpoint: starting from epoch 0", store.dir)
+        return None
+    now = comparable_config(cfg)
+    then = state.meta["config"]
+    # keys on one side only come from a schema that gained or lost fields since: not a different run
+    diffs = [f"{k}: {then[k]!r} -> {now[k]!r}" for k in sorted(set(now) & set(then)) if now[k] != then[k]]
+    if diffs and not cfg.resume:
+        raise ConfigError(f"resume: the run directory holds a checkpoint of a different config ({store.dir}, "
+                          f"epoch {state.epoch}; {'; '.join(diffs)}). Expected the same command to continue "
+                          "it: use a new hydra.run.dir, or resume=true to continue it with this config")
+    if diffs:
+        log.warning("resume=true: continuing %s under a changed config: %s", state.path, "; ".join(diffs))
+    log.info("resuming from %s (epoch %d, step %d)", state.path, state.epoch, state.meta["step"])
+    return state
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Captures the run after every epoch, writes every `every` epochs and after the last; restores on resume.
+
+    Place it after early stopping and History in the callback list, so that it sees the epoch's decisions.
+    """
+
+    def __init__(self, store: CheckpointStore, every: int, epochs: int, callbacks, history, config,
+                 restored: Optional[State] = None):
+        super().__init__()
+        self.store, self.every, self.epochs = store, every, epochs
+        self.callbacks, self.history, self.config = callbacks, history, config
+        self.restored = restored
+        self.best = restored.meta.get("best") if restored else None
+        self.pending: Optional[State] = None  # the last epoch's state when it is not on disk yet
+        self.last_path: Optional[Path] = restored.path if restored else None
+        self.last_epoch = restored.epoch if restored else 0
+
+    def on_train_begin(self, logs=None):
+        if self.restored is not None:
+            restore_callbacks(self.restored, self.callbacks)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.every:
+            return
+        logs = logs or {}
+        monitor = "val_loss" if "val_loss" in logs else "loss"
+        value = logs.get(monitor)
+        best = self.best
+        if value is not None and (best is None or value < best["value"]):
+            best = {"epoch": epoch + 1, "monitor": monitor, "value": float(value)}
+        stopped = bool(self.model.stop_training)
+        state = capture(self.model, epoch + 1, stopped, self.history.history, self.callbacks, self.config, best)
+        self.pending = state
+        if stopped or epoch + 1 >= self.epochs or (epoch + 1) % self.every == 0:
+            self.flush()
+
+    def flush(self) -> Optional[Path]:
+        """Write the pending state, if any; returns the latest checkpoint on disk."""
+        if self.pending is not None:
+            state = self.pending
+            self.last_path = self.store.save(state)
+            self.pending = None  # only now: a save cut short by a signal is retried by the interrupt handler
+            self.last_epoch = state.epoch
+            self.best = state.meta["best"]  # the best among written checkpoints, so pruning keeps a real file
+        return self.last_path
+
+
+@contextmanager
+def interrupts_raise() -> Iterator[None]:
+    """While training, SIGINT and SIGTERM raise Interrupted so the run can save a checkpoint and exit."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread (e.g. not inside a worker)
+        return
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)

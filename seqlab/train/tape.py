@@ -1,0 +1,133 @@
+"""trainer=tape: a custom tf.GradientTape loop, compiled with tf.function, driving the same callbacks as fit.
+
+The loop reads like Keras' own `Model.fit` so that every callback (progress bar, History, TensorBoard, early
+stopping, checkpoints, Keras Tuner) sees the same calls and the same logs: `loss` and the compiled metrics per
+batch, `val_*` at the end of each epoch, and `model.stop_training` honoured after each batch and epoch.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable, Dict, List, Tuple
+
+import keras
+import tensorflow as tf
+
+from .callbacks import progress_verbosity
+
+log = logging.getLogger(__name__)
+
+
+def _loss_tracker(model: keras.Model) -> keras.metrics.Metric:
+    """The compiled model's running mean of the loss: the `loss` that fit logs."""
+    return next(m for m in model.metrics if m.name == "loss")
+
+
+def make_steps(model: keras.Model, eager: bool = False) -> Tuple[Callable, Callable]:
+    """(train_step, eval_step): each pulls one batch from a tf.data iterator and returns the running metrics."""
+    optimizer = model.optimizer
+    tracker = _loss_tracker(model)
+
+    def train_step(x, y) -> Dict[str, tf.Tensor]:
+        with tf.GradientTape() as tape:
+            y_pred = model(x, training=True)
+            # the compiled loss plus the regularization losses (model.losses), exactly as fit computes it
+            loss = model.compute_loss(x, y, y_pred, training=True)
+        grads = tape.gradient(loss, model.trainable_variables)
+        # clipnorm and the learning-rate schedule (a function of optimizer.iterations) live in the optimizer
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        tracker.update_state(loss, sample_weight=tf.shape(x)[0])  # a per-example mean over the epoch, like fit
+        return model.compute_metrics(x, y, y_pred)
+
+    def eval_step(x, y) -> Dict[str, tf.Tensor]:
+        y_pred = model(x, training=False)
+        loss = model.compute_loss(x, y, y_pred, training=False)
+        tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        return model.compute_metrics(x, y, y_pred)
+
+    def from_iterator(step: Callable) -> Callable:
+        if eager:  # trainer.eager: plain Python, debuggable with pdb/print; ~10x slower
+            return lambda iterator: step(*next(iterator))
+        # like fit: XLA (when Keras enabled it for this model) on the step, the iterator read inside the graph
+        compiled = tf.function(step, jit_compile=bool(model.jit_compile), reduce_retracing=True)
+        return tf.function(lambda iterator: compiled(*next(iterator)))
+
+    return from_iterator(train_step), from_iterator(eval_step)
+
+
+def _build_state(model: keras.Model, batch) -> None:
+    """Create optimizer and metric variables before the compiled steps are traced (fit does this symbolically).
+
+    The model itself is not called: even in inference an RNN with dropout draws from its seed generator, and an
+    extra draw here (once per process) would make a resumed run's dropout masks differ from an uninterrupted one's.
+    """
+    x, y = batch
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    y_pred = tf.zeros((tf.shape(x)[0],) + tuple(model.output_shape[1:]), dtype=model.outputs[0].dtype)
+    model.compute_loss(x, y, y_pred, training=False)
+    model.compute_metrics(x, y, y_pred)
+    model.reset_metrics()
+
+
+def _pythonify(logs) -> Dict[str, float]:
+    return {k: float(v) for k, v in logs.items()}
+
+
+def evaluate(model: keras.Model, dataset, steps: int, eval_step: Callable, callbacks) -> Dict[str, float]:
+    """One pass over `dataset` in inference mode, with the test-time callback calls fit makes for validation."""
+    callbacks.on_test_begin()
+    model.reset_metrics()
+    iterator = iter(dataset)
+    logs = {}
+    for step in range(steps):
+        callbacks.on_test_batch_begin(step)
+        logs = eval_step(iterator)
+        callbacks.on_test_batch_end(step, logs)
+    logs = _pythonify(model.get_metrics_result())
+    callbacks.on_test_end(logs)
+    return logs
+
+
+def train(model: keras.Model, splits, tcfg, callbacks: List[keras.callbacks.Callback], seed: int,
+          initial_epoch: int = 0) -> Dict[str, List[float]]:
+    """Train epochs [initial_epoch, tcfg.epochs); returns the per-epoch history (Keras metric names)."""
+    bs = tcfg.batch_size
+    steps, val_steps = splits.train.steps(bs), splits.val.steps(bs)
+    # one stream over all remaining epochs, each epoch's order a function of (seed, epoch)
+    train_ds = splits.train.dataset(bs, shuffle_seed=seed if tcfg.shuffle else None, first_epoch=initial_epoch,
+                                    epochs=tcfg.epochs)
+    val_ds = splits.val.dataset(bs) if val_steps else None
+    verbose = progress_verbosity(tcfg.verbose)
+    cbs = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, verbose=verbose,
+                                       epochs=tcfg.epochs, steps=steps, model=model)
+
+    _build_state(model, next(iter(val_ds if val_ds is not None else splits.train.dataset(bs))))
+    train_step, eval_step = make_steps(model, eager=tcfg.eager)
+    model.train_function = train_step  # TensorBoard(write_graph=True) draws the graph of model.train_function
+    try:
+        model.stop_training = False
+        iterator = iter(train_ds)
+        cbs.on_train_begin()
+        epoch_logs: Dict[str, float] = {}
+        for epoch in range(initial_epoch, tcfg.epochs):
+            model.reset_metrics()
+            cbs.on_epoch_begin(epoch)
+            for step in range(steps):
+                cbs.on_train_batch_begin(step)
+                logs = train_step(iterator)
+                cbs.on_train_batch_end(step, logs)
+                if model.stop_training:
+                    break
+            epoch_logs = _pythonify(model.get_metrics_result())
+            if val_ds is not None:
+                val_logs = evaluate(model, val_ds, val_steps, eval_step, cbs)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            cbs.on_epoch_end(epoch, epoch_logs)
+            if model.stop_training:
+                break
+        model.optimizer.finalize_variable_values(model.trainable_variables)
+        cbs.on_train_end(epoch_logs)
+    finally:
+        model.train_function = None  # a later model.fit() must build its own
+    return {k: [float(x) for x in v] for k, v in model.history.history.items()}

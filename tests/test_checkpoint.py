@@ -1,0 +1,170 @@
+"""Checkpoints: atomic files, pruning, config checks; resume after SIGKILL/SIGTERM is bit-exact for both trainers."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqlab.config import ConfigError, compose
+from seqlab.train.checkpoint import CheckpointStore, State, comparable_config, resume_state
+
+REPO = Path(__file__).resolve().parents[1]
+# shuffling, dropout (input and recurrent) and early stopping all on: every piece of state must survive a resume
+RUN = ["dataset=sine", "dataset.length=700", "dataset.input_len=16", "dataset.horizon=2", "model=gru",
+       "model.units=8", "regularizer=dropout", "regularizer.dropout=0.3", "regularizer.recurrent_dropout=0.2",
+       "trainer.epochs=5", "trainer.batch_size=16", "trainer.patience=3", "trainer.lr=0.01", "deterministic=true",
+       "trainer.tensorboard.enabled=false", "trainer.verbose=2"]
+
+
+def _state(epoch: int, value: float) -> State:
+    meta = {"epoch": epoch, "step": epoch * 10, "stopped": False, "history": {"loss": [1.0] * epoch},
+            "callbacks": {}, "rng": {}, "config": {}, "best": None}
+    return State(epoch=epoch, meta=meta, arrays={"model.0": np.full((2, 3), value, np.float32)})
+
+
+def test_store_keeps_last_n_plus_best_and_ignores_partial_files(tmp_path):
+    store = CheckpointStore(tmp_path / "checkpoints", keep=2)
+    for epoch in range(1, 6):
+        s = _state(epoch, epoch)
+        s.meta["best"] = {"epoch": 2, "monitor": "val_loss", "value": 0.1}  # epoch 2 stays the best
+        store.save(s)
+    assert sorted(store.paths()) == [2, 4, 5]
+    (store.dir / ".epoch-0006.abc123.npz").write_bytes(b"PK\x03\x04 half a zip")  # what SIGKILL mid-write leaves
+    latest = store.latest()
+    assert latest.epoch == 5 and latest.meta["step"] == 50
+    np.testing.assert_array_equal(latest.arrays["model.0"], np.full((2, 3), 5, np.float32))
+    assert not list(store.dir.glob(".epoch-*")), "stale temp files are cleaned up"
+
+
+def test_resume_refuses_a_different_config_unless_asked(tmp_path):
+    cfg = compose(["trainer.lr=0.001"])
+    store = CheckpointStore(tmp_path, keep=3)
+    s = _state(2, 0.0)
+    s.meta["config"] = comparable_config(cfg)
+    store.save(s)
+    assert resume_state(cfg, store).epoch == 2
+    assert resume_state(compose(["trainer.lr=0.001", "trainer.verbose=0"]), store).epoch == 2  # display only
+    with pytest.raises(ConfigError, match=r"trainer.lr: 0.001 -> 0.01.*resume=true"):
+        resume_state(compose(["trainer.lr=0.01"]), store)
+    assert resume_state(compose(["trainer.lr=0.01", "resume=true"]), store).epoch == 2
+    assert resume_state(cfg, CheckpointStore(tmp_path / "empty")) is None
+
+
+def test_data_order_changes_every_epoch_and_is_the_same_after_a_resume():
+    from seqlab.data.base import ArraySplit
+
+    split = ArraySplit(np.arange(40, dtype=np.float32)[:, None, None], np.arange(40, dtype=np.float32))
+    epochs = [np.concatenate([y.numpy() for _, y in split.dataset(8, shuffle_seed=3, first_epoch=e, epochs=e + 1)])
+              for e in range(3)]
+    assert not np.array_equal(epochs[0], epochs[1]) and sorted(epochs[1]) == list(range(40))
+    whole = np.concatenate([y.numpy() for _, y in split.dataset(8, shuffle_seed=3, first_epoch=0, epochs=3)])
+    np.testing.assert_array_equal(whole, np.concatenate(epochs))  # resuming at epoch e replays epoch e's order
+
+
+def test_rerunning_a_finished_run_evaluates_it_again_without_training(tmp_path):
+    from seqlab.train import run
+
+    # sgd at a high rate with patience 1 stops early; the final weights are the best epoch's, restored at the end
+    cfg = compose(["model=lstm", "model.units=8", "dataset.length=800", "trainer.epochs=30", "trainer.patience=1",
+                   "trainer.lr=0.3", "trainer.optimizer=sgd", "trainer.verbose=0", "trainer.tensorboard.enabled=false"])
+    first = run(cfg, tmp_path)
+    assert first.metrics["epochs"] < 30
+    again = run(cfg, tmp_path)
+    assert again.history == first.history and again.metrics["test"] == first.metrics["test"]
+    assert again.metrics["train_seconds"] == first.metrics["train_seconds"]  # no epoch ran
+
+
+# --------------------------------------------------------------------------- subprocess runs
+def _cmd(run_dir, trainer):
+    return [sys.executable, "-m", "seqlab", *RUN, f"trainer={trainer}", f"hydra.run.dir={run_dir}"]
+
+
+def _run(run_dir, trainer):
+    r = subprocess.run(_cmd(run_dir, trainer), cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r
+
+
+def _start_and_signal(run_dir, trainer, sig, after_epoch):
+    """Start a run, send `sig` once the checkpoint of `after_epoch` exists; returns the finished process."""
+    proc = subprocess.Popen(_cmd(run_dir, trainer), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    target = Path(run_dir) / "checkpoints" / f"epoch-{after_epoch:04d}.npz"
+    deadline = time.time() + 240
+    while not target.exists():
+        assert proc.poll() is None, f"run ended before epoch {after_epoch}: {proc.communicate()[1][-3000:]}"
+        assert time.time() < deadline, "no checkpoint appeared"
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before it could be interrupted"
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
+def _outcome(run_dir):
+    d = Path(run_dir)
+    m = json.loads((d / "metrics.json").read_text())
+    final = CheckpointStore(d / "checkpoints").latest()
+    weights = {k: v for k, v in final.arrays.items() if k.startswith(("model.", "optimizer."))}
+    return m, pd.read_csv(d / "history.csv"), weights
+
+
+def _assert_identical(a, b):
+    (ma, ha, wa), (mb, hb, wb) = _outcome(a), _outcome(b)
+    assert mb["status"] == "completed" and mb["epochs"] == ma["epochs"] == len(ha)
+    pd.testing.assert_frame_equal(ha, hb, check_exact=True)  # every epoch, the resumed ones included
+    for key in ("test", "final", "best_epoch", "diagnosis"):
+        assert ma[key] == mb[key], key
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        assert np.array_equal(wa[k], wb[k]), f"{k} differs after resume"
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The reference run of each trainer, uninterrupted (run once per module, on first use)."""
+    runs = {}
+
+    def get(trainer):
+        if trainer not in runs:
+            runs[trainer] = tmp_path_factory.mktemp(f"whole_{trainer}")
+            _run(runs[trainer], trainer)
+        return runs[trainer]
+
+    return get
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("trainer", ["fit", "tape"])
+def test_resume_after_sigkill_is_bit_exact(trainer, tmp_path, uninterrupted):
+    rc, _, _ = _start_and_signal(tmp_path, trainer, signal.SIGKILL, after_epoch=2)
+    assert rc == -signal.SIGKILL
+    assert CheckpointStore(tmp_path / "checkpoints").latest().epoch < 5
+    r = _run(tmp_path, trainer)  # the same command in the same directory continues the run
+    assert "resuming from" in r.stdout + r.stderr and "Epoch 1/5" not in r.stdout
+    _assert_identical(uninterrupted(trainer), tmp_path)
+
+
+@pytest.mark.slow
+def test_sigterm_saves_a_checkpoint_prints_how_to_resume_and_exits_nonzero(tmp_path, uninterrupted):
+    run_dir = tmp_path / "term"
+    rc, _, err = _start_and_signal(run_dir, "tape", signal.SIGTERM, after_epoch=1)
+    assert rc == 128 + signal.SIGTERM, err[-3000:]
+    assert "interrupted by SIGTERM" in err and "resume with: " in err
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "interrupted"
+    state = CheckpointStore(run_dir / "checkpoints").latest()
+    assert 1 <= state.epoch < 5 and len(state.history["loss"]) == state.epoch
+    assert any(k.startswith("optimizer.") for k in state.arrays) and state.meta["step"] > 0
+    # the printed command resumes it
+    cmd = err.split("resume with: ")[1].splitlines()[0]
+    r = subprocess.run(cmd.replace("python", sys.executable, 1), shell=True, cwd=REPO, capture_output=True,
+                       text=True, timeout=300, env=dict(os.environ))
+    assert r.returncode == 0, r.stderr[-3000:]
+    _assert_identical(uninterrupted("tape"), run_dir)
