@@ -88,12 +88,13 @@ def main(argv=None) -> None:
         cfg = config(name, args, tensorboard=False)
         weights = prepare(cfg)[2].get_weights()  # one initialisation shared by every side
         runs = {"keras": [], "seqlab": [], "seqlab_tb": []}
-        sides = {"keras": lambda: keras_fit(cfg, weights), "seqlab": lambda: seqlab_fit(cfg, weights)}
+        sides = {"keras": (keras_fit, cfg), "seqlab": (seqlab_fit, cfg)}
         if not args.no_tensorboard:
-            sides["seqlab_tb"] = lambda: seqlab_fit(config(name, args, tensorboard=True), weights)
+            sides["seqlab_tb"] = (seqlab_fit, config(name, args, tensorboard=True))
         for r in range(args.repeats):  # interleaved, order reversed every other repeat: load hits all sides alike
             for side in (list(sides) if r % 2 == 0 else list(sides)[::-1]):
-                runs[side].append(sides[side]())
+                measure, side_cfg = sides[side]
+                runs[side].append(measure(side_cfg, weights))
         best = {k: max(v) if v else float("nan") for k, v in runs.items()}
         rows.append((name, best))
         print(f"  {name}: {best}", flush=True)
