@@ -107,7 +107,11 @@ def task(cfg: DictConfig) -> None:
         if cfg.sweep.name != "none":
             from .tune import sweep
 
-            sweep.run_sweep(cfg, out_dir)
+            outcome = sweep.run_sweep(cfg, out_dir, overrides=list(HydraConfig.get().overrides.task))
+            print(outcome.table())
+            if outcome.all_failed:
+                print("error: every trial failed:\n  " + "\n  ".join(outcome.reasons()), file=sys.stderr)
+                sys.exit(1)
             return
         from .train import run
 

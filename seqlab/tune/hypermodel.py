@@ -1,0 +1,151 @@
+"""The HyperModel: a trial is the normal training path (`train.run`) on a copy of the config with its values."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import socket
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import keras
+import keras_tuner
+from omegaconf import DictConfig
+
+from ..config import ConfigError, validate
+from ..train.outputs import write_json
+from . import space as space_mod
+from .results import RECORD  # per trial: every attempt (who ran it, from which epoch, how it ended, RSS, seconds)
+
+log = logging.getLogger(__name__)
+
+
+def rss_mb() -> Dict[str, float]:
+    """Resident memory of this process now and at its peak, in MB (Linux /proc)."""
+    out: Dict[str, float] = {}
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    out["rss_mb" if line.startswith("VmRSS") else "peak_rss_mb"] = round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return out
+
+
+def last_checkpoint_epoch(run_dir: Path) -> int:
+    """Epochs completed in the newest epoch checkpoint of a run directory (0: none)."""
+    found = [int(m.group(1)) for p in (Path(run_dir) / "checkpoints").glob("epoch-*.npz")
+             if (m := re.match(r"epoch-(\d+)\.npz$", p.name))]
+    return max(found, default=0)
+
+
+def read_record(trial_dir: Path) -> Dict[str, Any]:
+    path = Path(trial_dir) / RECORD
+    return json.loads(path.read_text()) if path.exists() else {"attempts": []}
+
+
+def add_attempt(trial_dir: Path, attempt: Dict[str, Any], index: Optional[int] = None) -> int:
+    """Append an attempt to the trial's record, or update attempt `index`; one writer: the trial's owner.
+    An attempt is added as "running" when it starts, so a killed one stays visible."""
+    record = read_record(trial_dir)
+    if index is None:
+        record["attempts"].append(attempt)
+        index = len(record["attempts"]) - 1
+    else:
+        record["attempts"][index].update(attempt)
+    write_json(Path(trial_dir) / RECORD, record)
+    return index
+
+
+def close_running(trial_dir: Path, status: str, reason: str) -> None:
+    """Mark the trial's last running attempt as ended (its process died without saying so)."""
+    record = read_record(trial_dir)
+    running = [a for a in record["attempts"] if a.get("status") == "running"]
+    if running:
+        running[-1].update(status=status, reason=reason)
+    else:
+        record["attempts"].append({"status": status, "reason": reason})
+    write_json(Path(trial_dir) / RECORD, record)
+
+
+class SeqlabHyperModel(keras_tuner.HyperModel):
+    """Declares the space from config; `fit` writes the trial's values onto a copy of the config and runs it.
+
+    `build` only declares the hyperparameters: the model is built, compiled and trained by `train.run` inside
+    `fit`, exactly as `python -m seqlab <overrides>` would, so best.yaml's overrides reproduce a trial.
+    """
+
+    def __init__(self, cfg: DictConfig, space: Dict[str, Dict[str, Any]], objective: str):
+        super().__init__(name="seqlab")
+        self.cfg, self.space, self.objective = cfg, space, objective
+
+    def declare_hyperparameters(self, hp) -> None:
+        space_mod.declare(hp, self.space, self.cfg)
+
+    def build(self, hp):
+        self.declare_hyperparameters(hp)  # every key up front, so TensorBoard's HParams sees them all
+        return None
+
+    def fit(self, hp, model=None, *, callbacks: Optional[List[keras.callbacks.Callback]] = None,
+            run_dir: Path, trial_dir: Optional[Path] = None, execution: int = 0, epochs: Optional[int] = None,
+            resume: bool = False, tuner_id: str = "tuner0", **kwargs) -> keras.callbacks.History:
+        """Train one execution of a trial in `run_dir` (continuing its last checkpoint); returns its History.
+
+        A bad combination, a diverged loss or running out of memory raise FailedTrialError (the sweep goes on);
+        any other error raises FatalError (the sweep stops)."""
+        import tensorflow as tf
+
+        from ..train import run
+        from ..train.errors import Diverged
+
+        run_dir = Path(run_dir)
+        trial_dir = Path(trial_dir or run_dir)
+        cfg = space_mod.trial_config(self.cfg, hp.values, seed=int(self.cfg.seed) + execution, epochs=epochs)
+        if resume:
+            cfg.resume = True  # hyperband: continue the promoted trial's checkpoint under more epochs
+        attempt: Dict[str, Any] = {"execution": execution, "tuner_id": tuner_id, "host": socket.gethostname(),
+                                   "pid": os.getpid(), "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                   "start_epoch": last_checkpoint_epoch(run_dir), "status": "running"}
+        index = add_attempt(trial_dir, attempt)
+        t0 = time.perf_counter()
+
+        def finish(status: str, reason: str = "", epochs_run: Optional[int] = None) -> None:
+            add_attempt(trial_dir, dict(status=status, reason=reason, epochs=epochs_run,
+                                        seconds=round(time.perf_counter() - t0, 3), **rss_mb()), index)
+
+        try:
+            validate(cfg)
+        except ConfigError as e:
+            finish("failed", f"invalid combination: {e}")
+            raise keras_tuner.errors.FailedTrialError(f"invalid combination: {e}") from None
+        try:
+            result = run(cfg, run_dir, extra_callbacks=list(callbacks or []))
+        except Diverged as e:
+            finish("failed", f"diverged: {e}", e.metrics.get("epochs"))
+            raise keras_tuner.errors.FailedTrialError(f"diverged: {e}") from None
+        except (tf.errors.ResourceExhaustedError, MemoryError) as e:
+            reason = f"out of memory: {str(e).splitlines()[0][:300] if str(e) else type(e).__name__}"
+            finish("failed", reason)
+            raise keras_tuner.errors.FailedTrialError(reason) from None
+        except ConfigError as e:  # e.g. a checkpoint of another config in the trial dir: not the trial's fault
+            finish("error", str(e))
+            raise keras_tuner.errors.FatalError(f"trial {run_dir}: {e}") from None
+        except Exception as e:
+            finish("error", f"{type(e).__name__}: {e}")
+            raise keras_tuner.errors.FatalError(f"trial {run_dir} stopped the sweep: {type(e).__name__}: {e}") from e
+        except BaseException:  # interrupted: the run wrote its checkpoint; a resumed sweep continues from it
+            finish("interrupted", "interrupted", last_checkpoint_epoch(run_dir))
+            raise
+        if self.objective not in result.history:
+            finish("error", f"no metric {self.objective!r}")
+            raise keras_tuner.errors.FatalError(
+                f"sweep.objective: expected a metric the runs log ({', '.join(sorted(result.history))}), "
+                f"got {self.objective!r}")
+        finish("completed", "", int(result.metrics.get("epochs") or len(result.history[self.objective])))
+        history = keras.callbacks.History()
+        history.history = {k: [float(x) for x in v] for k, v in result.history.items()}
+        return history

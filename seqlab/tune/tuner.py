@@ -1,0 +1,245 @@
+"""The tuner from the sweep config: an oracle per `sweep.tuner`, trials run in child processes, worker leases."""
+
+from __future__ import annotations
+
+import collections
+import gc
+import logging
+import shutil
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+import keras
+import keras_tuner
+from keras_tuner.src.engine import tuner_utils
+from keras_tuner.src.engine.oracle import synchronized
+from keras_tuner.src.engine.trial import Trial, TrialStatus
+from omegaconf import DictConfig
+
+from ..config import objective_direction
+from . import isolate
+from .hypermodel import SeqlabHyperModel, close_running, last_checkpoint_epoch
+
+log = logging.getLogger(__name__)
+
+ORACLES = {
+    "random": keras_tuner.oracles.RandomSearchOracle,
+    "bayesian": keras_tuner.oracles.BayesianOptimizationOracle,
+    "hyperband": keras_tuner.oracles.HyperbandOracle,
+    "grid": keras_tuner.oracles.GridSearchOracle,
+}
+
+
+class LeasedOracle:
+    """Oracle mixin for the distributed chief: a worker silent for `lease` seconds (killed, machine lost) loses its
+    trial to the retry queue, where the next worker asking picks it up and continues its last checkpoint. Once
+    every trial is handed out, workers are told to wait (IDLE) while others still run, so a lost trial finds one.
+    `lease=None` (one process) changes nothing."""
+
+    lease: Optional[float] = None
+    max_losses = 2  # a trial lost more often than this is failed ("worker lost"): it may be what kills them
+
+    def setup_lease(self, lease: Optional[float]) -> None:
+        self.lease = lease
+        self._seen: Dict[str, float] = {}
+        self._losses: Dict[str, int] = collections.defaultdict(int)
+
+    def _touch(self, tuner_id: str) -> None:
+        if self.lease:
+            self._seen[tuner_id] = time.monotonic()
+
+    @synchronized
+    def create_trial(self, tuner_id):
+        self._touch(tuner_id)
+        self.reap()
+        if (self.lease and self.max_trials and len(self.trials) >= self.max_trials and not self._retry_queue
+                and tuner_id not in self.ongoing_trials and self.ongoing_trials):
+            self.tuner_ids.add(tuner_id)
+            return Trial(self.get_space(), status=TrialStatus.IDLE)
+        return super().create_trial(tuner_id)
+
+    @synchronized
+    def get_trial(self, trial_id):  # workers call it every few seconds while a trial runs: their heartbeat
+        for tuner_id, trial in self.ongoing_trials.items():
+            if trial.trial_id == trial_id:
+                self._touch(tuner_id)
+        return super().get_trial(trial_id)
+
+    @synchronized
+    def update_trial(self, trial_id, metrics, step=0):
+        # register each metric's direction by name: Keras Tuner would infer it by building Keras metric objects,
+        # which starts TensorFlow's runtime in the tuner's process (then forking trials is no longer safe)
+        trial = self.trials[trial_id]
+        for name in metrics:
+            if not trial.metrics.exists(name):
+                rising = name == self.objective.name and self.objective.direction == "max" or any(
+                    s in name for s in ("acc", "auc", "precision", "recall"))
+                trial.metrics.register(name, direction="max" if rising else "min")
+        return super().update_trial(trial_id, metrics, step=step)
+
+    @synchronized
+    def reap(self) -> List[str]:
+        """Hand the trials of workers silent for longer than the lease back to the retry queue."""
+        if not self.lease:
+            return []
+        now, lost = time.monotonic(), []
+        for tuner_id in list(self.tuner_ids):
+            if now - self._seen.setdefault(tuner_id, now) <= self.lease:
+                continue
+            self.tuner_ids.discard(tuner_id)
+            trial = self.ongoing_trials.pop(tuner_id, None)
+            if trial is None:
+                continue
+            self._losses[trial.trial_id] += 1
+            if self._losses[trial.trial_id] > self.max_losses:
+                trial.status, trial.message = TrialStatus.FAILED, f"worker lost {self._losses[trial.trial_id]} times"
+                self.end_order.append(trial.trial_id)
+            else:
+                self._retry_queue.append(trial.trial_id)
+            log.warning("worker %s silent for over %.0f s: trial %s %s", tuner_id, self.lease, trial.trial_id,
+                        "failed" if trial.status == TrialStatus.FAILED else "goes to the next worker")
+            self._save_trial(trial)
+            lost.append(trial.trial_id)
+        if lost:
+            self.save()
+        return lost
+
+
+def make_oracle(cfg: DictConfig, lease: Optional[float] = None):
+    sw = cfg.sweep
+    base = ORACLES[sw.tuner]
+    oracle_cls = type(f"Leased{base.__name__}", (LeasedOracle, base), {})
+    common: Dict[str, Any] = dict(
+        objective=keras_tuner.Objective(sw.objective, objective_direction(sw)),
+        seed=int(cfg.seed) + 1,  # Keras Tuner reads seed 0 as "no seed"
+        max_retries_per_trial=0,  # a failed trial is recorded, not re-run; a lost one is retried (leases)
+        max_consecutive_failed_trials=10 ** 9)  # the sweep reports all-failed itself, with every reason
+    if sw.tuner == "hyperband":
+        oracle = oracle_cls(max_epochs=int(sw.max_epochs or cfg.trainer.epochs), factor=3, **common)
+        oracle.max_trials = int(sw.max_trials)  # a cap on top of the brackets
+    else:
+        oracle = oracle_cls(max_trials=int(sw.max_trials), **common)
+    oracle.setup_lease(lease)
+    return oracle
+
+
+class SweepTuner(keras_tuner.Tuner):
+    """Keras Tuner's Tuner with seqlab's trial: run dirs under `<sweep>/trials/<id>`, each trial in a forked child
+    (`isolation: process`), Hyperband continuing the promoted trial's checkpoint, heartbeats to a chief."""
+
+    def __init__(self, oracle, hypermodel: SeqlabHyperModel, sweep_dir: Path, isolation: str = "process",
+                 heartbeat: Optional[float] = None, prepare_trial: Optional[Callable[[], None]] = None, **kwargs):
+        self.sweep_dir = Path(sweep_dir)
+        self.isolation, self.heartbeat = isolation, heartbeat
+        self.prepare_trial = prepare_trial  # runs in the trial's process first (e.g. TensorBoard writes)
+        self._polls = 0
+        super().__init__(oracle=oracle, hypermodel=hypermodel, directory=str(self.sweep_dir), project_name="tuner",
+                         overwrite=False, **kwargs)
+
+    # ------------------------------------------------------------------ layout
+    def trial_dir(self, trial_id: str) -> Path:
+        return self.sweep_dir / "trials" / str(trial_id)
+
+    def run_dirs(self, trial_id: str) -> List[Path]:
+        base = self.trial_dir(trial_id)
+        n = self.executions_per_trial
+        return [base] if n == 1 else [base / f"execution{k}" for k in range(n)]
+
+    # ------------------------------------------------------------------ search loop hooks
+    def pre_create_trial(self):
+        if self._polls:  # the oracle had nothing to hand out (IDLE): ask again in a moment, not in a busy loop
+            time.sleep(min(2.0, 0.25 * self._polls))
+        self._polls += 1
+
+    def on_trial_begin(self, trial):
+        self._polls = 0
+        super().on_trial_begin(trial)
+
+    # ------------------------------------------------------------------ the trial
+    def _warm_start(self, hp_values: Dict[str, Any], runs: List[Path]) -> bool:
+        """Hyperband's promoted trial: start from the last checkpoint of the trial it continues."""
+        prev = hp_values.get("tuner/trial_id")
+        if prev is None:
+            return False
+        for run_dir, prev_dir in zip(runs, self.run_dirs(prev)):
+            ckpts = sorted((prev_dir / "checkpoints").glob("epoch-*.npz"))
+            if last_checkpoint_epoch(run_dir) or not ckpts:
+                continue  # already going (a resumed sweep), or nothing to continue: trains from scratch
+            (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ckpts[-1], run_dir / "checkpoints" / ckpts[-1].name)
+            log.info("trial %s continues trial %s from %s", run_dir.name, prev, ckpts[-1].name)
+        return True
+
+    def run_trial(self, trial, *args, **kwargs):
+        hp = trial.hyperparameters
+        runs = self.run_dirs(trial.trial_id)
+        trial_dir = self.trial_dir(trial.trial_id)
+        epochs = hp.values.get("tuner/epochs")
+        resume = self._warm_start(hp.values, runs)
+        checkpoint = self._get_checkpoint_fname(trial.trial_id)
+
+        def train() -> List[Dict[str, List[float]]]:
+            # the tuner's callbacks run inside the trainer's callback list (fit and tape alike): best weights saved
+            if self.prepare_trial is not None:
+                self.prepare_trial()
+            best = tuner_utils.SaveBestEpoch(objective=self.oracle.objective, filepath=checkpoint)
+            return [self.hypermodel.fit(hp, None, callbacks=[tuner_utils.TunerCallback(self, trial), best],
+                                        run_dir=run_dir, trial_dir=trial_dir, execution=k, epochs=epochs,
+                                        resume=resume, tuner_id=self.tuner_id).history
+                    for k, run_dir in enumerate(runs)]
+
+        histories = self._run_isolated(train, trial_dir, trial.trial_id)
+        out = []
+        for h in histories:
+            history = keras.callbacks.History()
+            history.history = h
+            out.append(history)
+        return out
+
+    def _run_isolated(self, train: Callable[[], Any], trial_dir: Path, trial_id: str) -> Any:
+        if self.isolation != "process" or isolate.tensorflow_initialized():
+            if self.isolation == "process":
+                log.warning("TensorFlow already runs in this process: trials run in it (memory grows per trial)")
+            keras.backend.clear_session()
+            gc.collect()
+            with self._heartbeat(trial_id):
+                return train()
+        try:
+            return isolate.call(train, while_waiting=lambda: self._heartbeat(trial_id))
+        except isolate.ChildFailed as e:
+            if e.kind == "FailedTrialError":
+                raise keras_tuner.errors.FailedTrialError(e.message) from None
+            raise keras_tuner.errors.FatalError(f"{e.message}\n{e.trace}") from None
+        except isolate.ChildLost as e:
+            close_running(trial_dir, "failed", str(e))
+            raise keras_tuner.errors.FailedTrialError(str(e)) from None
+
+    @contextmanager
+    def _heartbeat(self, trial_id: str) -> Iterator[None]:
+        """Distributed worker: tell the chief every few seconds that this trial is alive."""
+        if not self.heartbeat:
+            yield
+            return
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.heartbeat):
+                try:
+                    self.oracle.get_trial(trial_id)
+                except Exception as e:  # the chief may be restarting: the lease decides
+                    log.warning("heartbeat for trial %s failed: %s", trial_id, e)
+
+        thread = threading.Thread(target=beat, name="seqlab-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+
+    def load_model(self, trial):
+        """The trial's trained model (execution 0), as the training path saved it."""
+        return keras.saving.load_model(self.run_dirs(trial.trial_id)[0] / "model.keras")
