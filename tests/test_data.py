@@ -473,3 +473,20 @@ def test_local_ett_copy_is_verified_against_the_uncompressed_checksum(tmp_path, 
         f.write(b"date,OT\n")
     with pytest.raises(ChecksumError, match="mismatch"):
         verify(tmp_path / "ETTh1.csv.gz", cfg.sha256)
+
+
+def test_text_test_split_holds_the_test_rows_not_training_rows(tmp_path):
+    """Regression: the test split was once gathered from the training texts."""
+    rows = [{"text": f"alpha beta {i}", "label": i % 2, "split": "train"} for i in range(40)]
+    rows += [{"text": "gamma delta", "label": i % 2, "split": "test"} for i in range(10)]
+    path = tmp_path / "split.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    cfg = compose(["dataset=text_csv", f"dataset.path={path}", "dataset.split_column=split",
+                   "dataset.sequence_length=4"]).dataset
+    splits, _ = load(cfg)
+    x_test, _ = splits.test.arrays()
+    x_train, _ = splits.train.arrays()
+    assert len(x_test) == 10
+    # "gamma delta" never occurs in training, so every test token is out of vocabulary (id 1)
+    assert set(np.unique(x_test[:, :2])) == {1}
+    assert 1 not in set(np.unique(x_train[:, :2]))

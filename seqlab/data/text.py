@@ -161,7 +161,8 @@ def _from_train_test(cfg, seed: int, train_x, train_y, test_x, test_y, classes: 
     if n_val == 0 or n_val == len(tr):
         raise config_error("dataset.val_fraction", f"a fraction leaving both train and validation examples "
                            f"out of {len(tr)} training examples", cfg.val_fraction)
-    parts = [(train_x[i], train_y[i]) for i in (tr[n_val:], tr[:n_val], te)]
+    parts = [(train_x[tr[n_val:]], train_y[tr[n_val:]]), (train_x[tr[:n_val]], train_y[tr[:n_val]]),
+             (test_x[te], test_y[te])]
     return _vectorized(cfg, parts, classes, info)
 
 
