@@ -30,10 +30,15 @@ Common keys (full list: python -m seqlab --cfg job):
 
 
 def _describe(group: str, name: str) -> str:
-    """The first comment line of a group option's YAML, as its one-line description."""
+    """The first comment line of a group option's YAML (Hydra's `# @package` header skipped)."""
     with open(os.path.join(conf_dir(), group, name + ".yaml")) as f:
-        first = f.readline().strip()
-    return first.lstrip("# ").strip() if first.startswith("#") else ""
+        for line in f:
+            line = line.strip()
+            if not line.startswith("#"):
+                return ""
+            if not line.startswith("# @"):
+                return line.lstrip("# ").strip()
+    return ""
 
 
 def help_text() -> str:
