@@ -5,9 +5,10 @@
 
 Both trainers get the same data, model config and callback list as in a real run (epoch timer, NaN guard,
 History), with TensorBoard and checkpoints off. The first epoch of every run (tracing) is left out, and each
-repetition alternates which trainer goes first. Two tape/fit throughput ratios are printed: of each trainer's
-fastest epoch (the one least disturbed by other load on a shared CPU), and the median over repetitions of the
-per-run median ratio. On a shared machine only the ratios mean something, not the absolute speeds.
+repetition alternates which trainer goes first. Three tape/fit throughput ratios are printed: of each trainer's
+fastest epoch (the one least disturbed by other load on a shared CPU), the median over repetitions of the
+per-run median ratio (wall time), and of the median CPU time per epoch (all threads of this process; the least
+sensitive to other processes). On a shared machine only the ratios mean something, not the absolute speeds.
 """
 
 from __future__ import annotations
@@ -24,21 +25,22 @@ import keras  # noqa: E402  (after the log-level setting)
 
 
 class EpochClock(keras.callbacks.Callback):
-    """Records each epoch's wall time."""
+    """Records each epoch's wall time and the CPU time this process spent in it (all threads)."""
 
     def __init__(self):
         super().__init__()
-        self.seconds = []
+        self.seconds, self.cpu_seconds = [], []
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._t0 = time.perf_counter()
+        self._t0, self._c0 = time.perf_counter(), time.process_time()
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._t0)
+        self.cpu_seconds.append(time.process_time() - self._c0)
 
 
-def epoch_seconds(overrides, trainer: str, eager: bool = False) -> list:
-    """Wall seconds of each epoch after the first, for one fresh run of `trainer`."""
+def epoch_seconds(overrides, trainer: str, eager: bool = False) -> tuple:
+    """(wall, CPU) seconds of each epoch after the first, for one fresh run of `trainer`."""
     from seqlab.config import compose
     from seqlab.train.callbacks import EpochTimer
     from seqlab.train.diagnose import DivergenceGuard
@@ -49,7 +51,7 @@ def epoch_seconds(overrides, trainer: str, eager: bool = False) -> list:
     clock = EpochClock()
     callbacks = [EpochTimer(), keras.callbacks.History(), DivergenceGuard(), clock]
     trainers()[trainer](model, splits, cfg.trainer, callbacks, seed=cfg.seed)
-    return clock.seconds[1:]
+    return clock.seconds[1:], clock.cpu_seconds[1:]
 
 
 def main() -> None:
@@ -69,27 +71,29 @@ def main() -> None:
     if args.limit:
         base.append(f"dataset.limit={args.limit}")
     print(f"{'model':<8} {'fit samples/s':>14} {'tape samples/s':>15} {'tape/fit best':>14} "
-          f"{'tape/fit median':>16}   median ratio per repetition")
+          f"{'tape/fit median':>16} {'tape/fit CPU':>13}   median ratio per repetition")
     from seqlab import data
     from seqlab.config import compose
 
     n = len(data.load(compose(base).dataset)[0].train)  # training examples per epoch
     for name in args.models:
         overrides = [f"model={name}"] + base
-        times = {"fit": [], "tape": []}
+        wall, cpu = {"fit": [], "tape": []}, {"fit": [], "tape": []}
         ratios = []
         for rep in range(args.reps):
             order = ("fit", "tape") if rep % 2 == 0 else ("tape", "fit")
-            rep_times = {t: epoch_seconds(overrides, t) for t in order}
+            runs = {t: epoch_seconds(overrides, t) for t in order}
             for t in order:
-                times[t] += rep_times[t]
-            ratios.append(statistics.median(rep_times["fit"]) / statistics.median(rep_times["tape"]))
-        best = {t: n / min(ts) for t, ts in times.items()}  # the least disturbed epoch of each trainer
+                wall[t] += runs[t][0]
+                cpu[t] += runs[t][1]
+            ratios.append(statistics.median(runs["fit"][0]) / statistics.median(runs["tape"][0]))
+        best = {t: n / min(ts) for t, ts in wall.items()}  # the least disturbed epoch of each trainer
+        cpu_ratio = statistics.median(cpu["fit"]) / statistics.median(cpu["tape"])  # CPU time per epoch
         line = (f"{name:<8} {best['fit']:>14.0f} {best['tape']:>15.0f} {best['tape'] / best['fit']:>14.3f} "
-                f"{statistics.median(ratios):>16.3f}   {' '.join(f'{r:.3f}' for r in ratios)}")
+                f"{statistics.median(ratios):>16.3f} {cpu_ratio:>13.3f}   {' '.join(f'{r:.3f}' for r in ratios)}")
         if args.eager:
             short = [o for o in overrides if not o.startswith("trainer.epochs=")] + ["trainer.epochs=2"]
-            eager = n / min(epoch_seconds(short, "tape", eager=True))  # one timed epoch: it is slow
+            eager = n / min(epoch_seconds(short, "tape", eager=True)[0])  # one timed epoch: it is slow
             line += f"   eager tape/fit {eager / best['fit']:.3f}"
         print(line, flush=True)
 

@@ -4,7 +4,8 @@ A checkpoint is one `.npz` file, `checkpoints/epoch-0003.npz` after epoch 3, hol
 (dropout seed-generator states included: no Keras save path restores those), every optimizer variable (its
 step counter drives the learning-rate schedule), early stopping's state and best weights, the epoch timer,
 the history so far, Python's and NumPy's RNG state and the config. The data order needs no state: it is a
-function of (seed, epoch).
+function of (seed, epoch). A callback with state of its own opts in with `state_dict() -> dict` (JSON-able) and
+`load_state_dict(d)`, called after its on_train_begin.
 """
 
 from __future__ import annotations
