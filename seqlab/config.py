@@ -149,6 +149,8 @@ class Conv1DConfig(ModelConfig):
     kernel_size: int = 5
     padding: str = "causal"  # causal | same | valid
     dilated: bool = True  # dilation 2**i in layer i
+    # 3 dilated layers see 1 + (kernel_size - 1) * 7 steps; one layer (5 steps) plateaued on the default data
+    layers: int = 3
     pooling: str = "average"
 
 

@@ -104,3 +104,9 @@ def test_limit_caps_every_split(tmp_path):
     splits, spec = data.load(cfg.dataset)
     assert len(splits.train) == len(splits.val) == len(splits.test) == 50
     assert spec.output_shape == (1,)
+
+
+def test_default_conv1d_learns_the_default_data(tmp_path):
+    """Regression: a single 5-step convolution with average pooling plateaued at ~0.6x the baseline."""
+    result = run(compose(["model=conv1d", "trainer.epochs=6"] + QUIET), tmp_path)
+    assert result.metrics["test"]["mse"] < 0.2 * result.metrics["baseline"]["mse"]
