@@ -41,7 +41,7 @@ def main(argv=None) -> None:
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args(argv)
     times = {name: [] for name in COMMANDS}
-    for name, cmd in COMMANDS.items():  # warm the file cache once
+    for cmd in COMMANDS.values():  # warm the file cache once
         time_once(cmd)
     for _ in range(args.repeats):  # interleaved, so load on a shared machine hits every command alike
         for name, cmd in COMMANDS.items():

@@ -1,7 +1,6 @@
 """TensorBoard review: tags in the event files for both trainers, the probe leaves training untouched, HParams,
 and (slow) a real TensorBoard server listing every dashboard through its HTTP data API."""
 
-import importlib
 import json
 import shutil
 import socket
@@ -11,7 +10,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,14 +24,12 @@ from seqlab.train.callbacks import build_callbacks
 from seqlab.train.run import prepare, run
 from seqlab.train.tensorboard import (
     TensorBoardReview,
-    hparams_from_config,
     histogram_buckets,
+    hparams_from_config,
     metric_tag,
     update_ratios,
     write_hparams_experiment,
 )
-
-run_module = importlib.import_module("seqlab.train.run")  # the module; seqlab.train.run is also the function
 
 TINY = ["model=lstm", "model.units=4", "dataset.length=400", "dataset.input_len=12", "dataset.horizon=2",
         "trainer.epochs=2", "trainer.batch_size=32", "trainer.verbose=0", "trainer.checkpoint.every=0",
@@ -46,38 +42,8 @@ HISTOGRAMS = {"lstm_0/lstm_cell/kernel", "lstm_0/lstm_cell/recurrent_kernel", "l
               "head/kernel", "head/bias"}
 
 
-def tape_train(model, splits, tcfg, callbacks, seed, initial_epoch=0):
-    """A bare GradientTape loop driving the same CallbackList, as a custom trainer does (stands in for
-    trainer=tape where seqlab/train/tape.py does not exist yet)."""
-    cbl = keras.callbacks.CallbackList(callbacks, model=model)
-    loss_fn = keras.losses.get(model.loss)
-    history = {}
-    cbl.on_train_begin()
-    for epoch in range(initial_epoch, tcfg.epochs):
-        cbl.on_epoch_begin(epoch)
-        ds = splits.train.dataset(tcfg.batch_size, shuffle_seed=seed, first_epoch=epoch, epochs=epoch + 1)
-        for step, (x, y) in enumerate(ds):
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_mean(loss_fn(y, model(x, training=True)))
-            grads = tape.gradient(loss, model.trainable_variables)
-            model.optimizer.apply_gradients(zip(grads, model.trainable_variables))
-            cbl.on_train_batch_end(step, {"loss": float(loss)})
-        logs = model.evaluate(splits.train.dataset(tcfg.batch_size), verbose=0, return_dict=True)
-        val = model.evaluate(splits.val.dataset(tcfg.batch_size), verbose=0, return_dict=True)
-        logs.update({f"val_{k}": v for k, v in val.items()})
-        cbl.on_epoch_end(epoch, logs)
-        for k, v in logs.items():
-            history.setdefault(k, []).append(float(v))
-    cbl.on_train_end()
-    return history
-
-
-def train_with(trainer, run_dir, overrides=(), monkeypatch=None):
-    """Run the one path with `trainer`: fit, tape (the real one when it exists) or tape-protocol (tape_train)."""
-    if trainer == "tape-protocol":
-        registry = dict(run_module.trainers(), tape=tape_train)
-        monkeypatch.setattr(run_module, "trainers", lambda: registry)
-        trainer = "tape"
+def train_with(trainer, run_dir, overrides=()):
+    """Run the one path with `trainer` (fit or tape)."""
     return run(compose(TINY + [f"trainer={trainer}"] + list(overrides)), run_dir)
 
 
@@ -143,11 +109,8 @@ def test_fit_values_match_history_and_metrics(fit_run):
     assert charts["global gradient norm"] == ["^optim/grad_norm$"]
 
 
-@pytest.mark.parametrize("trainer", ["tape-protocol", "tape"])
-def test_custom_loop_writes_the_same_tags_as_fit(trainer, fit_run, tmp_path, monkeypatch):
-    if trainer == "tape" and "tape" not in run_module.trainers():
-        pytest.skip("seqlab/train/tape.py does not exist yet")
-    train_with(trainer, tmp_path, monkeypatch=monkeypatch)
+def test_tape_trainer_writes_the_same_tags_as_fit(fit_run, tmp_path):
+    train_with("tape", tmp_path)
     fit_tags, tape_tags = read_tags(fit_run[0] / "tb"), read_tags(tmp_path / "tb")
     for sub in ("train", "validation"):
         fit_set = {t for t in fit_tags[sub] if not t.startswith("step/") or t in REVIEW_TAGS}
@@ -298,8 +261,7 @@ def _session_groups(tb):
 def test_real_tensorboard_shows_every_dashboard(tmp_path, monkeypatch, capsys):
     outputs = tmp_path / "outputs"
     train_with("fit", outputs / "fit_u4")
-    tape = "tape" if "tape" in run_module.trainers() else "tape-protocol"
-    train_with(tape, outputs / "tape_u6", ["model.units=6"], monkeypatch=monkeypatch)
+    train_with("tape", outputs / "tape_u6", ["model.units=6"])
     assert report.main([str(outputs), "--sort", "test.mse"]) == 0  # the runs report reads the same folders
     table = pd.read_csv(outputs / "report.csv")
     assert set(table["trainer.name"]) == {"fit", "tape"} and set(table["model.units"]) == {4, 6}
@@ -348,3 +310,17 @@ def test_real_tensorboard_shows_every_dashboard(tmp_path, monkeypatch, capsys):
         groups = tb.wait_for(lambda s: _session_groups(s)["sessionGroups"], lambda g: len(g) == 2)
         assert {g["hparams"]["model.units"] for g in groups} == {4, 6}
         assert all({m["name"]["tag"] for m in g["metricValues"]} >= {"val/loss", "test/mse"} for g in groups)
+
+
+def test_best_validation_record_survives_a_resume(tmp_path):
+    """The checkpoint carries the review's best-epoch record, so HParams' val/* span the whole run."""
+    from seqlab.train.checkpoint import _callback_states
+
+    cfg = compose(TINY)
+    splits, _, model = prepare(cfg)
+    review = TensorBoardReview(cfg, tmp_path, splits)
+    review._best = {"val/loss": 0.25, "val/best_epoch": 3}
+    (state,) = _callback_states([review], {}).values()
+    fresh = TensorBoardReview(cfg, tmp_path, splits)
+    fresh.load_state_dict(state["state_dict"])
+    assert fresh._best == {"val/loss": 0.25, "val/best_epoch": 3}

@@ -52,7 +52,7 @@ def test_loss_falls_for_each_model_and_task(model, task, tmp_path):
 
 def test_run_writes_outputs_and_beats_baseline(tmp_path):
     cfg = compose(["model=gru", "model.units=16", "trainer.epochs=4", "dataset.length=1500"] + QUIET[:2])
-    result = run(cfg, tmp_path)
+    run(cfg, tmp_path)
     for f in ("metrics.json", "history.csv", "model.keras"):
         assert (tmp_path / f).stat().st_size > 0
     m = json.loads((tmp_path / "metrics.json").read_text())

@@ -100,8 +100,15 @@ def run(cfg: DictConfig, run_dir: Path, extra_callbacks: Optional[list] = None) 
     import tensorflow as tf
 
     from .callbacks import build_callbacks, on_run_end
-    from .checkpoint import (Checkpointer, CheckpointStore, comparable_config, interrupts_raise, replay_end,
-                             restore_model, resume_state)
+    from .checkpoint import (
+        Checkpointer,
+        CheckpointStore,
+        comparable_config,
+        interrupts_raise,
+        replay_end,
+        restore_model,
+        resume_state,
+    )
     from .diagnose import DivergenceGuard, NonFiniteLoss, check_data, diagnose_curves, diagnose_divergence
     from .outputs import save_model, write_config_yaml, write_history_csv, write_json
 

@@ -283,6 +283,14 @@ class TensorBoardReview(keras.callbacks.Callback):
         log.info("TensorBoard review in %s: %.2f s set-up (graph, probe), then %.3f s per epoch", self.logdir,
                  self.setup_seconds, self.overhead_seconds / max(self._epochs, 1))
 
+    # ------------------------------------------------------------------ checkpoint state (resume)
+    def state_dict(self) -> Dict[str, Any]:
+        """Kept in every checkpoint, so HParams' best-epoch metrics span the epochs before a resume too."""
+        return {"best": {k: float(v) for k, v in self._best.items()}}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        self._best = dict(state.get("best", {}))
+
     # ------------------------------------------------------------------ after evaluation (called by run())
     def on_run_end(self, metrics: Dict[str, Any]) -> None:
         """Final metrics for HParams: val/<metric> at the best epoch and test/<metric>; closes the session."""
