@@ -203,3 +203,17 @@ def encode_labels(values) -> Tuple[np.ndarray, list]:
     index = {c: i for i, c in enumerate(classes)}
     ids = np.fromiter((index[v] for v in values), dtype=np.int32, count=len(values))
     return ids, [c.item() if isinstance(c, np.generic) else c for c in classes]
+
+
+def shuffled_split_indices(n_train: int, n_test: int, val_fraction: float, seed: int
+                           ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded orders (train, val, test): validation is the first `val_fraction` of the shuffled training rows."""
+    from ..config import config_error
+
+    rng = np.random.default_rng(seed)
+    order, test_order = rng.permutation(n_train), rng.permutation(n_test)
+    n_val = int(round(val_fraction * n_train))
+    if n_val == 0 or n_val == n_train:
+        raise config_error("dataset.val_fraction", f"a fraction leaving both train and validation examples out "
+                           f"of {n_train} training examples", val_fraction)
+    return order[n_val:], order[:n_val], test_order

@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 
 from ..config import config_error
 from . import download
-from .base import ArraySplit, DataSpec, Splits, encode_labels, majority_class_baseline
+from .base import ArraySplit, DataSpec, Splits, encode_labels, majority_class_baseline, shuffled_split_indices
 
 log = logging.getLogger(__name__)
 IMDB_TARBALL = "aclImdb_v1.tar.gz"
@@ -155,14 +155,8 @@ def _labels(column: pd.Series, source: str) -> Tuple[np.ndarray, list]:
 
 def _from_train_test(cfg, seed: int, train_x, train_y, test_x, test_y, classes: list, info: Dict):
     """Shuffle both splits (seeded), carve validation out of train and cap each split at `limit`."""
-    rng = np.random.default_rng(seed)
-    tr, te = rng.permutation(len(train_x)), rng.permutation(len(test_x))
-    n_val = int(round(cfg.val_fraction * len(tr)))
-    if n_val == 0 or n_val == len(tr):
-        raise config_error("dataset.val_fraction", f"a fraction leaving both train and validation examples "
-                           f"out of {len(tr)} training examples", cfg.val_fraction)
-    parts = [(train_x[tr[n_val:]], train_y[tr[n_val:]]), (train_x[tr[:n_val]], train_y[tr[:n_val]]),
-             (test_x[te], test_y[te])]
+    tr, va, te = shuffled_split_indices(len(train_x), len(test_x), cfg.val_fraction, seed)
+    parts = [(train_x[tr], train_y[tr]), (train_x[va], train_y[va]), (test_x[te], test_y[te])]
     return _vectorized(cfg, parts, classes, info)
 
 

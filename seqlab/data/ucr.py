@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from ..config import config_error
 from . import download
-from .base import ArraySplit, DataSpec, Splits, encode_labels, majority_class_baseline
+from .base import ArraySplit, DataSpec, Splits, encode_labels, majority_class_baseline, shuffled_split_indices
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +35,9 @@ def load_ucr(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits
     if unseen:
         log.warning("ucr: test labels %s never occur in %s", unseen, paths["train_path"].name)
 
-    rng = np.random.default_rng(seed)
-    order, test_order = rng.permutation(len(train_rows)), rng.permutation(len(test_rows))
-    n_val = int(round(cfg.val_fraction * len(order)))
-    if n_val == 0 or n_val == len(order):
-        raise config_error("dataset.val_fraction", f"a fraction leaving both train and validation rows out of "
-                           f"{len(order)} training rows", cfg.val_fraction)
-    index = {"train": order[n_val:], "val": order[:n_val]}
+    train_order, val_order, test_order = shuffled_split_indices(len(train_rows), len(test_rows), cfg.val_fraction,
+                                                                seed)
+    index = {"train": train_order, "val": val_order}
     parts = {k: ([train_rows[i] for i in idx], y_train[idx]) for k, idx in index.items()}
     parts["test"] = ([test_rows[i] for i in test_order], y_test[test_order])
 
