@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqlab.config import ConfigError, compose
+from seqlab.config import ConfigError, compose, validate
 from seqlab.data import WindowSplit, download, load, series, text
 from seqlab.data.adding import load_adding
 from seqlab.data.text import load_imdb, load_text_csv, synth_sentences
@@ -490,3 +490,28 @@ def test_text_test_split_holds_the_test_rows_not_training_rows(tmp_path):
     # "gamma delta" never occurs in training, so every test token is out of vocabulary (id 1)
     assert set(np.unique(x_test[:, :2])) == {1}
     assert 1 not in set(np.unique(x_train[:, :2]))
+
+
+def test_text_truncate_keeps_the_chosen_end(tmp_path):
+    """truncate=post keeps a long text's first tokens, truncate=pre its last; short texts are padded at the end."""
+    rows = [{"text": "one two three four five six", "label": i % 2, "split": "train"} for i in range(20)]
+    rows += [{"text": "two three", "label": 0, "split": "test"}, {"text": "one two three four five six",
+                                                                   "label": 1, "split": "test"}]
+    path = tmp_path / "long.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+
+    def test_rows(truncate):
+        cfg = compose(["dataset=text_csv", f"dataset.path={path}", "dataset.split_column=split",
+                       "dataset.sequence_length=3", f"dataset.truncate={truncate}"]).dataset
+        splits, _ = load(cfg)
+        vocab = splits.info["vocab_size"]
+        assert splits.info["truncate"] == truncate and vocab == 8  # padding, OOV and the six words
+        x, y = splits.test.arrays()
+        return x[np.argsort(y)]
+
+    post, pre = test_rows("post"), test_rows("pre")
+    assert post[0].tolist() == pre[0].tolist() and post[0, 2] == 0 and (post[0, :2] > 1).all()  # short: padded
+    assert len(set(post[1].tolist()) & set(pre[1].tolist())) == 0  # long: disjoint halves of six distinct words
+    assert post[1, 1:].tolist() == post[0, :2].tolist()  # "two three" follow "one" at the start
+    with pytest.raises(ConfigError, match=r"dataset\.truncate.*'middle'.*valid choices: post, pre"):
+        validate(compose(["dataset=text_csv", f"dataset.path={path}", "dataset.truncate=middle"]))

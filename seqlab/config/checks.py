@@ -67,6 +67,8 @@ def validate(cfg: DictConfig) -> None:
     for k in ("val_fraction", "test_fraction"):
         if k in ds:
             _check(0 < ds[k] < 1, f"dataset.{k}", "a fraction in (0, 1)", ds[k])
+    if "truncate" in ds:
+        _choice(ds, "dataset", "truncate", ["post", "pre"])
     if "noise" in ds:
         _positive(ds, "dataset", "noise", allow_zero=True)
     if "padding" in ds and "train_path" in ds:

@@ -70,6 +70,7 @@ class AddingConfig(DatasetConfig):
 class TextConfig(DatasetConfig):
     max_tokens: int = 20000
     sequence_length: int = 200
+    truncate: str = "post"  # longer texts lose their end ("post") or their beginning ("pre"), as in pad_sequences
     val_fraction: float = 0.1  # carved out of the training split
 
 

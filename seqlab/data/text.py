@@ -166,20 +166,23 @@ def _vectorized(cfg, parts: Sequence[Tuple], classes: list, info: Dict) -> Tuple
 
     if cfg.limit:  # before vectorising: a quick look at IMDB should not tokenise 50k reviews
         parts = [(x[: cfg.limit], y[: cfg.limit]) for x, y in parts]
-    vectorizer = keras.layers.TextVectorization(max_tokens=cfg.max_tokens, standardize=standardize,
-                                                output_sequence_length=cfg.sequence_length)
+    vectorizer = keras.layers.TextVectorization(max_tokens=cfg.max_tokens, standardize=standardize, ragged=True)
     vectorizer.adapt(tf.data.Dataset.from_tensor_slices(tf.constant(list(parts[0][0]), tf.string)).batch(1024))
+    length = cfg.sequence_length
+
+    def cut(ids):  # ragged token ids -> (n, length), padded at the end; "pre" keeps a long text's last tokens
+        ids = ids[:, -length:] if cfg.truncate == "pre" else ids[:, :length]
+        return np.asarray(ids.to_tensor(default_value=0, shape=[None, length]))
 
     def encode(texts) -> np.ndarray:  # (n, sequence_length) int32, 0 = padding, 1 = out of vocabulary
-        chunks = [np.asarray(vectorizer(tf.constant(list(texts[i:i + 2048]), tf.string)))
-                  for i in range(0, len(texts), 2048)]
-        return np.concatenate(chunks).astype(np.int32) if chunks else np.zeros((0, cfg.sequence_length), np.int32)
+        chunks = [cut(vectorizer(tf.constant(list(texts[i:i + 2048]), tf.string))) for i in range(0, len(texts), 2048)]
+        return np.concatenate(chunks).astype(np.int32) if chunks else np.zeros((0, length), np.int32)
 
     splits_xy = [(encode(x), np.asarray(y, dtype=np.int32)) for x, y in parts]
     vocab = vectorizer.get_vocabulary()
     k = len(classes)
     info.update(vocab_size=len(vocab), vocabulary_head=[str(w) for w in vocab[:20]], class_names=classes,
-                max_tokens=cfg.max_tokens, sequence_length=cfg.sequence_length,
+                max_tokens=cfg.max_tokens, sequence_length=cfg.sequence_length, truncate=cfg.truncate,
                 sizes=dict(zip(("train", "val", "test"), (len(x) for x, _ in splits_xy))),
                 train_class_counts=np.bincount(splits_xy[0][1], minlength=k).tolist(),
                 # share of examples that fill all sequence_length slots, i.e. that were probably cut off
