@@ -110,3 +110,61 @@ def test_default_conv1d_learns_the_default_data(tmp_path):
     """Regression: a single 5-step convolution with average pooling plateaued at ~0.6x the baseline."""
     result = run(compose(["model=conv1d", "trainer.epochs=6"] + QUIET), tmp_path)
     assert result.metrics["test"]["mse"] < 0.2 * result.metrics["baseline"]["mse"]
+
+
+def test_jit_compile_auto_picks_xla_for_long_cpu_runs_of_unmasked_models():
+    """auto: XLA on a CPU-only machine (Keras' own auto never uses it there) for runs long enough to earn back
+    the compile, not for masked text, never under op determinism; true/false are taken as given."""
+    import tensorflow as tf
+
+    from seqlab.data.base import DataSpec
+    from seqlab.models import build
+    from seqlab.train.run import XLA_MIN_STEPS, resolve_jit_compile
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("auto defers to Keras on a GPU machine")
+    cfg = compose(["model.units=8"])
+    series = build(cfg.model, cfg.regularizer, DataSpec("s", "regression", (16, 1), (2,)))
+    text = build(cfg.model, cfg.regularizer, DataSpec("t", "binary", (16,), (), num_classes=2, vocab_size=50))
+    long_run, short_run = XLA_MIN_STEPS, XLA_MIN_STEPS - 1
+    assert resolve_jit_compile("auto", series, False, long_run) is True
+    assert resolve_jit_compile("auto", series, False, short_run) is False
+    assert resolve_jit_compile("auto", series, True, long_run) is False
+    assert resolve_jit_compile("auto", text, False, long_run) is False
+    assert resolve_jit_compile(True, text, False, short_run) is True
+    assert resolve_jit_compile(False, series, False, long_run) is False
+
+
+@pytest.mark.parametrize("overrides", [
+    ["dataset.length=600", "dataset.input_len=16", "dataset.horizon=2"],
+    ["dataset.length=600", "dataset.input_len=16", "dataset.horizon=2", "trainer=tape"],
+    ["dataset=text_synth", "dataset.train_size=256", "dataset.val_size=32", "dataset.test_size=32"],
+])
+def test_runs_train_under_xla_and_record_it(overrides, tmp_path):
+    cfg = compose(overrides + ["model.units=8", "trainer.epochs=2", "trainer.lr=0.01", "trainer.jit_compile=true"]
+                  + QUIET)
+    result = run(cfg, tmp_path)
+    assert result.metrics["jit_compile"] is True
+    loss = result.history["loss"]
+    assert np.isfinite(loss).all() and loss[-1] < loss[0], loss
+    assert json.loads((tmp_path / "metrics.json").read_text())["jit_compile"] is True
+    default = run(compose(overrides + ["model.units=8", "trainer.epochs=1"] + QUIET), tmp_path / "short")
+    assert default.metrics["jit_compile"] is False  # auto: a run this short does not earn back the compile
+
+
+def test_jit_compile_true_is_refused_with_determinism():
+    from seqlab.config import ConfigError, validate
+
+    with pytest.raises(ConfigError, match=r"trainer\.jit_compile: expected false or auto with deterministic=true"):
+        validate(compose(["deterministic=true", "trainer.jit_compile=true"]))
+
+
+def test_a_deterministic_run_does_not_leak_into_the_next_one_in_the_same_process():
+    from tensorflow.python.framework import config as tf_config
+
+    from seqlab.train.run import setup_tensorflow
+
+    setup_tensorflow(0, deterministic=True)
+    assert tf_config.is_op_determinism_enabled()
+    setup_tensorflow(0, deterministic=False)
+    assert not tf_config.is_op_determinism_enabled()  # it also turned XLA off for every later model

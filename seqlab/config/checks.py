@@ -104,6 +104,10 @@ def validate(cfg: DictConfig) -> None:
     _choice(t, "trainer", "optimizer", ["adam", "adamw", "sgd", "rmsprop"])
     _choice(t, "trainer", "lr_schedule", ["constant", "exponential", "cosine"])
     _choice(t, "trainer", "verbose", [0, 1, 2])
+    jit = t.get("jit_compile", "auto")
+    _check(jit == "auto" or isinstance(jit, bool), "trainer.jit_compile", "true, false or auto", jit)
+    _check(not (jit is True and cfg.get("deterministic")), "trainer.jit_compile",
+           "false or auto with deterministic=true (TensorFlow has no deterministic XLA)", jit)
     _positive(t.checkpoint, "trainer.checkpoint", "every", allow_zero=True)
     _positive(t.checkpoint, "trainer.checkpoint", "keep")
     _positive(t.tensorboard, "trainer.tensorboard", "histogram_freq", allow_zero=True)

@@ -180,6 +180,7 @@ class TrainerConfig:
     clipnorm: Optional[float] = None
     patience: Optional[int] = None  # early stopping on val_loss, restoring the best weights
     shuffle: bool = True  # reshuffle the training examples every epoch; the order is a function of (seed, epoch)
+    jit_compile: Any = "auto"  # XLA for the train/eval steps: true | false | auto (see README, "Speed")
     eager: bool = False  # run the training loop un-compiled (debugging; ~10x slower, 25-100x for RNNs on CPU)
     verbose: int = 1  # 0 silent, 1 progress bar, 2 one line per epoch
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)

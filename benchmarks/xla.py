@@ -1,0 +1,74 @@
+"""XLA (`trainer.jit_compile=true`) against no XLA, on the presets' own models and input shapes, side by side.
+
+    python benchmarks/xla.py                                    # the default experiments below
+    python benchmarks/xla.py --experiments imdb_bilstm --limit 1024 --reps 3
+
+For each experiment the real config is composed (`experiment=NAME`), capped at `--limit` examples per split
+(`dataset.limit`) and trained for `--epochs` epochs, once with `trainer.jit_compile=false` and once with
+`true`, alternating which goes first on every repetition. The first epoch (tracing, and for XLA compiling) is
+timed apart: it is the one-off cost, reported as `compile s`. Ratios are of the fastest later epoch of each
+setting (the one least disturbed by other load on a shared CPU). TensorBoard and checkpoints are off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402  (after the log-level setting)
+from tape_vs_fit import EpochClock  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+
+DEFAULT = ["adding_lstm", "adding_gru", "etth1_lstm", "etth1_gru", "etth1_conv1d", "imdb_bilstm"]
+
+
+def run(experiment: str, jit: bool, args) -> tuple:
+    """(first-epoch seconds, fastest later epoch seconds, training examples, final loss) of one fresh run."""
+    from seqlab.config import compose
+    from seqlab.train.callbacks import EpochTimer
+    from seqlab.train.run import prepare, trainers
+
+    cfg = compose([f"experiment={experiment}", f"dataset.limit={args.limit}", f"trainer.epochs={args.epochs}",
+                   "trainer.patience=null", "trainer.verbose=0", f"trainer.jit_compile={str(jit).lower()}",
+                   "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"])
+    splits, _, model = prepare(cfg)
+    assert bool(model.jit_compile) == jit, (experiment, jit, model.jit_compile)
+    clock = EpochClock()
+    hist = trainers()[cfg.trainer.name](model, splits, cfg.trainer, [EpochTimer(), keras.callbacks.History(), clock],
+                                        seed=cfg.seed)
+    return clock.seconds[0], min(clock.seconds[1:]), len(splits.train), hist["loss"][-1]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--experiments", nargs="+", default=DEFAULT)
+    p.add_argument("--limit", type=int, default=2048, help="examples per split (dataset.limit)")
+    p.add_argument("--epochs", type=int, default=3, help="epochs per run; the first is timed apart")
+    p.add_argument("--reps", type=int, default=2)
+    args = p.parse_args()
+    logging.getLogger("seqlab").setLevel(logging.WARNING)
+    rows = []
+    for name in args.experiments:
+        best = {False: [float("inf"), float("inf"), 0, 0.0], True: [float("inf"), float("inf"), 0, 0.0]}
+        for rep in range(args.reps):
+            for jit in ((False, True) if rep % 2 == 0 else (True, False)):
+                first, epoch, n, loss = run(name, jit, args)
+                b = best[jit]
+                best[jit] = [min(b[0], first), min(b[1], epoch), n, loss]
+                print(f"  {name} jit={jit}: first epoch {first:.1f} s, fastest later epoch {epoch:.2f} s "
+                      f"({n / epoch:.0f} samples/s), loss {loss:.4f}", flush=True)
+        off, on = best[False], best[True]
+        rows.append((name, off[2] / off[1], on[2] / on[1], off[1] / on[1], off[0], on[0], off[3], on[3]))
+    print(f"\n{args.limit} examples per split, {args.epochs} epochs, best of {args.reps} runs each")
+    print("| experiment | no XLA samples/s | XLA samples/s | XLA speed-up | 1st epoch s (no XLA / XLA) "
+          "| final train loss (no XLA / XLA) |")
+    print("|---|---|---|---|---|---|")
+    for name, r_off, r_on, ratio, f_off, f_on, l_off, l_on in rows:
+        print(f"| {name} | {r_off:.0f} | {r_on:.0f} | {ratio:.2f}x | {f_off:.1f} / {f_on:.1f} "
+              f"| {l_off:.4f} / {l_on:.4f} |")
+
+
+if __name__ == "__main__":
+    main()
