@@ -15,28 +15,16 @@ import argparse
 import os
 import statistics
 import tempfile
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras
+
+from tape_vs_fit import EpochClock  # benchmarks/ is on sys.path when run as a script
 
 from seqlab.config import compose
 from seqlab.train import fit
 from seqlab.train.callbacks import build_callbacks
 from seqlab.train.run import prepare
-
-
-class EpochTimes(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.times = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._t0 = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self._t0)
 
 
 def config(model: str, args, tensorboard: bool):
@@ -51,11 +39,11 @@ def seqlab_fit(cfg, weights) -> float:
     """samples/s of seqlab's trainer=fit (its callback list) over epochs 2..E."""
     splits, _, model = prepare(cfg)
     model.set_weights(weights)
-    timer = EpochTimes()
+    timer = EpochClock()
     with tempfile.TemporaryDirectory() as run_dir:
         callbacks = build_callbacks(cfg, run_dir, model, splits, [timer])
         fit.train(model, splits, cfg.trainer, callbacks, seed=cfg.seed)
-    return len(splits.train) / statistics.median(timer.times[1:])
+    return len(splits.train) / statistics.median(timer.seconds[1:])
 
 
 def keras_fit(cfg, weights) -> float:
@@ -65,10 +53,10 @@ def keras_fit(cfg, weights) -> float:
     bs, tcfg = cfg.trainer.batch_size, cfg.trainer
     train_ds = splits.train.dataset(bs, shuffle_seed=cfg.seed, epochs=tcfg.epochs)
     val_ds = splits.val.dataset(bs)
-    timer = EpochTimes()
+    timer = EpochClock()
     model.fit(train_ds, validation_data=val_ds, epochs=tcfg.epochs, steps_per_epoch=splits.train.steps(bs),
               callbacks=[timer], verbose=0, shuffle=False)
-    return len(splits.train) / statistics.median(timer.times[1:])
+    return len(splits.train) / statistics.median(timer.seconds[1:])
 
 
 def main(argv=None) -> None:
