@@ -515,3 +515,26 @@ def test_text_truncate_keeps_the_chosen_end(tmp_path):
     assert post[1, 1:].tolist() == post[0, :2].tolist()  # "two three" follow "one" at the start
     with pytest.raises(ConfigError, match=r"dataset\.truncate.*'middle'.*valid choices: post, pre"):
         validate(compose(["dataset=text_csv", f"dataset.path={path}", "dataset.truncate=middle"]))
+
+
+def test_eval_sequence_length_lets_validation_and_test_read_whole_texts(tmp_path):
+    """Train rows are cut at sequence_length, val/test rows at eval_sequence_length; the spec's time axis opens up."""
+    rows = [{"text": "one two three four five six", "label": i % 2, "split": "train"} for i in range(20)]
+    rows += [{"text": "one two three four five six", "label": i % 2, "split": "test"} for i in range(4)]
+    path = tmp_path / "long.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    base = ["dataset=text_csv", f"dataset.path={path}", "dataset.split_column=split", "dataset.sequence_length=3",
+            "dataset.truncate=pre", "dataset.val_fraction=0.2"]
+    splits, spec = load(compose(base + ["dataset.eval_sequence_length=8"]).dataset)
+    train, val, test = (s.arrays()[0] for s in (splits.train, splits.val, splits.test))
+    assert train.shape[1] == 3 and val.shape[1] == test.shape[1] == 8 and spec.input_shape == (None,)
+    assert (test[:, :6] > 1).all() and (test[:, 6:] == 0).all()  # the whole six-word text, padded at the end
+    assert test[0, 3:6].tolist() == train[0].tolist()  # training keeps the same last three words
+    assert splits.info["eval_sequence_length"] == 8 and splits.info["full_length_fraction"]["test"] == 0.0
+    _, fixed = load(compose(base).dataset)
+    assert fixed.input_shape == (3,)  # without it the time axis stays fixed (needed by unroll and XLA shapes)
+    with pytest.raises(ConfigError, match=r"dataset\.eval_sequence_length: expected null or a length >= "
+                                          r"dataset\.sequence_length \(3\).*got 2"):
+        validate(compose(base + ["dataset.eval_sequence_length=2"]))
+    with pytest.raises(ConfigError, match=r"model\.unroll: expected false with dataset\.eval_sequence_length"):
+        validate(compose(base + ["dataset.eval_sequence_length=8", "model.unroll=true"]))

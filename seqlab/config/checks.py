@@ -69,6 +69,11 @@ def validate(cfg: DictConfig) -> None:
             _check(0 < ds[k] < 1, f"dataset.{k}", "a fraction in (0, 1)", ds[k])
     if "truncate" in ds:
         _choice(ds, "dataset", "truncate", ["post", "pre"])
+    if ds.get("eval_sequence_length") is not None:
+        _check(ds.eval_sequence_length >= ds.sequence_length, "dataset.eval_sequence_length",
+               f"null or a length >= dataset.sequence_length ({ds.sequence_length})", ds.eval_sequence_length)
+        _check(not cfg.model.get("unroll"), "model.unroll",
+               "false with dataset.eval_sequence_length (an unrolled RNN needs one fixed length)", cfg.model.unroll)
     if "noise" in ds:
         _positive(ds, "dataset", "noise", allow_zero=True)
     if "padding" in ds and "train_path" in ds:

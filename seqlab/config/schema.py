@@ -71,6 +71,9 @@ class TextConfig(DatasetConfig):
     max_tokens: int = 20000
     sequence_length: int = 200
     truncate: str = "post"  # longer texts lose their end ("post") or their beginning ("pre"), as in pad_sequences
+    # validation and test texts are cut at this length instead (null: sequence_length): a longer one lets a
+    # length-agnostic model (RNN + pooling) read whole reviews at evaluation while training stays cheap
+    eval_sequence_length: Optional[int] = None
     val_fraction: float = 0.1  # carved out of the training split
 
 

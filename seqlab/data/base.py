@@ -103,6 +103,22 @@ class ArraySplit(Split):
         return tf.gather(x, idx), tf.gather(y, idx)
 
 
+class TokenSplit(ArraySplit):
+    """Token-id rows padded at the end with 0, kept in order of length: each batch is cut to its longest row,
+    so scoring long but mostly short texts costs the tokens they have, not the padded width."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray):
+        order = np.argsort((x != 0).sum(axis=1), kind="stable")
+        super().__init__(x[order], y[order])
+
+    def _gather(self, tensors, idx):
+        import tensorflow as tf
+
+        x, y = super()._gather(tensors, idx)
+        width = tf.maximum(tf.reduce_max(tf.reduce_sum(tf.cast(x != 0, tf.int32), axis=1)), 1)
+        return x[:, :width], y  # (batch, longest row in the batch)
+
+
 class WindowSplit(Split):
     """Sliding windows: example i reads inputs[s:s+input_len] and targets[s+input_len:s+input_len+horizon],
     with s = starts[i]. The series is stored once; windows are gathered per batch."""

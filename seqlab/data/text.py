@@ -15,7 +15,15 @@ from omegaconf import OmegaConf
 
 from ..config import config_error
 from . import download
-from .base import ArraySplit, DataSpec, Splits, encode_labels, majority_class_baseline, shuffled_split_indices
+from .base import (
+    ArraySplit,
+    DataSpec,
+    Splits,
+    TokenSplit,
+    encode_labels,
+    majority_class_baseline,
+    shuffled_split_indices,
+)
 
 log = logging.getLogger(__name__)
 IMDB_TARBALL = "aclImdb_v1.tar.gz"
@@ -168,29 +176,36 @@ def _vectorized(cfg, parts: Sequence[Tuple], classes: list, info: Dict) -> Tuple
         parts = [(x[: cfg.limit], y[: cfg.limit]) for x, y in parts]
     vectorizer = keras.layers.TextVectorization(max_tokens=cfg.max_tokens, standardize=standardize, ragged=True)
     vectorizer.adapt(tf.data.Dataset.from_tensor_slices(tf.constant(list(parts[0][0]), tf.string)).batch(1024))
-    length = cfg.sequence_length
+    eval_length = cfg.get("eval_sequence_length") or cfg.sequence_length
 
-    def cut(ids):  # ragged token ids -> (n, length), padded at the end; "pre" keeps a long text's last tokens
+    def cut(ids, length):  # ragged token ids -> (n, length), padded at the end; "pre" keeps a text's last tokens
         ids = ids[:, -length:] if cfg.truncate == "pre" else ids[:, :length]
         return np.asarray(ids.to_tensor(default_value=0, shape=[None, length]))
 
-    def encode(texts) -> np.ndarray:  # (n, sequence_length) int32, 0 = padding, 1 = out of vocabulary
-        chunks = [cut(vectorizer(tf.constant(list(texts[i:i + 2048]), tf.string))) for i in range(0, len(texts), 2048)]
+    def encode(texts, length) -> np.ndarray:  # (n, length) int32, 0 = padding, 1 = out of vocabulary
+        chunks = [cut(vectorizer(tf.constant(list(texts[i:i + 2048]), tf.string)), length)
+                  for i in range(0, len(texts), 2048)]
         return np.concatenate(chunks).astype(np.int32) if chunks else np.zeros((0, length), np.int32)
 
-    splits_xy = [(encode(x), np.asarray(y, dtype=np.int32)) for x, y in parts]
+    lengths = (cfg.sequence_length, eval_length, eval_length)  # train, val, test
+    splits_xy = [(encode(x, n), np.asarray(y, dtype=np.int32)) for (x, y), n in zip(parts, lengths)]
     vocab = vectorizer.get_vocabulary()
     k = len(classes)
     info.update(vocab_size=len(vocab), vocabulary_head=[str(w) for w in vocab[:20]], class_names=classes,
-                max_tokens=cfg.max_tokens, sequence_length=cfg.sequence_length, truncate=cfg.truncate,
+                max_tokens=cfg.max_tokens, sequence_length=cfg.sequence_length, eval_sequence_length=eval_length,
+                truncate=cfg.truncate,
                 sizes=dict(zip(("train", "val", "test"), (len(x) for x, _ in splits_xy))),
                 train_class_counts=np.bincount(splits_xy[0][1], minlength=k).tolist(),
-                # share of examples that fill all sequence_length slots, i.e. that were probably cut off
+                # share of examples that fill all their split's slots, i.e. that were probably cut off
                 full_length_fraction={name: float(np.mean(x[:, -1] != 0)) if len(x) else 0.0
                                       for name, (x, _) in zip(("train", "val", "test"), splits_xy)})
     log.info("%s: vocabulary %d, sizes %s", cfg.name, len(vocab), info["sizes"])
-    splits = Splits(*(ArraySplit(x, y) for x, y in splits_xy), baseline_name="majority class",
+    # longer evaluation rows: sorted by length and cut per batch (TokenSplit), else scoring pays the padded width
+    kinds = (ArraySplit,) + (TokenSplit if eval_length > cfg.sequence_length else ArraySplit,) * 2
+    splits = Splits(*(kind(x, y) for kind, (x, y) in zip(kinds, splits_xy)), baseline_name="majority class",
                     baseline_fn=majority_class_baseline, info=info)
-    spec = DataSpec(name=cfg.name, task="binary" if k == 2 else "multiclass", input_shape=(cfg.sequence_length,),
+    # (time,): None when validation and test are longer than train, so that the model takes any length
+    time_steps = cfg.sequence_length if eval_length == cfg.sequence_length else None
+    spec = DataSpec(name=cfg.name, task="binary" if k == 2 else "multiclass", input_shape=(time_steps,),
                     output_shape=(), num_classes=k, vocab_size=len(vocab))
     return splits, spec
