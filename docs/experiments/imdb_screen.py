@@ -3,14 +3,16 @@
 Diagnosis only: the preset is chosen on validation; test is printed to see where the test optimum lies
 relative to the epoch that early stopping would pick. The model mirrors `experiment=imdb_bilstm`
 (embedding -> BiLSTM(units) -> masked max pool -> dropout -> sigmoid) with a few extra knobs that seqlab
-does not expose. Results of the runs in docs/RESULTS.md ("IMDB ... second round") are from this script.
+does not expose. Results in docs/RESULTS.md (IMDB, second and third rounds) are from this script.
 
     SEQLAB_DATA_DIR=../shared/datasets python docs/experiments/imdb_screen.py --seed 1 --tag preset
     ... --batch 128 | --sdrop 0.3 | --wdrop 0.2 | --pool meanmax | --ema 0.995 | --max_tokens 10000
-    ... --emb 64 | --lr 5e-4
+    ... --emb 64 | --lr 5e-4 | --eval_len 0 | --crop | --w2v
 
-Each line printed (and appended to --out) is one epoch as JSON. The vectorised splits are cached per
-(seed, max_tokens, length) in --cache so that variants skip the 50k-review tokenisation.
+Each line printed (and appended to --out) is one epoch as JSON. Whole reviews are tokenised once per
+(seed, max_tokens) and cached in --cache; every length and crop is cut from that cache. Besides the
+training length (`--len`, the last tokens of a review as in the preset), validation and test are also
+scored at `--eval_len` tokens (0: the whole review), which the length-agnostic model allows.
 """
 
 from __future__ import annotations
@@ -22,6 +24,47 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+WHOLE = 3000  # tokens: longer than the longest IMDB review (~2,500 words), so nothing is cut
+
+
+def lengths(x: np.ndarray) -> np.ndarray:
+    return (x != 0).sum(axis=1)  # padding (0) only ever sits at the end; OOV is 1
+
+
+def last(x: np.ndarray, n: np.ndarray, length: int) -> np.ndarray:
+    """The last `length` tokens of each review, padded at the end (the preset's truncate=pre)."""
+    out = np.zeros((len(x), length), np.int32)
+    for i, (row, k) in enumerate(zip(x, n)):
+        keep = row[max(0, k - length):k]
+        out[i, :len(keep)] = keep
+    return out
+
+
+def crop(x: np.ndarray, n: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
+    """A random window of `length` tokens from each longer review (a fresh draw every epoch)."""
+    out = np.zeros((len(x), length), np.int32)
+    for i, (row, k) in enumerate(zip(x, n)):
+        start = rng.integers(0, k - length + 1) if k > length else 0
+        keep = row[start:start + length]
+        out[i, :len(keep)] = keep
+    return out
+
+
+def word2vec(x: np.ndarray, n: np.ndarray, vocab: int, dim: int, seed: int) -> np.ndarray:
+    """Skip-gram vectors trained on the training reviews only (no outside data), one row per token id."""
+    from gensim.models import Word2Vec
+
+    sentences = [[str(t) for t in row[:k]] for row, k in zip(x, n)]
+    w2v = Word2Vec(sentences, vector_size=dim, window=5, min_count=1, sg=1, negative=5, epochs=5,
+                   workers=2, seed=seed)
+    rng = np.random.default_rng(seed)
+    table = rng.uniform(-0.05, 0.05, (vocab, dim)).astype(np.float32)
+    hit = [int(k) for k in w2v.wv.index_to_key]
+    vecs = w2v.wv[w2v.wv.index_to_key]
+    table[hit] = vecs / vecs.std() * 0.05 * 3 ** -0.5 * 2  # same spread as the default uniform(-0.05, 0.05)
+    table[0] = 0.0
+    return table
 
 
 def main() -> None:
@@ -38,35 +81,48 @@ def main() -> None:
     p.add_argument("--pool", default="max", choices=["max", "meanmax"])
     p.add_argument("--ema", type=float, default=0.0, help="Adam use_ema with this momentum (0: off)")
     p.add_argument("--max_tokens", type=int, default=20000)
-    p.add_argument("--len", type=int, default=300)
+    p.add_argument("--len", type=int, default=300, help="training length (last tokens, unless --crop)")
+    p.add_argument("--crop", action="store_true", help="train on a random --len window of each longer review")
+    p.add_argument("--eval_len", type=int, default=0, help="also score val/test at this length (0: whole)")
+    p.add_argument("--w2v", action="store_true", help="initialise embeddings with word2vec on the train split")
     p.add_argument("--tag", default="")
     p.add_argument("--cache", default="/tmp/imdb_screen")
     p.add_argument("--out", default="/tmp/imdb_screen/screen.jsonl")
     a = p.parse_args()
 
     Path(a.cache).mkdir(parents=True, exist_ok=True)
-    cache = Path(a.cache) / f"s{a.seed}_v{a.max_tokens}_l{a.len}.npz"
+    cache = Path(a.cache) / f"s{a.seed}_v{a.max_tokens}_whole.npz"
     if not cache.exists():
         from seqlab.config.store import compose
         from seqlab.data import load
 
         cfg = compose(["experiment=imdb_bilstm", f"seed={a.seed}", f"dataset.max_tokens={a.max_tokens}",
-                       f"dataset.sequence_length={a.len}"])
+                       f"dataset.sequence_length={WHOLE}", "dataset.truncate=post"])
         splits, spec = load(cfg.dataset, os.environ.get("SEQLAB_DATA_DIR"), a.seed)
         tmp = cache.with_suffix(".tmp.npz")
         np.savez(tmp, xtr=splits.train.x, ytr=splits.train.y, xva=splits.val.x, yva=splits.val.y,
                  xte=splits.test.x, yte=splits.test.y, vocab=spec.vocab_size)
         tmp.replace(cache)
     d = np.load(cache)
+    vocab = int(d["vocab"])
+    whole = {s: (d["x" + s], lengths(d["x" + s]), d["y" + s]) for s in ("tr", "va", "te")}
+    assert all(n.max() < WHOLE for _, n, _ in whole.values()), "a review filled the whole-review cache"
 
     import keras
+    import tensorflow as tf
     from keras import layers
 
     from seqlab.models.layers import MaskedMaxPooling1D
 
     keras.utils.set_random_seed(a.seed)
-    inp = keras.Input((a.len,), dtype="int32")
-    x = layers.Embedding(int(d["vocab"]), a.emb, mask_zero=True)(inp)
+    init = "uniform"
+    if a.w2v:
+        t = time.time()
+        table = word2vec(*whole["tr"][:2], vocab, a.emb, a.seed)
+        init = keras.initializers.Constant(table)
+        print(json.dumps(dict(tag=a.tag, word2vec_sec=round(time.time() - t))), flush=True)
+    inp = keras.Input((None,), dtype="int32")
+    x = layers.Embedding(vocab, a.emb, mask_zero=True, embeddings_initializer=init)(inp)
     if a.sdrop:
         x = layers.SpatialDropout1D(a.sdrop)(x)
     x = layers.Bidirectional(layers.LSTM(a.units, return_sequences=True, dropout=a.drop))(x)
@@ -79,21 +135,39 @@ def main() -> None:
     # note: model.fit swaps the EMA weights in at the end of every fit() call, i.e. after every epoch here
     opt = keras.optimizers.Adam(a.lr, use_ema=bool(a.ema), ema_momentum=a.ema or 0.99)
     model.compile(optimizer=opt, loss="binary_crossentropy", metrics=["accuracy"])
+    predict = tf.function(lambda z: model(z, training=False), input_signature=[tf.TensorSpec([None, None], tf.int32)])
 
-    xtr, ytr = d["xtr"], d["ytr"]
+    def score(split: str, length: int) -> dict:
+        """Accuracy and log loss at `length` last tokens (0: whole review), in length-sorted batches."""
+        x, n, y = whole[split]
+        n_cut = np.minimum(n, length) if length else n
+        order = np.argsort(n_cut)
+        probs = np.zeros(len(y), np.float64)
+        for i in range(0, len(order), 500):
+            idx = order[i:i + 500]
+            width = int(np.ceil(max(n_cut[idx].max(), 1) / 50) * 50)
+            probs[idx] = predict(last(x[idx], n[idx], width if not length else min(width, length))).numpy()[:, 0]
+        eps = 1e-7
+        p = np.clip(probs, eps, 1 - eps)
+        return dict(acc=round(float(np.mean((probs > 0.5) == y)), 4),
+                    loss=round(float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))), 4))
+
+    xtr_n, ntr, ytr = whole["tr"]
+    rng = np.random.default_rng(a.seed + 12345)
     for epoch in range(1, a.epochs + 1):
-        xe = xtr
+        xe = crop(xtr_n, ntr, a.len, rng) if a.crop else last(xtr_n, ntr, a.len)
         if a.wdrop:  # dropped tokens become padding, which the mask skips
-            keep = np.random.default_rng(a.seed * 1000 + epoch).random(xtr.shape) >= a.wdrop
-            xe = np.where(keep, xtr, 0)
+            keep = np.random.default_rng(a.seed * 1000 + epoch).random(xe.shape) >= a.wdrop
+            xe = np.where(keep, xe, 0)
         t = time.time()
         hist = model.fit(xe, ytr, batch_size=a.batch, epochs=1, shuffle=True, verbose=0)
         seconds = time.time() - t
-        va = model.evaluate(d["xva"], d["yva"], batch_size=512, verbose=0, return_dict=True)
-        te = model.evaluate(d["xte"], d["yte"], batch_size=512, verbose=0, return_dict=True)
+        va, te = score("va", a.len), score("te", a.len)
+        vl, tl = score("va", a.eval_len), score("te", a.eval_len)
         row = dict(tag=a.tag, seed=a.seed, epoch=epoch, train_loss=round(hist.history["loss"][0], 4),
-                   val_loss=round(va["loss"], 4), val_acc=round(va["accuracy"], 4),
-                   test_acc=round(te["accuracy"], 4), test_loss=round(te["loss"], 4), sec=round(seconds))
+                   val_loss=va["loss"], val_acc=va["acc"], test_acc=te["acc"], test_loss=te["loss"],
+                   long_val_loss=vl["loss"], long_val_acc=vl["acc"], long_test_acc=tl["acc"],
+                   long_test_loss=tl["loss"], sec=round(seconds))
         print(json.dumps(row), flush=True)
         with open(a.out, "a") as f:
             f.write(json.dumps(row) + "\n")
