@@ -12,7 +12,8 @@ does not expose. Results in docs/RESULTS.md (IMDB, second and third rounds) are 
 Each line printed (and appended to --out) is one epoch as JSON. Whole reviews are tokenised once per
 (seed, max_tokens) and cached in --cache; every length and crop is cut from that cache. Besides the
 training length (`--len`, the last tokens of a review as in the preset), validation and test are also
-scored at `--eval_len` tokens (0: the whole review), which the length-agnostic model allows.
+scored at `--eval_len` tokens (0: the whole review), which the length-agnostic model allows. `--w2v` needs
+`pip install gensim` (not a seqlab dependency: it was tried here and did not help).
 """
 
 from __future__ import annotations
