@@ -538,3 +538,6 @@ def test_eval_sequence_length_lets_validation_and_test_read_whole_texts(tmp_path
         validate(compose(base + ["dataset.eval_sequence_length=2"]))
     with pytest.raises(ConfigError, match=r"model\.unroll: expected false with dataset\.eval_sequence_length"):
         validate(compose(base + ["dataset.eval_sequence_length=8", "model.unroll=true"]))
+    with pytest.raises(ConfigError, match=r"model\.pooling: expected max for model=conv1d.*got 'average'"):
+        validate(compose(base + ["dataset.eval_sequence_length=8", "model=conv1d", "model.pooling=average"]))
+    validate(compose(base + ["dataset.eval_sequence_length=8", "model=conv1d", "model.pooling=max"]))

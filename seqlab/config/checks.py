@@ -73,7 +73,8 @@ def validate(cfg: DictConfig) -> None:
         _check(ds.eval_sequence_length >= ds.sequence_length, "dataset.eval_sequence_length",
                f"null or a length >= dataset.sequence_length ({ds.sequence_length})", ds.eval_sequence_length)
         _check(not cfg.model.get("unroll"), "model.unroll",
-               "false with dataset.eval_sequence_length (an unrolled RNN needs one fixed length)", cfg.model.unroll)
+               "false with dataset.eval_sequence_length (an unrolled RNN needs one fixed length)",
+               cfg.model.get("unroll"))
     if "noise" in ds:
         _positive(ds, "dataset", "noise", allow_zero=True)
     if "padding" in ds and "train_path" in ds:
@@ -95,6 +96,10 @@ def validate(cfg: DictConfig) -> None:
                f"a divisor of dataset.input_len ({ds.input_len})", m.patch)
     if "padding" in m:
         _choice(m, "model", "padding", ["causal", "same", "valid"])
+    if ds.get("eval_sequence_length") is not None and m.name == "conv1d":
+        # a convolution gets no padding mask: its last step or average would shift with the padded width
+        _check(m.pooling == "max", "model.pooling", "max for model=conv1d with dataset.eval_sequence_length",
+               m.pooling, ["max"])
 
     r = cfg.regularizer
     _positive(r, "regularizer", "l2", allow_zero=True)
