@@ -151,6 +151,12 @@ def test_jit_compile_auto_picks_xla_for_long_cpu_runs_of_unmasked_models():
     assert resolve_jit_compile("auto", text, False, long_run) is False
     assert resolve_jit_compile(True, text, False, short_run) is True
     assert resolve_jit_compile(False, series, False, long_run) is False
+    conv = compose(["model=conv1d", "model.filters=8", "model.pooling=max"])
+    fixed = build(conv.model, conv.regularizer, DataSpec("t", "binary", (16,), (), num_classes=2, vocab_size=50))
+    open_length = build(conv.model, conv.regularizer, DataSpec("t", "binary", (None,), (), num_classes=2,
+                                                               vocab_size=50))
+    assert resolve_jit_compile("auto", fixed, False, long_run) is True  # unmasked text of one length
+    assert resolve_jit_compile("auto", open_length, False, long_run) is False  # eval_sequence_length
 
 
 @pytest.mark.parametrize("overrides", [

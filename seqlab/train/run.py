@@ -38,7 +38,8 @@ def resolve_jit_compile(setting, model, deterministic: bool, train_steps: int):
 
     `auto` means XLA on CPU-only machines, where Keras' own "auto" never uses it although it trains LSTM/GRU
     1.2-2.8x faster (benchmarks/xla.py), for runs of at least XLA_MIN_STEPS training steps (shorter ones do
-    not earn back the compile time) and except for models fed masked padding (text: measured no faster).
+    not earn back the compile time), except for models fed masked padding (text: measured no faster) and for
+    inputs of open length (dataset.eval_sequence_length), which XLA would compile again for every length.
     On a GPU it means Keras' choice (cuDNN kernels for LSTM/GRU); never XLA with op determinism, which XLA lacks.
     """
     if isinstance(setting, bool):
@@ -50,7 +51,8 @@ def resolve_jit_compile(setting, model, deterministic: bool, train_steps: int):
     if tf.config.list_physical_devices("GPU"):
         return "auto"
     masked = any(getattr(layer, "mask_zero", False) for layer in model.layers)
-    return not masked and train_steps >= XLA_MIN_STEPS
+    open_length = any(None in tuple(t.shape)[1:] for t in model.inputs)  # XLA would compile once per length
+    return not masked and not open_length and train_steps >= XLA_MIN_STEPS
 
 
 def compile_model(model, tcfg, spec, steps_per_epoch: int, deterministic: bool = False) -> None:
