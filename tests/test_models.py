@@ -92,6 +92,42 @@ def test_model_round_trips_through_keras_file(tmp_path):
     assert np.allclose(m(_x(spec)), m2(_x(spec)))
 
 
+def test_adversarial_perturbation_raises_the_loss_and_is_the_identity_outside_training(tmp_path):
+    """regularizer.adversarial: the push along the loss gradient raises the loss, in proportion to epsilon."""
+    import keras
+
+    from seqlab.models.adversarial import _rms_word_norm, adversarial_losses, noise_layer
+    from seqlab.train.run import compile_model
+
+    spec = SPECS["binary_text"]
+    x, y = _x(spec), np.array([0.0, 1.0], "float32")
+    plain_cfg = compose(["model=lstm", "model.units=4", "model.pooling=max"])
+    plain = build(plain_cfg.model, plain_cfg.regularizer, spec)
+    gaps = []
+    for eps in (1e-4, 0.5, 2.0):
+        cfg = compose(["model=lstm", "model.units=4", "model.pooling=max", f"regularizer.adversarial={eps}"])
+        m = build(cfg.model, cfg.regularizer, spec)
+        compile_model(m, cfg.trainer, spec, steps_per_epoch=1)
+        layer = noise_layer(m)
+        assert layer is not None and layer.epsilon == eps and m.train_step.__func__.__name__ == "_train_step"
+        m.set_weights(plain.get_weights())  # the noise layer has no weights: same function as the plain model
+        assert np.allclose(m(x), plain(x))
+        _, clean, objective = adversarial_losses(m, layer, x, y)
+        assert layer.perturb is None  # reset after the step
+        gaps.append(2 * float(objective) - 2 * float(clean))  # adversarial loss - clean loss
+    assert abs(gaps[0]) < 1e-3 and 0 < gaps[1] < gaps[2], gaps
+    assert np.allclose(m(x, training=False), plain(x, training=False))
+    m.save(tmp_path / "adv.keras")
+    assert np.allclose(keras.saving.load_model(tmp_path / "adv.keras")(x), plain(x))
+    # the perturbation's scale: the RMS norm of the unmasked word vectors, per review
+    e = np.zeros((2, 4, 3), "float32")
+    e[0, :2] = [3.0, 4.0, 0.0]  # two words of norm 5, then padding with junk that the mask hides
+    e[0, 2:] = 100.0
+    e[1] = [1.0, 0.0, 0.0]
+    mask = np.array([[1, 1, 0, 0], [1, 1, 1, 1]], bool)
+    assert np.allclose(np.asarray(_rms_word_norm(e, mask)).ravel(), [5.0, 1.0])
+
+
 # --------------------------------------------------------------------------- window forecasting (model.norm etc.)
 WINDOW = DataSpec("w", "regression", (24, 3), (6, 3))
 

@@ -100,6 +100,24 @@ def test_text_model_trains_short_and_evaluates_long(trainer, tmp_path):
     assert model.predict(np.ones((2, 40), np.int32), verbose=0).shape == (2, 1)
 
 
+def test_adversarial_training_learns_and_fit_and_tape_take_the_same_step(tmp_path):
+    """regularizer.adversarial: both trainers take the adversarial step, the loss falls, model.keras loads."""
+    import keras
+
+    losses = {}
+    for trainer in ("fit", "tape"):
+        cfg = compose(["dataset=text_synth", "dataset.train_size=512", "dataset.val_size=64",
+                       "dataset.test_size=64", "dataset.sequence_length=8", "model=lstm", "model.units=16",
+                       "model.pooling=max", "regularizer.adversarial=0.3", f"trainer={trainer}", "trainer.epochs=3",
+                       "trainer.batch_size=32", "trainer.lr=0.01", "trainer.verbose=0", "trainer.checkpoint.every=0"])
+        result = run(cfg, tmp_path / trainer)
+        losses[trainer] = loss = result.history["loss"]
+        assert loss[-1] < loss[0] and np.isfinite(result.history["val_loss"]).all(), loss
+        model = keras.models.load_model(tmp_path / trainer / "model.keras", compile=False)
+        assert "adversarial_noise" in [layer.name for layer in model.layers]
+    np.testing.assert_allclose(losses["tape"], losses["fit"], rtol=1e-5)
+
+
 def test_lr_schedules_decay(tmp_path):
     from seqlab.train.optim import current_lr, make_optimizer
 

@@ -105,6 +105,10 @@ def validate(cfg: DictConfig) -> None:
     _positive(r, "regularizer", "l2", allow_zero=True)
     _fraction(r, "regularizer", "dropout")
     _fraction(r, "regularizer", "recurrent_dropout")
+    _positive(r, "regularizer", "adversarial", allow_zero=True)
+    if r.get("adversarial"):
+        _check("max_tokens" in ds, "regularizer.adversarial",
+               "0 for a numeric dataset (it perturbs word embeddings: imdb, text_synth, text_csv)", r.adversarial)
 
     t = cfg.trainer
     _choice(t, "trainer", "name", ["fit", "tape"])

@@ -10,6 +10,7 @@ from keras import layers
 
 from ..config import config_error
 from ..data.base import DataSpec
+from .adversarial import AdversarialNoise, attach
 from .layers import FoldChannels, LastStep, MaskedMaxPooling1D, UnfoldChannels, WindowDenorm, WindowNorm
 
 
@@ -17,12 +18,14 @@ def _l2(reg_cfg):
     return keras.regularizers.L2(reg_cfg.l2) if reg_cfg.l2 else None
 
 
-def _inputs(model_cfg, spec: DataSpec, mask: bool):
+def _inputs(model_cfg, reg_cfg, spec: DataSpec, mask: bool):
     """Input layer, plus an embedding (with masking of padding for RNNs) for token-id inputs."""
     if spec.vocab_size:
         inp = keras.Input(shape=spec.input_shape, dtype="int32", name="tokens")
         # mask_zero lets recurrent layers and average pooling skip padding; convolutions cannot use a mask
         x = layers.Embedding(spec.vocab_size, model_cfg.embedding_dim, mask_zero=mask, name="embedding")(inp)
+        if reg_cfg.get("adversarial"):  # identity except in the adversarial train step
+            x = AdversarialNoise(reg_cfg.adversarial, name="adversarial_noise")(x)
         return inp, x
     inp = keras.Input(shape=spec.input_shape, name="series")  # (batch, time, features)
     return inp, inp
@@ -107,7 +110,7 @@ def build(model_cfg, reg_cfg, spec: DataSpec) -> keras.Model:
         raise ValueError(f"numeric inputs must be (time, features), got {spec.input_shape}")
     if model_cfg.get("norm", "none") != "none" or model_cfg.get("channel_independent") or model_cfg.get("patch"):
         return _forecaster(model_cfg, reg_cfg, spec)
-    inp, x = _inputs(model_cfg, spec, mask=model_cfg.name != "conv1d")  # convolutions cannot use a mask
+    inp, x = _inputs(model_cfg, reg_cfg, spec, mask=model_cfg.name != "conv1d")  # convolutions cannot use a mask
     x = BUILDERS[model_cfg.name](model_cfg, reg_cfg, x)
     if reg_cfg.dropout:
         x = layers.Dropout(reg_cfg.dropout, name="head_dropout")(x)
@@ -115,7 +118,8 @@ def build(model_cfg, reg_cfg, spec: DataSpec) -> keras.Model:
     out = layers.Dense(units, activation=activation, kernel_regularizer=_l2(reg_cfg), name="head")(x)
     if spec.task == "regression" and len(spec.output_shape) > 1:
         out = layers.Reshape(spec.output_shape, name="forecast")(out)  # (batch, horizon, targets)
-    return keras.Model(inp, out, name=f"{model_cfg.name}_{spec.name}")
+    model = keras.Model(inp, out, name=f"{model_cfg.name}_{spec.name}")
+    return attach(model) if reg_cfg.get("adversarial") else model
 
 
 def _forecaster(model_cfg, reg_cfg, spec: DataSpec) -> keras.Model:
