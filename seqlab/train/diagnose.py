@@ -10,8 +10,9 @@ import numpy as np
 
 ADVICE = {
     "still-learning": "both losses are still falling: train longer (raise trainer.epochs)",
-    "over-fitting": "training loss falls while validation loss does not: regularize (regularizer=l2_dropout), "
-                    "shrink the model, get more data, or stop early (trainer.patience)",
+    "over-fitting": "training loss falls while validation loss does not: regularize (regularizer=l2_dropout; "
+                    "text models also regularizer.adversarial=0.3), shrink the model, get more data, or stop early "
+                    "(trainer.patience)",
     "suspicious-data": "training loss is flat while validation loss falls: check the data (leaks between splits, "
                        "an easier validation set, shuffled labels)",
     "plateau": "both losses are flat: lower the learning rate (trainer.lr) or the batch size (trainer.batch_size)",
