@@ -3,7 +3,7 @@
 No TensorFlow here: composing a config, `--help` and `--cfg job` must stay fast.
 """
 
-from .checks import config_leaves, objective_direction, sweep_space, validate
+from .checks import validate
 from .errors import ConfigError, config_error
 from .schema import (
     GROUPS,
@@ -30,6 +30,7 @@ from .schema import (
     TrainerConfig,
     UcrConfig,
 )
+from .space import config_leaves, objective_direction, sweep_space
 from .store import compose, conf_dir, options, register
 
 __all__ = [
