@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List, NoReturn, Optional
 
-from omegaconf import DictConfig
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
 
 from .config import GROUPS, ConfigError, conf_dir, options, register, validate
 
 log = logging.getLogger("seqlab")
+EXIT_RUN_DIR, EXIT_CONFIG, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
 
 KEYS_HELP = """\
 Common keys (full list: python -m seqlab --cfg job):
@@ -88,8 +91,6 @@ def diverged_text(e) -> str:
 
 def interrupted_text(e, out_dir: Path) -> str:
     """What to print on SIGINT/SIGTERM: the checkpoint and the command that resumes from it."""
-    import shlex
-
     from hydra.core.hydra_config import HydraConfig
 
     if e.checkpoint is None:
@@ -100,37 +101,96 @@ def interrupted_text(e, out_dir: Path) -> str:
             f"  resume with: {cmd}")
 
 
+def fail(message: str, code: int) -> NoReturn:
+    """Exit with `message` on stderr (no traceback) and in the job's log file (`<run dir>/cli.log`), if one is open."""
+    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, message.strip(), None, None)
+    for handler in logging.getLogger().handlers:  # the file only: the console gets the message once, on stderr
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+    print(message, file=sys.stderr)
+    sys.exit(code)
+
+
+def path_error(e: OSError, run_dir: object) -> str:
+    """One line for an OSError on a path: a read-only run directory, a file where a directory should be, ..."""
+    hint = {NotADirectoryError: " (a file is in the way)", FileExistsError: " (a file, not a directory)"}
+    where = f" ({e.filename})" if e.filename and str(e.filename) != str(run_dir) else ""
+    return f"error: cannot use the run directory {run_dir}: {e.strerror or e}{where}{hint.get(type(e), '')}"
+
+
+class RunDirGuard(Callback):
+    """Hydra callback (conf/config.yaml hydra.callbacks): before Hydra touches a single run's directory, create
+    it and lock it, so a second process on the same directory stops at once and a bad path costs one line."""
+
+    def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        from . import rundir
+
+        run_dir = "hydra.run.dir"
+        try:
+            run_dir = Path(str(OmegaConf.select(config, "hydra.run.dir")))  # seqlab_unique creates the default
+            run_dir.mkdir(parents=True, exist_ok=True)
+            rundir.lock(run_dir, shlex.join(["python", "-m", "seqlab", *sys.argv[1:]]))
+        except rundir.RunDirBusy as e:
+            fail(f"error: {e}", EXIT_RUN_DIR)
+        except Exception as e:  # noqa: BLE001 - OmegaConf wraps the resolver's OSError
+            cause = e if isinstance(e, OSError) else e.__cause__
+            if not isinstance(cause, OSError):
+                raise
+            fail(path_error(cause, run_dir), EXIT_RUN_DIR)
+
+
 def task(cfg: DictConfig) -> None:
     """Hydra task function: one training run, or one sweep when `sweep` is set."""
     from hydra.core.hydra_config import HydraConfig
 
+    from . import rundir
     from .train.errors import Diverged, Interrupted
 
-    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    hydra_cfg = HydraConfig.get()
+    out_dir = Path(hydra_cfg.runtime.output_dir)
+    training = {"started": False}
     try:
         validate(cfg)  # before TensorFlow is imported: a typo costs no start-up time
-        if cfg.sweep.name != "none":
+        sweeping = cfg.sweep.name != "none"
+        # Hydra writes no .hydra/ (output_subdir: null): a refused re-run must leave the recorded config alone
+        if not rundir.keeps_recorded_config(out_dir, cfg, sweeping):
+            rundir.record(out_dir, cfg, hydra_cfg, list(hydra_cfg.overrides.task))
+        if sweeping:
             from .tune import sweep
 
-            outcome = sweep.run_sweep(cfg, out_dir, overrides=list(HydraConfig.get().overrides.task))
+            outcome = sweep.run_sweep(cfg, out_dir, overrides=list(hydra_cfg.overrides.task))
             print(outcome.table())
             if outcome.all_failed:
-                print("error: every trial failed:\n  " + "\n  ".join(outcome.reasons()), file=sys.stderr)
-                sys.exit(1)
+                fail("error: every trial failed:\n  " + "\n  ".join(outcome.reasons()), 1)
             return
         from .train import run
 
-        result = run(cfg, out_dir)
+        result = run(cfg, out_dir, extra_callbacks=[_start_flag(training)])
     except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+        fail(f"error: {e}", EXIT_CONFIG)
     except Diverged as e:
-        print(diverged_text(e), file=sys.stderr)
-        sys.exit(3)
+        fail(diverged_text(e), EXIT_DIVERGED)
     except Interrupted as e:
-        print(interrupted_text(e, out_dir), file=sys.stderr)
-        sys.exit(e.exit_code)
+        fail(interrupted_text(e, out_dir), e.exit_code)
+    except KeyboardInterrupt:
+        when = "after training, while writing the outputs" if training["started"] else "during start-up"
+        fail(f"error: interrupted {when} (run directory {out_dir})", EXIT_INTERRUPTED)
+    except OSError as e:  # a path problem (read-only, full, a file in the way) takes one line; others a traceback
+        if e.filename is None:
+            raise
+        fail(path_error(e, out_dir), EXIT_RUN_DIR)
     print(summary(result))
+
+
+def _start_flag(state: dict):
+    """A Keras callback that records in `state` that training has begun (Ctrl-C before it is start-up)."""
+    import keras
+
+    class StartFlag(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            state["started"] = True
+
+    return StartFlag()
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -144,8 +204,16 @@ def main(argv: Optional[List[str]] = None) -> None:
         print(help_text())
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
-    register()
-    import hydra
+    try:
+        register()
+        import hydra
 
-    sys.argv = [sys.argv[0]] + argv
-    hydra.main(config_path=conf_dir(), config_name="config", version_base="1.3")(task)()
+        from .rundir import unique_dir
+
+        # hydra.run.dir's default: outputs/<date>/<time>, or <time>-1, -2, ... when another run claimed it
+        OmegaConf.register_new_resolver("seqlab_unique", unique_dir, replace=True)
+        sys.argv = [sys.argv[0]] + argv
+        hydra.main(config_path=conf_dir(), config_name="config", version_base="1.3")(task)()
+    except KeyboardInterrupt:  # Ctrl-C while Hydra composes or Python imports: no traceback
+        print("error: interrupted during start-up", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)

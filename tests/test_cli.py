@@ -2,8 +2,11 @@
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -20,16 +23,35 @@ def seqlab(*args, cwd=None, env=None, timeout=600):
                           text=True, timeout=timeout)
 
 
-def test_help_lists_every_group_and_option():
+def missing_help_lines(text: str):
+    """(group, option) pairs without their own line under their group's heading in --help: the option name first,
+    then its description (`   *lstm    Recurrent model: ...`)."""
     from seqlab.config import GROUPS, options
 
+    missing = []
+    for group in GROUPS + ("experiment",):
+        block = re.search(rf"^  {group}:\n((?:   .*\n?)*)", text, re.M)
+        for option in options(group):
+            if not (block and re.search(rf"^   [* ]{re.escape(option)} +\S", block.group(1), re.M)):
+                missing.append((group, option))
+    return missing
+
+
+def test_help_lists_every_group_and_option():
     r = seqlab("--help")
     assert r.returncode == 0
-    for group in GROUPS:
-        assert f"{group}:" in r.stdout
-        for option in options(group):
-            assert option in r.stdout
+    assert missing_help_lines(r.stdout) == []
     assert "schema" not in r.stdout
+
+
+def test_help_check_fails_when_an_option_line_is_removed():
+    from seqlab.cli import help_text
+
+    text = help_text()
+    for gone in ("    csv ", "   *lstm ", "    imdb_bilstm "):
+        lines = [line for line in text.splitlines() if not line.startswith(gone)]
+        assert len(lines) == len(text.splitlines()) - 1, gone
+        assert len(missing_help_lines("\n".join(lines))) == 1, gone  # text_csv's line does not hide csv's
 
 
 def test_cfg_job_prints_resolved_config_without_tensorflow():
@@ -145,3 +167,140 @@ def test_wheel_install_runs_from_another_directory(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     (metrics,) = (elsewhere / "outputs").rglob("metrics.json")
     assert json.loads(metrics.read_text())["model"] == "gru"
+
+
+def test_shared_datasets_is_seqlab_data_dir_when_set(shared_datasets):
+    env = os.environ.get("SEQLAB_DATA_DIR")
+    assert shared_datasets == (Path(env).resolve() if env else REPO.parent / "shared" / "datasets")
+
+
+def test_shared_datasets_follows_the_environment(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        f"{__file__}::test_shared_datasets_is_seqlab_data_dir_when_set"], cwd=REPO,
+                       env=dict(os.environ, SEQLAB_DATA_DIR=str(tmp_path)), capture_output=True, text=True)
+    assert r.returncode == 0 and "1 passed" in r.stdout, r.stdout[-2000:]
+
+
+# --- run directories: one per run, locked while in use, errors in one line ---
+
+def test_unique_dir_takes_the_first_free_name_once_per_process(tmp_path):
+    from seqlab.rundir import unique_dir
+
+    base = tmp_path / "2026-01-01" / "12-00-00"
+    base.mkdir(parents=True)  # another run started in this second
+    (tmp_path / "2026-01-01" / "12-00-00-1").write_text("")  # a file is no run directory either
+    got = unique_dir(str(base))
+    assert got == f"{base}-2" and Path(got).is_dir()
+    assert unique_dir(str(base)) == got  # Hydra resolves hydra.run.dir again: the same directory
+
+
+def test_two_runs_claiming_the_same_name_get_two_directories(tmp_path):
+    # the default's mechanism with a fixed name, so that both collide; a failing config keeps it fast (no TF)
+    args = [sys.executable, "-m", "seqlab", "hydra.run.dir=${seqlab_unique:outputs/same}", "trainer.lr=-1"]
+    procs = [subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    assert [p.wait(timeout=120) for p in procs] == [2, 2]
+    dirs = sorted(p.name for p in (tmp_path / "outputs").iterdir())
+    assert dirs == ["same", "same-1"]
+    for d in dirs:  # each run logged its own error in its own directory
+        assert "trainer.lr" in (tmp_path / "outputs" / d / "cli.log").read_text()
+
+
+HOLD_LOCK = """
+import sys, time
+from seqlab import rundir
+rundir.lock(sys.argv[1], "python -m seqlab (the holder)")
+print("locked", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_locked_run_directory_refuses_a_second_process_at_once(tmp_path):
+    from seqlab import rundir
+
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        r = seqlab(f"hydra.run.dir={tmp_path}", "trainer.epochs=1", timeout=60)
+        assert r.returncode == 1
+        err = r.stderr.strip()
+        assert err.startswith("error: run directory") and len(err.splitlines()) == 1, err
+        assert f"pid {holder.pid} " in err and "the holder" in err
+        assert not (tmp_path / ".hydra").exists() and not (tmp_path / "cli.log").exists()
+    finally:
+        holder.kill()  # SIGKILL: the kernel releases the lock, so the directory can be resumed
+        holder.wait()
+    rundir.lock(tmp_path, "pytest")
+
+
+@pytest.mark.parametrize("where", ["sysfs", "file_as_parent", "file_as_dir"])
+def test_unusable_run_directory_is_one_line_naming_it(where, tmp_path):
+    (tmp_path / "afile").write_text("")
+    run_dir = {"sysfs": f"/sys/seqlab-test-{os.getpid()}", "file_as_parent": str(tmp_path / "afile" / "run"),
+               "file_as_dir": str(tmp_path / "afile")}[where]
+    r = seqlab(f"hydra.run.dir={run_dir}", "trainer.epochs=1", timeout=60)
+    assert r.returncode == 1
+    err = r.stderr.strip()
+    assert err.startswith("error: cannot use the run directory") and len(err.splitlines()) == 1, err
+    assert run_dir in err and "Traceback" not in r.stdout + r.stderr
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"{path} did not appear"
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_runs_started_together_get_their_own_directories(tmp_path):
+    args = [sys.executable, "-m", "seqlab", "dataset.limit=64", "trainer.epochs=1", "model.units=4",
+            "trainer.tensorboard.enabled=false"]
+    procs = [subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-2000:] for o in outs]
+    metrics = sorted((tmp_path / "outputs").rglob("metrics.json"))
+    assert len(metrics) == 2 and metrics[0].parent != metrics[1].parent
+    for m in metrics:
+        assert json.loads(m.read_text())["status"] == "completed"
+        assert (m.parent / ".hydra" / "config.yaml").exists()
+
+
+@pytest.mark.slow
+def test_a_busy_run_is_not_disturbed_by_a_second_on_its_directory(tmp_path):
+    first = subprocess.Popen([sys.executable, "-m", "seqlab", f"hydra.run.dir={tmp_path}", "trainer.epochs=200",
+                              "dataset.limit=64", "trainer.verbose=0"], cwd=REPO, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    try:
+        _wait_for(tmp_path / ".hydra" / "config.yaml", first)
+        start = time.monotonic()
+        r = seqlab(f"hydra.run.dir={tmp_path}", "trainer.epochs=1", timeout=120)
+        assert time.monotonic() - start < 60  # at once: before TensorFlow, before training
+        assert r.returncode == 1 and f"pid {first.pid} " in r.stderr, r.stderr[-2000:]
+        assert first.poll() is None
+    finally:
+        first.kill()
+        first.wait()
+
+
+@pytest.mark.slow
+def test_refused_rerun_keeps_the_recorded_config_and_logs_the_error(tmp_path):
+    base = [f"hydra.run.dir={tmp_path}", "dataset.limit=64", "trainer.epochs=1", "trainer.tensorboard.enabled=false"]
+    assert seqlab(*base, "model.units=4").returncode == 0
+    recorded = {f: (tmp_path / ".hydra" / f).read_bytes() for f in ("config.yaml", "overrides.yaml", "hydra.yaml")}
+    r = seqlab(*base, "model.units=8")
+    assert r.returncode == 2 and "model.units: 4 -> 8" in r.stderr, r.stderr[-2000:]
+    assert "Traceback" not in r.stderr
+    assert {f: (tmp_path / ".hydra" / f).read_bytes() for f in recorded} == recorded
+    assert "model.units: 4 -> 8" in (tmp_path / "cli.log").read_text()
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_start_up_is_one_line(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "seqlab", f"hydra.run.dir={tmp_path}", "dataset.limit=64"],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(tmp_path / "cli.log", proc)  # Hydra is done, TensorFlow is loading
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "error: interrupted during start-up" in err and "Traceback" not in err
