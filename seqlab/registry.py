@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Optional
 
 from .config.errors import ConfigError, config_error
+from .config.schema import GROUPS
 
-GROUPS = ("dataset", "model", "regularizer", "trainer", "sweep")
-# modules whose import registers the built-in options (see discover)
-BUILTIN_MODULES = ("seqlab.data", "seqlab.models", "seqlab.train.trainers", "seqlab.tune.presets")
+# modules whose import registers the built-in options (see discover); none imports TensorFlow
+BUILTIN_MODULES = ("seqlab.data", "seqlab.models", "seqlab.train.trainers", "seqlab.config.sweeps")
 
 
 @dataclass(frozen=True)
@@ -154,3 +154,13 @@ def find_target(target: str, key: str) -> None:
     if spec is None:
         raise config_error(key, f"an importable module {module!r} (a {module.replace('.', '/')}.py file in the "
                            f"working directory {cwd} or an installed package)", target)
+
+
+def check_target_key(node: Any, field_name: str, key: str, example: str) -> None:
+    """`node[field_name]` (config key `key`) is set to a findable 'module:function' (no import, no TensorFlow)."""
+    from omegaconf import OmegaConf
+
+    value = None if OmegaConf.is_missing(node, field_name) else node.get(field_name)
+    if not value:
+        raise config_error(key, f"an import path 'module:function' (e.g. {example})", value)
+    find_target(value, key)

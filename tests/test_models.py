@@ -96,7 +96,7 @@ def test_adversarial_perturbation_raises_the_loss_and_is_the_identity_outside_tr
     """regularizer.adversarial: the push along the loss gradient raises the loss, in proportion to epsilon."""
     import keras
 
-    from seqlab.models.adversarial import _rms_word_norm, adversarial_losses, noise_layer
+    from seqlab.models.adversarial import HookedModel, _rms_word_norm, adversarial_loss, noise_layer
     from seqlab.train.run import compile_model
 
     spec = SPECS["binary_text"]
@@ -109,12 +109,16 @@ def test_adversarial_perturbation_raises_the_loss_and_is_the_identity_outside_tr
         m = build(cfg.model, cfg.regularizer, spec)
         compile_model(m, cfg.trainer, spec, steps_per_epoch=1)
         layer = noise_layer(m)
-        assert layer is not None and layer.epsilon == eps and m.train_step.__func__.__name__ == "_train_step"
+        assert layer is not None and layer.epsilon == eps and isinstance(m, HookedModel) and m.loss_hooks
         m.set_weights(plain.get_weights())  # the noise layer has no weights: same function as the plain model
         assert np.allclose(m(x), plain(x))
-        _, clean, objective = adversarial_losses(m, layer, x, y)
+        y_pred = m(x, training=True)
+        clean = float(m.compute_loss(x, y, y_pred, training=False))  # no hooks outside training
+        adv = float(adversarial_loss(m, x, y))
         assert layer.perturb is None  # reset after the step
-        gaps.append(2 * float(objective) - 2 * float(clean))  # adversarial loss - clean loss
+        # the training loss both trainers take: the hook's mean of the clean and the adversarial loss
+        assert np.isclose(float(m.compute_loss(x, y, y_pred, training=True)), (clean + adv) / 2, rtol=1e-5)
+        gaps.append(adv - clean)
     assert abs(gaps[0]) < 1e-3 and 0 < gaps[1] < gaps[2], gaps
     assert np.allclose(m(x, training=False), plain(x, training=False))
     m.save(tmp_path / "adv.keras")

@@ -1,9 +1,12 @@
-"""Typed schemas (dataclasses) for every Hydra group; each YAML option extends one of them."""
+"""The base schemas of every Hydra group, the trainer, regularizer and sweep schemas, and the root Config.
+
+An option's own schema lives beside its code (e.g. RNNConfig in seqlab/models/rnn.py) and is registered there.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, Mapping, Optional
 
 from omegaconf import MISSING
 
@@ -15,106 +18,16 @@ class DatasetConfig:
     limit: Optional[int] = None  # cap on examples per split, for quick looks and smoke tests
 
 
-@dataclass
-class SeriesConfig(DatasetConfig):
-    """Forecasting from sliding windows over a multivariate series."""
-
-    input_len: int = 48
-    horizon: int = 12
-    stride: int = 1
-    # fractions of rows for (train, val); test gets the rest
-    split: List[float] = field(default_factory=lambda: [0.7, 0.15])
-    # explicit row boundaries [train_end, val_end, test_end]; override `split` when set
-    boundaries: Optional[List[int]] = None
-    features: Optional[List[str]] = None  # input columns; default: all numeric columns
-    targets: Optional[List[str]] = None  # output columns; default: all numeric columns
-    normalize: bool = True  # z-score with training-split statistics only
-    interpolate: bool = False  # fill NaNs by linear interpolation instead of failing
-
-
-@dataclass
-class SineConfig(SeriesConfig):
-    length: int = 4000
-    channels: int = 2
-    periods: List[float] = field(default_factory=lambda: [24.0, 57.0, 130.0])
-    noise: float = 0.1
-
-
-@dataclass
-class CsvConfig(SeriesConfig):
-    path: str = MISSING
-    time_column: Optional[str] = None
-
-
-@dataclass
-class EttConfig(SeriesConfig):
-    """ETT benchmark under the DLinear/PatchTST protocol (boundaries in rows)."""
-
-    file: str = "ETTh1.csv.gz"
-    url: str = ""
-    sha256: str = ""
-    time_column: Optional[str] = "date"
-
-
-@dataclass
-class AddingConfig(DatasetConfig):
-    """The adding problem (Hochreiter & Schmidhuber 1997): sum the two marked values in a sequence of T."""
-
-    length: int = 50
-    train_size: int = 10000
-    val_size: int = 1000
-    test_size: int = 1000
-
-
-@dataclass
-class TextConfig(DatasetConfig):
-    max_tokens: int = 20000
-    sequence_length: int = 200
-    truncate: str = "post"  # longer texts lose their end ("post") or their beginning ("pre"), as in pad_sequences
-    # validation and test texts are cut at this length instead (null: sequence_length): a longer one lets a
-    # length-agnostic model (RNN + pooling) read whole reviews at evaluation while training stays cheap
-    eval_sequence_length: Optional[int] = None
-    val_fraction: float = 0.1  # carved out of the training split
-
-
-@dataclass
-class TextSynthConfig(TextConfig):
-    train_size: int = 4000
-    val_size: int = 500
-    test_size: int = 1000
-    max_tokens: int = 200
-    sequence_length: int = 16
-
-
-@dataclass
-class TextCsvConfig(TextConfig):
-    path: str = MISSING
-    text_column: str = "text"
-    label_column: str = "label"
-    split_column: Optional[str] = None  # column with train/test values; else a random test split
-    test_fraction: float = 0.2
-
-
-@dataclass
-class ImdbConfig(TextConfig):
-    file: str = "imdb_reviews.csv.gz"
-    url: str = ""
-    sha256: str = ""
-
-
-@dataclass
-class UcrConfig(DatasetConfig):
-    train_path: str = MISSING
-    test_path: str = MISSING
-    padding: Optional[str] = None  # None: rows must have equal length; "pre" or "post": pad with zeros
-    val_fraction: float = 0.2
-    normalize: bool = True
-
-
 # --------------------------------------------------------------------------- model
 @dataclass
 class ModelConfig:
     name: str = MISSING
+
+
+@dataclass
+class SequenceModelConfig(ModelConfig):
+    """The keys every built-in model (seqlab/models/rnn.py, conv1d.py) shares."""
+
     layers: int = 1
     pooling: str = "last"  # last | average | max
     embedding_dim: int = 64  # text datasets only
@@ -123,24 +36,6 @@ class ModelConfig:
     norm: str = "none"  # none | last | revin
     channel_independent: bool = False
     patch: int = 0  # steps per patch (0: none); must divide dataset.input_len
-
-
-@dataclass
-class RNNConfig(ModelConfig):
-    units: int = 32
-    bidirectional: bool = False
-    unroll: bool = False
-
-
-@dataclass
-class Conv1DConfig(ModelConfig):
-    filters: int = 32
-    kernel_size: int = 5
-    padding: str = "causal"  # causal | same | valid
-    dilated: bool = True  # dilation 2**i in layer i
-    # 3 dilated layers see 1 + (kernel_size - 1) * 7 steps; one layer (5 steps) plateaued on the default data
-    layers: int = 3
-    pooling: str = "average"
 
 
 # --------------------------------------------------------------------------- regularizer
@@ -234,24 +129,26 @@ class Config:
     data_dir: Optional[str] = None
 
 
-# group -> {schema name -> dataclass}; YAML options extend these through `/schema/<group>/<name>@_here_`.
-SCHEMAS: Dict[str, Dict[str, type]] = {
-    "dataset": {
-        "series": SeriesConfig,
-        "sine": SineConfig,
-        "csv": CsvConfig,
-        "ett": EttConfig,
-        "adding": AddingConfig,
-        "text": TextConfig,
-        "text_synth": TextSynthConfig,
-        "text_csv": TextCsvConfig,
-        "imdb": ImdbConfig,
-        "ucr": UcrConfig,
-    },
-    "model": {"rnn": RNNConfig, "conv1d": Conv1DConfig},
-    "regularizer": {"regularizer": RegularizerConfig},
-    "trainer": {"trainer": TrainerConfig},
-    "sweep": {"sweep": SweepConfig},
-}
+class _Schemas(Mapping):
+    """group -> {schema name -> dataclass}, read from the registries on first use (the option modules own them).
+
+    YAML options extend these through `/schema/<group>/<schema name>@_here_`.
+    """
+
+    def _table(self) -> Dict[str, Dict[str, type]]:
+        from ..registry import registry
+
+        return {g: {e.schema_name: e.schema for e in registry(g)} for g in GROUPS}
+
+    def __getitem__(self, group: str) -> Dict[str, type]:
+        return self._table()[group]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(GROUPS)
+
+    def __len__(self) -> int:
+        return len(GROUPS)
+
 
 GROUPS = ("dataset", "model", "regularizer", "trainer", "sweep")
+SCHEMAS: Mapping[str, Dict[str, type]] = _Schemas()

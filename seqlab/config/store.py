@@ -6,22 +6,25 @@ from typing import List, Optional
 
 from omegaconf import DictConfig
 
-from .schema import SCHEMAS, Config
+from .schema import Config
 
 _registered = False
 
 
 def register() -> None:
-    """Store every schema in Hydra's ConfigStore (idempotent)."""
+    """Store every registered option's schema in Hydra's ConfigStore as `schema/<group>/<schema_name>` (idempotent)."""
     global _registered
     if _registered:
         return
     from hydra.core.config_store import ConfigStore
 
+    from ..registry import REGISTRIES, discover
+
+    discover()
     cs = ConfigStore.instance()
     cs.store(name="config_schema", node=Config)
-    for group, schemas in SCHEMAS.items():
-        for name, node in schemas.items():
+    for group, reg in REGISTRIES.items():
+        for name, node in {e.schema_name: e.schema for e in reg}.items():
             cs.store(group=f"schema/{group}", name=name, node=node)
     _registered = True
 

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from dataclasses import dataclass
+from typing import Optional, Tuple
 
 import numpy as np
 
 from ..config import config_error
-from .base import ArraySplit, DataSpec, Splits, regression_baseline
+from ..config.schema import DatasetConfig
+from ..registry import REGISTRIES
+from .base import ArraySplit, DataSpec, Splits, mean_baseline
+
+
+@dataclass
+class AddingConfig(DatasetConfig):
+    """The adding problem (Hochreiter & Schmidhuber 1997): sum the two marked values in a sequence of T."""
+
+    length: int = 50
+    train_size: int = 10000
+    val_size: int = 1000
+    test_size: int = 1000
 
 
 def load_adding(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:
@@ -21,7 +34,8 @@ def load_adding(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Spl
     split_objs = [ArraySplit(*adding_examples(n, T, rng)) for n, rng in zip(sizes.values(), streams)]
     info = {"length": T, "sizes": sizes, "features": ["value", "marker"],
             "target": "sum of the two marked values (one marker in each half)"}
-    splits = Splits(*split_objs, baseline_name="constant (train mean)", baseline_fn=constant_baseline, info=info)
+    splits = Splits(*split_objs, baseline_name="constant (train mean)", baseline_fn=mean_baseline, info=info,
+                    artifacts={"length": T, "features": ["value", "marker"]})
     spec = DataSpec(name=cfg.name, task="regression", input_shape=(T, 2), output_shape=(1,),
                     feature_names=("value", "marker"), target_names=("sum",))
     return splits, spec
@@ -42,8 +56,13 @@ def adding_examples(n: int, length: int, rng: np.random.Generator) -> Tuple[np.n
     return x, y
 
 
-def constant_baseline(splits: Splits) -> Dict[str, float]:
-    """Always predict the training mean of y; about 1/6 MSE (the variance of a sum of two U[0, 1])."""
-    y_train = splits.train.arrays()[1]
-    y_test = splits.test.arrays()[1]
-    return regression_baseline(y_test, np.full_like(y_test, float(np.mean(y_train))))
+def check(cfg) -> None:
+    from ..config.checks import check as require
+    from ..config.checks import positive
+
+    positive(cfg.dataset, "dataset", "train_size", "val_size", "test_size")
+    require(cfg.dataset.length >= 2, "dataset.length", "a sequence length >= 2 (one marker in each half)",
+            cfg.dataset.length)
+
+
+REGISTRIES["dataset"].add("adding", AddingConfig, target="seqlab.data.adding:load_adding", check=check)

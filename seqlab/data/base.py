@@ -4,25 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
-TASKS = ("regression", "binary", "multiclass")
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """What a model needs to know about the data; data and models meet only here."""
-
-    name: str
-    task: str  # regression | binary | multiclass
-    input_shape: Tuple[int, ...]  # (time, features) for numbers; (time,) for token ids
-    output_shape: Tuple[int, ...] = ()  # regression: e.g. (horizon, targets) or (1,); classification: ()
-    num_classes: Optional[int] = None  # classification only
-    vocab_size: Optional[int] = None  # token-id inputs when set (0 = padding)
-    feature_names: Tuple[str, ...] = ()
-    target_names: Tuple[str, ...] = ()
+from ..spec import TASKS, DataSpec  # noqa: F401 (re-exported: seqlab.data.base.DataSpec)
 
 
 class Split:
@@ -170,7 +156,9 @@ class Splits:
     # the naive baseline's metrics (Keras metric names) on self.test, computed on demand so that a
     # limited test split gets its own baseline
     baseline_fn: Optional[Callable[["Splits"], Dict[str, float]]] = None
-    info: Dict[str, object] = field(default_factory=dict)  # e.g. normalisation statistics, vocabulary
+    info: Dict[str, object] = field(default_factory=dict)  # e.g. normalisation statistics (metrics.json "data")
+    # what inference needs beyond `info` (vocabulary, normalisation, column names); never in metrics.json
+    artifacts: Dict[str, Any] = field(default_factory=dict)
 
     def baseline(self) -> Dict[str, float]:
         return self.baseline_fn(self) if self.baseline_fn else {}
@@ -180,7 +168,8 @@ class Splits:
         if not limit:
             return self
         return Splits(*(_head(s, limit) for s in (self.train, self.val, self.test)),
-                      baseline_name=self.baseline_name, baseline_fn=self.baseline_fn, info=self.info)
+                      baseline_name=self.baseline_name, baseline_fn=self.baseline_fn, info=self.info,
+                      artifacts=self.artifacts)
 
 
 def _head(split: Split, limit: int) -> Split:
@@ -196,6 +185,13 @@ def _head(split: Split, limit: int) -> Split:
 def regression_baseline(y_true: np.ndarray, y_pred: np.ndarray) -> Dict[str, float]:
     err = np.asarray(y_true, np.float64) - np.asarray(y_pred, np.float64)
     return {"mse": float(np.mean(err**2)), "mae": float(np.mean(np.abs(err)))}
+
+
+def mean_baseline(splits: Splits) -> Dict[str, float]:
+    """The regression `baseline_fn` without a natural forecast: always predict the training mean of y."""
+    y_train = splits.train.arrays()[1]
+    y_test = splits.test.arrays()[1]
+    return regression_baseline(y_test, np.full_like(y_test, float(np.mean(y_train))))
 
 
 def majority_baseline(y_train: np.ndarray, y_test: np.ndarray) -> Dict[str, float]:

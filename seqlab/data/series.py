@@ -4,19 +4,63 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import pandas as pd
-from omegaconf import OmegaConf
+from omegaconf import MISSING, OmegaConf
 
 from ..config import config_error
+from ..config.schema import DatasetConfig
+from ..registry import REGISTRIES
 from . import download
 from .base import DataSpec, Splits, WindowSplit
 
 log = logging.getLogger(__name__)
 SPLIT_NAMES = ("train", "val", "test")
+
+
+@dataclass
+class SeriesConfig(DatasetConfig):
+    """Forecasting from sliding windows over a multivariate series."""
+
+    input_len: int = 48
+    horizon: int = 12
+    stride: int = 1
+    # fractions of rows for (train, val); test gets the rest
+    split: List[float] = field(default_factory=lambda: [0.7, 0.15])
+    # explicit row boundaries [train_end, val_end, test_end]; override `split` when set
+    boundaries: Optional[List[int]] = None
+    features: Optional[List[str]] = None  # input columns; default: all numeric columns
+    targets: Optional[List[str]] = None  # output columns; default: all numeric columns
+    normalize: bool = True  # z-score with training-split statistics only
+    interpolate: bool = False  # fill NaNs by linear interpolation instead of failing
+
+
+@dataclass
+class SineConfig(SeriesConfig):
+    length: int = 4000
+    channels: int = 2
+    periods: List[float] = field(default_factory=lambda: [24.0, 57.0, 130.0])
+    noise: float = 0.1
+
+
+@dataclass
+class CsvConfig(SeriesConfig):
+    path: str = MISSING
+    time_column: Optional[str] = None
+
+
+@dataclass
+class EttConfig(SeriesConfig):
+    """ETT benchmark under the DLinear/PatchTST protocol (boundaries in rows)."""
+
+    file: str = "ETTh1.csv.gz"
+    url: str = ""
+    sha256: str = ""
+    time_column: Optional[str] = "date"
 
 
 def load_sine(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:
@@ -93,21 +137,9 @@ def read_series(path: Path, key: str, time_column: Optional[str]) -> Tuple[pd.Da
 
 def build_windows(frame: pd.DataFrame, cfg, source: str, info: Dict) -> Tuple[Splits, DataSpec]:
     """Split rows, z-score with training rows only and wrap each split's windows in a WindowSplit."""
-    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
-    features = _columns(cfg.get("features"), "dataset.features", frame, numeric, source)
-    targets = _columns(cfg.get("targets"), "dataset.targets", frame, numeric, source)
+    features, targets, bounds, ranges, starts = plan_windows(frame, cfg, source)
     used = list(dict.fromkeys(features + targets))
-    bounds = _boundaries(cfg, len(frame), source)
     L, H = cfg.input_len, cfg.horizon
-    ranges = dict(zip(SPLIT_NAMES, zip([0] + bounds[:2], bounds)))
-    starts = {}
-    for name, (a, b) in ranges.items():  # checked before any heavy work
-        starts[name] = window_starts(a, b, L, H, cfg.stride)
-        if len(starts[name]) == 0:
-            raise config_error("dataset.input_len", f"a series long enough for input_len + horizon ({L} + {H}) "
-                               f"in every split (val/test inputs may reach back)",
-                               f"{name} split of {source} has {b - a} rows [{a}, {b})")
-
     data = frame[used].iloc[: bounds[2]]  # rows after test_end are never read by any window
     data = _fill_missing(data, bool(cfg.get("interpolate", False)), source, info)
     values = data.to_numpy(np.float64)  # (rows, used columns)
@@ -127,11 +159,34 @@ def build_windows(frame: pd.DataFrame, cfg, source: str, info: Dict) -> Tuple[Sp
                 row_ranges={k: list(v) for k, v in ranges.items()},
                 windows={k: int(len(v)) for k, v in starts.items()}, input_len=L, horizon=H, stride=cfg.stride)
     log.info("%s: windows train/val/test = %s", source, info["windows"])
+    norm = info.get("normalization", {})
+    artifacts = {"features": features, "targets": targets, "input_len": L, "horizon": H,
+                 "time_column": cfg.get("time_column"), "normalize": bool(cfg.normalize),
+                 "mean": norm.get("mean"), "std": norm.get("std")}  # per column; None without normalize
     splits = Splits(*(WindowSplit(inputs, outputs, starts[k], L, H) for k in SPLIT_NAMES),
-                    baseline_name="repeat last value", baseline_fn=repeat_baseline, info=info)
+                    baseline_name="repeat last value", baseline_fn=repeat_baseline, info=info, artifacts=artifacts)
     spec = DataSpec(name=cfg.name, task="regression", input_shape=(L, len(features)),
                     output_shape=(H, len(targets)), feature_names=tuple(features), target_names=tuple(targets))
     return splits, spec
+
+
+def plan_windows(frame: pd.DataFrame, cfg, source: str):
+    """(features, targets, boundaries, row ranges, window starts per split), or a ConfigError naming the key:
+    a missing or non-numeric column, bad boundaries, a split too short for input_len + horizon."""
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    features = _columns(cfg.get("features"), "dataset.features", frame, numeric, source)
+    targets = _columns(cfg.get("targets"), "dataset.targets", frame, numeric, source)
+    bounds = _boundaries(cfg, len(frame), source)
+    L, H = cfg.input_len, cfg.horizon
+    ranges = dict(zip(SPLIT_NAMES, zip([0] + bounds[:2], bounds)))
+    starts = {}
+    for name, (a, b) in ranges.items():
+        starts[name] = window_starts(a, b, L, H, cfg.stride)
+        if len(starts[name]) == 0:
+            raise config_error("dataset.input_len", f"a series long enough for input_len + horizon ({L} + {H}) "
+                               f"in every split (val/test inputs may reach back)",
+                               f"{name} split of {source} has {b - a} rows [{a}, {b})")
+    return features, targets, bounds, ranges, starts
 
 
 def repeat_baseline(splits: Splits) -> Dict[str, float]:
@@ -197,3 +252,59 @@ def _fill_missing(data: pd.DataFrame, interpolate: bool, source: str, info: Dict
     info["interpolated"] = missing
     # limit_direction="both" holds the first/last valid value at the ends instead of leaving NaNs there
     return data.interpolate(method="linear", limit_direction="both")
+
+
+# --------------------------------------------------------------------------- checks before TensorFlow
+def _check_windows(cfg) -> None:
+    from ..config.checks import check, positive
+
+    ds = cfg.dataset
+    positive(ds, "dataset", "input_len", "horizon", "stride")
+    if ds.boundaries is not None:
+        b = list(ds.boundaries)
+        check(len(b) == 3 and all(x > 0 for x in b) and b[0] < b[1] < b[2], "dataset.boundaries",
+              "three increasing row numbers [train_end, val_end, test_end]", b)
+    else:
+        s = list(ds.split)
+        check(len(s) == 2 and all(0 < x < 1 for x in s) and sum(s) < 1, "dataset.split",
+              "two fractions [train, val] in (0, 1) summing to < 1 (test gets the rest)", s)
+
+
+def check_sine(cfg) -> None:
+    """Ranges, then the windows of the (cheap) generated series: too short a series fails here."""
+    from ..config.checks import positive
+
+    _check_windows(cfg)
+    ds = cfg.dataset
+    positive(ds, "dataset", "length", "channels")
+    positive(ds, "dataset", "noise", allow_zero=True)
+    frame, _ = sine_frame(ds.length, ds.channels, list(ds.periods), ds.noise, cfg.seed)
+    plan_windows(frame, ds, "sine")
+
+
+def check_csv(cfg) -> None:
+    """The file exists and reads; its columns and length fit the config (pandas only)."""
+    _check_windows(cfg)
+    path = download.local_path(_get(cfg.dataset, "path"), "dataset.path", cfg.data_dir)
+    frame, _ = read_series(path, "dataset.path", cfg.dataset.get("time_column"))
+    plan_windows(frame, cfg.dataset, path.name)
+
+
+def check_ett(cfg) -> None:
+    """Like csv when the file is already local; a missing one is downloaded (and checked) by the loader."""
+    _check_windows(cfg)
+    ds = cfg.dataset
+    path = download.find([ds.file, ds.file[:-3] if ds.file.endswith(".gz") else ds.file], cfg.data_dir)
+    if path is not None:
+        frame, _ = read_series(path, "dataset.file", ds.get("time_column"))
+        plan_windows(frame, ds, path.name)
+
+
+_FORECASTING = {"window_forecasting"}
+REGISTRIES["dataset"].add("sine", SineConfig, target="seqlab.data.series:load_sine", check=check_sine,
+                          capabilities=_FORECASTING)
+REGISTRIES["dataset"].add("csv", CsvConfig, target="seqlab.data.series:load_csv", check=check_csv,
+                          capabilities=_FORECASTING)
+for _name in ("etth1", "ettm1"):
+    REGISTRIES["dataset"].add(_name, EttConfig, target="seqlab.data.series:load_ett", check=check_ett,
+                              capabilities=_FORECASTING, schema_name="ett")

@@ -6,14 +6,17 @@ import logging
 import re
 import string
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
-from omegaconf import OmegaConf
+from omegaconf import MISSING, OmegaConf
 
 from ..config import config_error
+from ..config.schema import DatasetConfig
+from ..registry import REGISTRIES
 from . import download
 from .base import (
     ArraySplit,
@@ -26,6 +29,44 @@ from .base import (
 )
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class TextConfig(DatasetConfig):
+    max_tokens: int = 20000
+    sequence_length: int = 200
+    truncate: str = "post"  # longer texts lose their end ("post") or their beginning ("pre"), as in pad_sequences
+    # validation and test texts are cut at this length instead (null: sequence_length): a longer one lets a
+    # length-agnostic model (RNN + pooling) read whole reviews at evaluation while training stays cheap
+    eval_sequence_length: Optional[int] = None
+    val_fraction: float = 0.1  # carved out of the training split
+
+
+@dataclass
+class TextSynthConfig(TextConfig):
+    train_size: int = 4000
+    val_size: int = 500
+    test_size: int = 1000
+    max_tokens: int = 200
+    sequence_length: int = 16
+
+
+@dataclass
+class TextCsvConfig(TextConfig):
+    path: str = MISSING
+    text_column: str = "text"
+    label_column: str = "label"
+    split_column: Optional[str] = None  # column with train/test values; else a random test split
+    test_fraction: float = 0.2
+
+
+@dataclass
+class ImdbConfig(TextConfig):
+    file: str = "imdb_reviews.csv.gz"
+    url: str = ""
+    sha256: str = ""
+
+
 IMDB_TARBALL = "aclImdb_v1.tar.gz"
 _IMDB_MEMBER = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_\d+\.txt$")
 _PUNCTUATION = "[%s]" % re.escape(string.punctuation)
@@ -61,12 +102,7 @@ def load_text_synth(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple
 
 def load_text_csv(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:
     """A CSV with a text and a label column; `split_column` (train/test) or a random `test_fraction` split."""
-    path = download.local_path(None if OmegaConf.is_missing(cfg, "path") else cfg.path, "dataset.path", data_dir)
-    frame = download.read_csv(path, "dataset.path", keep_default_na=False)  # "NA" is a word, not a missing value
-    for key in ("text_column", "label_column", "split_column"):
-        col = cfg.get(key)
-        if col is not None and col not in frame.columns:
-            raise config_error(f"dataset.{key}", f"a column of {path.name}", col, list(frame.columns))
+    path, frame = _read_text_csv(cfg, data_dir)
     labels, classes = _labels(frame[cfg.label_column], path.name)
     texts = frame[cfg.text_column].astype(str).to_numpy(dtype=object)
     rng = np.random.default_rng(seed)
@@ -202,10 +238,64 @@ def _vectorized(cfg, parts: Sequence[Tuple], classes: list, info: Dict) -> Tuple
     log.info("%s: vocabulary %d, sizes %s", cfg.name, len(vocab), info["sizes"])
     # longer evaluation rows: sorted by length and cut per batch (TokenSplit), else scoring pays the padded width
     kinds = (ArraySplit,) + (TokenSplit if eval_length > cfg.sequence_length else ArraySplit,) * 2
+    # what inference needs to turn new texts into the same ids: the whole vocabulary and the cutting rules
+    artifacts = {"vocabulary": [str(w) for w in vocab], "standardize": "seqlab.data.text:standardize",
+                 "split": "whitespace", "max_tokens": cfg.max_tokens, "sequence_length": cfg.sequence_length,
+                 "eval_sequence_length": eval_length, "truncate": cfg.truncate, "class_names": classes}
     splits = Splits(*(kind(x, y) for kind, (x, y) in zip(kinds, splits_xy)), baseline_name="majority class",
-                    baseline_fn=majority_class_baseline, info=info)
+                    baseline_fn=majority_class_baseline, info=info, artifacts=artifacts)
     # (time,): None when validation and test are longer than train, so that the model takes any length
     time_steps = cfg.sequence_length if eval_length == cfg.sequence_length else None
     spec = DataSpec(name=cfg.name, task="binary" if k == 2 else "multiclass", input_shape=(time_steps,),
                     output_shape=(), num_classes=k, vocab_size=len(vocab))
     return splits, spec
+
+
+def _read_text_csv(cfg, data_dir: Optional[str], nrows: Optional[int] = None) -> Tuple[Path, pd.DataFrame]:
+    """dataset.path read (the first `nrows` rows), with its text/label/split columns checked."""
+    path = download.local_path(None if OmegaConf.is_missing(cfg, "path") else cfg.path, "dataset.path", data_dir)
+    # "NA" is a word, not a missing value
+    frame = download.read_csv(path, "dataset.path", keep_default_na=False, nrows=nrows)
+    for key in ("text_column", "label_column", "split_column"):
+        col = cfg.get(key)
+        if col is not None and col not in frame.columns:
+            raise config_error(f"dataset.{key}", f"a column of {path.name}", col, list(frame.columns))
+    return path, frame
+
+
+# --------------------------------------------------------------------------- checks before TensorFlow
+def check_text(cfg) -> None:
+    from ..config.checks import check, choice, fraction, positive
+
+    ds = cfg.dataset
+    positive(ds, "dataset", "max_tokens", "sequence_length")
+    fraction(ds, "dataset", "val_fraction", lower_open=True)
+    choice(ds, "dataset", "truncate", ["post", "pre"])
+    if ds.eval_sequence_length is not None:
+        check(ds.eval_sequence_length >= ds.sequence_length, "dataset.eval_sequence_length",
+              f"null or a length >= dataset.sequence_length ({ds.sequence_length})", ds.eval_sequence_length)
+
+
+def check_text_synth(cfg) -> None:
+    from ..config.checks import positive
+
+    check_text(cfg)
+    positive(cfg.dataset, "dataset", "train_size", "val_size", "test_size")
+
+
+def check_text_csv(cfg) -> None:
+    """The CSV exists and has the text, label (and split) columns: its first rows are read, with pandas."""
+    from ..config.checks import fraction
+
+    check_text(cfg)
+    fraction(cfg.dataset, "dataset", "test_fraction", lower_open=True)
+    _read_text_csv(cfg.dataset, cfg.data_dir, nrows=100)
+
+
+_TEXT = {"text"}
+REGISTRIES["dataset"].add("text_synth", TextSynthConfig, target="seqlab.data.text:load_text_synth",
+                          check=check_text_synth, capabilities=_TEXT)
+REGISTRIES["dataset"].add("text_csv", TextCsvConfig, target="seqlab.data.text:load_text_csv",
+                          check=check_text_csv, capabilities=_TEXT)
+REGISTRIES["dataset"].add("imdb", ImdbConfig, target="seqlab.data.text:load_imdb", check=check_text,
+                          capabilities=_TEXT)

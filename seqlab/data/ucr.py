@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
-from omegaconf import OmegaConf
+from omegaconf import MISSING, OmegaConf
 
 from ..config import config_error
+from ..config.schema import DatasetConfig
+from ..registry import REGISTRIES
 from . import download
 from .base import ArraySplit, DataSpec, Splits, encode_labels, majority_class_baseline, shuffled_split_indices
 
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class UcrConfig(DatasetConfig):
+    train_path: str = MISSING
+    test_path: str = MISSING
+    padding: Optional[str] = None  # None: rows must have equal length; "pre" or "post": pad with zeros
+    val_fraction: float = 0.2
+    normalize: bool = True
+
+
 def load_ucr(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:
     """`train_path`/`test_path` tsv files -> x (n, T, 1) float32, labels 0..K-1; validation carved from train."""
-    paths = {k: download.local_path(None if OmegaConf.is_missing(cfg, k) else cfg[k], f"dataset.{k}", data_dir)
-             for k in ("train_path", "test_path")}
+    paths = _paths(cfg, data_dir)
     train_rows, train_labels = read_ucr(paths["train_path"], "dataset.train_path")
     test_rows, test_labels = read_ucr(paths["test_path"], "dataset.test_path")
 
@@ -55,8 +66,11 @@ def load_ucr(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits
 
     T = max(lengths)
     arrays = {k: (_pad(rows, T, cfg.padding), y) for k, (rows, y) in parts.items()}
+    norm = info.get("normalization", {})
+    artifacts = {"length": T, "padding": cfg.padding, "class_names": classes, "normalize": bool(cfg.normalize),
+                 "mean": norm.get("mean"), "std": norm.get("std")}
     splits = Splits(*(ArraySplit(*arrays[k]) for k in ("train", "val", "test")), baseline_name="majority class",
-                    baseline_fn=majority_class_baseline, info=info)
+                    baseline_fn=majority_class_baseline, info=info, artifacts=artifacts)
     k = len(classes)
     spec = DataSpec(name=cfg.name, task="binary" if k == 2 else "multiclass", input_shape=(T, 1),
                     output_shape=(), num_classes=k, feature_names=("value",))
@@ -120,3 +134,20 @@ def _label(text: str):
     except ValueError:
         return text
     return int(value) if value.is_integer() else value
+
+
+def _paths(cfg, data_dir: Optional[str]) -> Dict[str, Path]:
+    return {k: download.local_path(None if OmegaConf.is_missing(cfg, k) else cfg[k], f"dataset.{k}", data_dir)
+            for k in ("train_path", "test_path")}
+
+
+def check(cfg) -> None:
+    """Both files exist (read by the loader); padding and val_fraction are valid."""
+    from ..config.checks import choice, fraction
+
+    choice(cfg.dataset, "dataset", "padding", [None, "pre", "post"])
+    fraction(cfg.dataset, "dataset", "val_fraction", lower_open=True)
+    _paths(cfg.dataset, cfg.data_dir)
+
+
+REGISTRIES["dataset"].add("ucr", UcrConfig, target="seqlab.data.ucr:load_ucr", check=check)

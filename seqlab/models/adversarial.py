@@ -1,20 +1,22 @@
 """regularizer.adversarial: adversarial training on the word embeddings (Miyato, Dai & Goodfellow, ICLR 2017).
 
-Each training step runs the model twice. The clean pass gives the loss and its gradient with respect to the
-embedded review. The second pass adds to the embeddings a perturbation along that gradient: the direction
-that raises the loss most. Its norm is `epsilon` times the review's root-mean-square word-vector norm, so it
-scales with the embeddings. The model is trained on the mean of the clean and the perturbed loss. The model
-cannot memorise a review through a few word vectors that a small push would flip. The cost is about three
-times the work of a plain step (two forward and two backward passes, and the second-order bookkeeping).
+The objective is the mean of the clean loss and the loss under a perturbation of the embedded review along the
+clean loss's gradient (the direction that raises the loss most). Its norm is `epsilon` times the review's
+root-mean-square word-vector norm, so it scales with the embeddings. The model cannot memorise a review through
+a few word vectors that a small push would flip.
 
-The `AdversarialNoise` layer that sits after the embedding is the identity everywhere else: in inference, in
-evaluation, and in a saved `model.keras`, which therefore loads without any of this.
+It is a loss hook: `HookedModel.compute_loss(..., training=True)` passes the clean loss through its
+`loss_hooks`, and both trainers (Keras' `fit` train_step and seqlab's tape loop) call `compute_loss` that way, so
+neither has a private copy of the objective. The hook runs two more forward passes (one to probe the gradient's
+direction, one perturbed) and the backward pass runs through the clean and the perturbed one: ~3x a plain step.
+
+The `AdversarialNoise` layer after the embedding is the identity everywhere else: in inference, in evaluation
+and in a saved `model.keras`, which loads as a plain model (no hooks).
 """
 
 from __future__ import annotations
 
-import types
-from typing import Optional, Tuple
+from typing import Callable, List, Optional
 
 import keras
 import tensorflow as tf
@@ -22,13 +24,13 @@ import tensorflow as tf
 
 @keras.saving.register_keras_serializable(package="seqlab")
 class AdversarialNoise(keras.layers.Layer):
-    """Identity, except inside the adversarial train step, which sets `perturb` for one forward pass."""
+    """Identity, except inside the adversarial loss hook, which sets `perturb` for one forward pass."""
 
     def __init__(self, epsilon: float, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
         self.epsilon = float(epsilon)
-        self.perturb = None  # (embeddings, mask) -> embeddings; None outside the train step
+        self.perturb = None  # (embeddings, mask) -> embeddings; None outside the hook
 
     def call(self, x, mask=None):
         return x if self.perturb is None else self.perturb(x, mask)
@@ -38,6 +40,42 @@ class AdversarialNoise(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon}
+
+
+# hook(model, x, y, y_pred, sample_weight, loss) -> loss
+LossHook = Callable[..., tf.Tensor]
+
+
+@keras.saving.register_keras_serializable(package="seqlab")
+class HookedModel(keras.Model):
+    """A functional model whose training loss passes through `loss_hooks` (not saved: a loaded model has none)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loss_hooks: List[LossHook] = []
+        self._in_hook = False  # a hook's own compute_loss calls are plain
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        loss = super().compute_loss(x, y, y_pred, sample_weight, training=training)
+        if not training or self._in_hook:
+            return loss
+        self._in_hook = True
+        try:
+            for hook in self.loss_hooks:
+                loss = hook(self, x, y, y_pred, sample_weight, loss)
+        finally:
+            self._in_hook = False
+        return loss
+
+
+def with_hooks(model: keras.Model, hooks: List[LossHook]) -> HookedModel:
+    """The same graph and layers as `model`, as a HookedModel running `hooks` on the training loss."""
+    def one(tensors):  # a single-input model keeps its input structure (no list), as Keras expects when called
+        return tensors[0] if len(tensors) == 1 else tensors
+
+    hooked = HookedModel(one(model.inputs), one(model.outputs), name=model.name)
+    hooked.loss_hooks = list(hooks)
+    return hooked
 
 
 def noise_layer(model: keras.Model) -> Optional[AdversarialNoise]:
@@ -61,12 +99,9 @@ def _forward(model: keras.Model, layer: AdversarialNoise, x, perturb):
         layer.perturb = None
 
 
-def adversarial_losses(model: keras.Model, layer: AdversarialNoise, x, y,
-                       sample_weight=None) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """(clean predictions, clean loss, objective = mean of the clean and the adversarial loss), in training mode.
-
-    Called inside the trainer's GradientTape; the perturbation itself is a constant (no second-order terms).
-    """
+def adversarial_loss(model: keras.Model, x, y, sample_weight=None) -> tf.Tensor:
+    """The training loss with the embeddings pushed along the clean loss's gradient (a constant direction)."""
+    layer = noise_layer(model)
     seen = {}
     with tf.GradientTape() as probe_tape:
         def probe(e, mask):
@@ -74,33 +109,24 @@ def adversarial_losses(model: keras.Model, layer: AdversarialNoise, x, y,
             probe_tape.watch(seen["zero"])
             return e + seen["zero"]
 
-        y_pred = _forward(model, layer, x, probe)
-        loss = model.compute_loss(x, y, y_pred, sample_weight, training=True)
-    grad = tf.stop_gradient(probe_tape.gradient(loss, seen["zero"]))
+        probe_loss = model.compute_loss(x, y, _forward(model, layer, x, probe), sample_weight, training=True)
+    grad = tf.stop_gradient(probe_tape.gradient(probe_loss, seen["zero"]))  # (batch, time, embedding_dim)
     grad_norm = tf.sqrt(tf.reduce_sum(tf.square(grad), axis=[1, 2], keepdims=True))
     direction = grad / (grad_norm + 1e-12)
 
     def push(e, mask):
         return e + tf.stop_gradient(layer.epsilon * _rms_word_norm(e, mask) * direction)
 
-    y_adv = _forward(model, layer, x, push)
-    adv_loss = model.compute_loss(x, y, y_adv, sample_weight, training=True)
-    return y_pred, loss, (loss + adv_loss) / 2  # L2 terms (in both losses) keep their weight
+    return model.compute_loss(x, y, _forward(model, layer, x, push), sample_weight, training=True)
 
 
-def _train_step(self, data):
-    """Keras' TensorFlow train_step with the adversarial objective; `loss` stays the clean training loss."""
-    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-    with tf.GradientTape() as tape:
-        y_pred, loss, objective = adversarial_losses(self, noise_layer(self), x, y, sample_weight)
-        next(m for m in self.metrics if m.name == "loss").update_state(loss, sample_weight=tf.shape(x)[0])
-        objective = self.optimizer.scale_loss(objective)
-    grads = tape.gradient(objective, self.trainable_weights)
-    self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
-    return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+def adversarial_hook(model, x, y, y_pred, sample_weight, loss):
+    """The loss hook: the mean of the clean and the adversarial loss (L2 terms, in both, keep their weight)."""
+    return (loss + adversarial_loss(model, x, y, sample_weight)) / 2
 
 
-def attach(model: keras.Model) -> keras.Model:
-    """Make `model.fit` train adversarially (trainer=tape calls `adversarial_losses` itself)."""
-    model.train_step = types.MethodType(_train_step, model)
-    return model
+def attach(model: keras.Model) -> HookedModel:
+    """Train `model` adversarially in both trainers; its AdversarialNoise layer must sit after the embedding."""
+    if noise_layer(model) is None:
+        raise ValueError(f"model {model.name} has no AdversarialNoise layer to perturb")
+    return with_hooks(model, [adversarial_hook])

@@ -13,7 +13,6 @@ from typing import Callable, Dict, List, Tuple
 import keras
 import tensorflow as tf
 
-from ..models.adversarial import adversarial_losses, noise_layer
 from .callbacks import progress_verbosity
 
 log = logging.getLogger(__name__)
@@ -28,17 +27,14 @@ def make_steps(model: keras.Model, eager: bool = False) -> Tuple[Callable, Calla
     """(train_step, eval_step): each pulls one batch from a tf.data iterator and returns the running metrics."""
     optimizer = model.optimizer
     tracker = _loss_tracker(model)
-    noise = noise_layer(model)  # regularizer.adversarial
 
     def train_step(x, y) -> Dict[str, tf.Tensor]:
         with tf.GradientTape() as tape:
-            if noise is not None:  # the mean of the clean and the adversarial loss; `loss` logs the clean one
-                y_pred, loss, objective = adversarial_losses(model, noise, x, y)
-            else:
-                y_pred = model(x, training=True)
-                # the compiled loss plus the regularization losses (model.losses), exactly as fit computes it
-                loss = objective = model.compute_loss(x, y, y_pred, training=True)
-        grads = tape.gradient(objective, model.trainable_variables)
+            y_pred = model(x, training=True)
+            # the compiled loss plus the regularization losses (model.losses) and the model's loss hooks
+            # (regularizer.adversarial), exactly as fit computes it
+            loss = model.compute_loss(x, y, y_pred, training=True)
+        grads = tape.gradient(loss, model.trainable_variables)
         # clipnorm and the learning-rate schedule (a function of optimizer.iterations) live in the optimizer
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         tracker.update_state(loss, sample_weight=tf.shape(x)[0])  # a per-example mean over the epoch, like fit

@@ -1,0 +1,103 @@
+"""What every built-in model shares: the input (series, or token ids with an embedding), pooling, regularizers,
+the head the data implies, and the window-forecasting wrapper (model.norm / channel_independent / patch).
+
+A built-in model module (rnn.py, conv1d.py) supplies only its backbone: (model_cfg, reg_cfg, x) -> features.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import keras
+from keras import layers
+
+from ..config import config_error
+from ..spec import DataSpec
+from .adversarial import AdversarialNoise
+from .build import head_for
+from .layers import FoldChannels, LastStep, MaskedMaxPooling1D, UnfoldChannels, WindowDenorm, WindowNorm
+
+# (model_cfg, reg_cfg, x (batch, time, channels)) -> features (batch, units)
+Backbone = Callable
+
+
+def l2(reg_cfg):
+    return keras.regularizers.L2(reg_cfg.l2) if reg_cfg.l2 else None
+
+
+def inputs(model_cfg, reg_cfg, spec: DataSpec, mask: bool):
+    """Input layer, plus an embedding (masking the padding when the backbone can use a mask) for token ids."""
+    if spec.vocab_size:
+        inp = keras.Input(shape=spec.input_shape, dtype="int32", name="tokens")
+        x = layers.Embedding(spec.vocab_size, model_cfg.embedding_dim, mask_zero=mask, name="embedding")(inp)
+        if reg_cfg.get("adversarial"):  # identity except in the adversarial loss hook
+            x = AdversarialNoise(reg_cfg.adversarial, name="adversarial_noise")(x)
+        return inp, x
+    inp = keras.Input(shape=spec.input_shape, name="series")  # (batch, time, features)
+    return inp, inp
+
+
+def pool(x, pooling: str):
+    # (batch, time, channels) -> (batch, channels)
+    if pooling == "average":
+        return layers.GlobalAveragePooling1D(name="average_pool")(x)
+    if pooling == "max":
+        return MaskedMaxPooling1D(name="max_pool")(x)
+    return LastStep(name="last_step")(x)
+
+
+def assemble(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, masks_padding: bool) -> keras.Model:
+    """input -> backbone -> (dropout) -> head, or the window-forecasting wrapper when its options are set."""
+    if spec.vocab_size is None and len(spec.input_shape) != 2:
+        raise ValueError(f"numeric inputs must be (time, features), got {spec.input_shape}")
+    if model_cfg.norm != "none" or model_cfg.channel_independent or model_cfg.patch:
+        return _forecaster(model_cfg, reg_cfg, spec, backbone)
+    inp, x = inputs(model_cfg, reg_cfg, spec, mask=masks_padding)
+    x = backbone(model_cfg, reg_cfg, x)
+    if reg_cfg.dropout:
+        x = layers.Dropout(reg_cfg.dropout, name="head_dropout")(x)
+    units, activation, _ = head_for(spec)
+    out = layers.Dense(units, activation=activation, kernel_regularizer=l2(reg_cfg), name="head")(x)
+    if spec.task == "regression" and len(spec.output_shape) > 1:
+        out = layers.Reshape(spec.output_shape, name="forecast")(out)  # (batch, horizon, targets)
+    return keras.Model(inp, out, name=f"{model_cfg.name}_{spec.name}")
+
+
+def _forecaster(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone) -> keras.Model:
+    """Window forecasting as in NLinear / PatchTST / SegRNN: normalise each input window, optionally treat every
+    channel as its own series (shared weights) and feed the backbone patches of `patch` steps; a linear head
+    forecasts all horizon steps at once and the window's level is added back."""
+    from ..registry import registry
+
+    (length, channels), out_shape = spec.input_shape, spec.output_shape
+    if spec.vocab_size or spec.task != "regression" or len(out_shape) != 2:
+        raise config_error("model.norm / model.channel_independent / model.patch", "a window-forecasting dataset",
+                           spec.name, registry("dataset").with_capability("window_forecasting"))
+    per_channel = model_cfg.norm != "none" or model_cfg.channel_independent
+    if per_channel and out_shape[1] != channels:
+        raise config_error("model.norm / model.channel_independent", "as many target columns as input columns "
+                           "(dataset.targets = dataset.features)", f"{channels} in, {out_shape[1]} out")
+    patch = model_cfg.patch or 1
+    if length % patch:
+        raise config_error("model.patch", f"a divisor of dataset.input_len ({length})", model_cfg.patch)
+    horizon = out_shape[0]
+    inp = keras.Input(shape=spec.input_shape, name="series")  # (batch, time, channels)
+    x = inp
+    if model_cfg.norm != "none":
+        x, loc, scale = WindowNorm(model_cfg.norm, name="window_norm")(x)
+    if model_cfg.channel_independent:
+        x = FoldChannels(name="fold_channels")(x)  # (batch * channels, time, 1)
+    if patch > 1:
+        x = layers.Reshape((length // patch, patch * x.shape[-1]), name="patches")(x)  # (., time / patch, patch * c)
+    x = backbone(model_cfg, reg_cfg, x)
+    if reg_cfg.dropout:
+        x = layers.Dropout(reg_cfg.dropout, name="head_dropout")(x)
+    units = horizon if model_cfg.channel_independent else horizon * out_shape[1]
+    out = layers.Dense(units, kernel_regularizer=l2(reg_cfg), name="head")(x)
+    if model_cfg.channel_independent:
+        out = UnfoldChannels(channels, name="forecast")(out)  # (batch, horizon, channels)
+    else:
+        out = layers.Reshape(out_shape, name="forecast")(out)
+    if model_cfg.norm != "none":
+        out = WindowDenorm(name="window_denorm")([out, loc, scale])
+    return keras.Model(inp, out, name=f"{model_cfg.name}_{spec.name}")

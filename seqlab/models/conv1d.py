@@ -1,0 +1,60 @@
+"""conv1d: a stack of (dilated, causal) 1-D convolutions with global pooling; schema, builder, checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config.schema import SequenceModelConfig
+from ..registry import REGISTRIES
+from .build import check_sequence_model
+
+
+@dataclass
+class Conv1DConfig(SequenceModelConfig):
+    filters: int = 32
+    kernel_size: int = 5
+    padding: str = "causal"  # causal | same | valid
+    dilated: bool = True  # dilation 2**i in layer i
+    # 3 dilated layers see 1 + (kernel_size - 1) * 7 steps; one layer (5 steps) plateaued on the default data
+    layers: int = 3
+    pooling: str = "average"
+
+
+def backbone(model_cfg, reg_cfg, x):
+    """(batch, time, channels) -> (batch, filters)."""
+    import keras
+
+    from .blocks import l2, pool
+
+    for i in range(model_cfg.layers):
+        x = keras.layers.Conv1D(
+            model_cfg.filters,
+            model_cfg.kernel_size,
+            padding=model_cfg.padding,
+            dilation_rate=2**i if model_cfg.dilated else 1,
+            activation="relu",
+            kernel_regularizer=l2(reg_cfg),
+            name=f"conv1d_{i}",
+        )(x)
+        if reg_cfg.dropout:
+            x = keras.layers.SpatialDropout1D(reg_cfg.dropout, name=f"spatial_dropout_{i}")(x)
+    return pool(x, model_cfg.pooling)
+
+
+def build(model_cfg, reg_cfg, spec):
+    """The keras.Model (uncompiled); a convolution cannot use a padding mask."""
+    from .blocks import assemble
+
+    return assemble(model_cfg, reg_cfg, spec, backbone, masks_padding=False)
+
+
+def check(cfg) -> None:
+    from ..config.checks import choice, positive
+
+    check_sequence_model(cfg)
+    positive(cfg.model, "model", "filters", "kernel_size")
+    choice(cfg.model, "model", "padding", ["causal", "same", "valid"])
+
+
+REGISTRIES["model"].add("conv1d", Conv1DConfig, target="seqlab.models.conv1d:build", check=check,
+                        capabilities={"pooling", "window_options", "adversarial"})
