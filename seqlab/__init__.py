@@ -1,3 +1,68 @@
-"""seqlab: sequence-model experiments (SimpleRNN, LSTM, GRU, Conv1D) from composed Hydra configs."""
+"""seqlab: sequence-model experiments (SimpleRNN, LSTM, GRU, Conv1D) from composed Hydra configs.
+
+`import seqlab` stays light (no TensorFlow), yet makes `keras.saving.load_model(run_dir / "model.keras")` work:
+seqlab's Keras classes are registered as soon as Keras is imported (now, or later through a one-shot import hook).
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.util
+import logging
+import sys
 
 __version__ = "0.1.0"
+
+# until seqlab.models exports KERAS_MODULES: the modules whose import registers seqlab's Keras classes
+_FALLBACK_KERAS_MODULES = ("seqlab.models.layers", "seqlab.models.adversarial")
+
+
+def register_keras_classes() -> None:
+    """Import every module that registers a seqlab Keras class (imports Keras and TensorFlow)."""
+    try:
+        from .models import KERAS_MODULES
+    except ImportError:
+        KERAS_MODULES = _FALLBACK_KERAS_MODULES
+    for name in KERAS_MODULES:
+        importlib.import_module(name)
+
+
+class _AfterKerasImport(importlib.abc.MetaPathFinder):
+    """Finds nothing itself: wraps Keras' own loader so that seqlab's classes register right after Keras loads."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "keras":
+            return None
+        sys.meta_path.remove(self)  # one shot, and find_spec below must not come back here
+        spec = importlib.util.find_spec("keras")
+        loader = getattr(spec, "loader", None)
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        exec_keras = loader.exec_module
+
+        def exec_module(module):
+            exec_keras(module)
+            try:
+                register_keras_classes()
+            except Exception:  # never break `import keras` itself; loading a seqlab model will say what failed
+                logging.getLogger(__name__).warning("seqlab: could not register its Keras classes", exc_info=True)
+
+        loader.exec_module = exec_module
+        return spec
+
+
+def _install_hook() -> None:
+    if "keras" in sys.modules:
+        register_keras_classes()
+    elif not any(isinstance(f, _AfterKerasImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterKerasImport())
+
+
+def load(run_dir):
+    """A predictor for the run in `run_dir` that takes raw inputs (see seqlab.predictors)."""
+    from .predictors import load as load_predictor
+
+    return load_predictor(run_dir)
+
+
+_install_hook()

@@ -1,0 +1,113 @@
+"""What inference needs beyond model.keras, written into the run directory: inference.json, vocabulary.txt,
+examples.npz (a few test inputs for export parity checks)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+INFERENCE_FILE = "inference.json"
+VOCABULARY_FILE = "vocabulary.txt"  # one token per line; token id = line index + 2 (0 = padding, 1 = unknown)
+EXAMPLES_FILE = "examples.npz"
+RESERVED_TOKENS = ("", "[UNK]")
+N_EXAMPLES = 64
+FORMAT = 1
+log = logging.getLogger(__name__)
+
+
+def inference_info(cfg, splits, spec) -> Dict[str, Any]:
+    """The JSON-friendly description of a run's inputs and outputs, from `splits.artifacts` (else `splits.info`)."""
+    from .data.base import WindowSplit
+
+    artifacts = dict(getattr(splits, "artifacts", None) or {})
+    info = dict(splits.info or {})
+
+    def get(key, default=None):
+        return artifacts.get(key, info.get(key, default))
+
+    dcfg = cfg.dataset
+    out: Dict[str, Any] = {
+        "format": FORMAT, "dataset": spec.name, "model": cfg.model.name, "task": spec.task,
+        "input_shape": list(spec.input_shape), "output_shape": list(spec.output_shape),
+        "batch_size": int(cfg.trainer.batch_size),
+        "load": "import seqlab, keras; keras.saving.load_model('model.keras')  # or seqlab.load(run_dir)",
+    }
+    if spec.vocab_size:
+        out.update(kind="text", vocab_size=int(spec.vocab_size), max_tokens=get("max_tokens"),
+                   sequence_length=get("sequence_length"), eval_sequence_length=get("eval_sequence_length"),
+                   truncate=get("truncate", "post"), standardize="lowercase, <br /> to space, strip punctuation",
+                   text_column=artifacts.get("text_column", dcfg.get("text_column") or "text"),
+                   label_column=artifacts.get("label_column", dcfg.get("label_column") or "label"))
+    elif isinstance(splits.test, WindowSplit):
+        norm = get("normalization")
+        out.update(kind="series", features=list(spec.feature_names), targets=list(spec.target_names),
+                   input_len=int(spec.input_shape[0]), horizon=int(spec.output_shape[0]),
+                   time_column=artifacts.get("time_column", dcfg.get("time_column")),
+                   normalization={"mean": norm["mean"], "std": norm["std"]} if norm else None)
+    elif spec.task != "regression":
+        norm = get("normalization")
+        out.update(kind="ucr", length=int(spec.input_shape[0]), padding=get("padding"),
+                   normalization={"mean": norm["mean"], "std": norm["std"]} if norm else None)
+    else:  # e.g. the adding problem: arrays in the model's own units
+        out.update(kind="array")
+    if spec.task != "regression":
+        out.update(class_names=list(get("class_names") or range(spec.num_classes)),
+                   train_class_counts=get("train_class_counts"))
+    return out
+
+
+def vocabulary(splits) -> Optional[List[str]]:
+    """The full vocabulary (index = token id, with the padding and unknown tokens first), when the data gave it."""
+    artifacts = getattr(splits, "artifacts", None) or {}
+    vocab = artifacts.get("vocabulary") or splits.info.get("vocabulary")
+    return [str(w) for w in vocab] if vocab else None
+
+
+def write_artifacts(run_dir: Path, cfg, splits, spec) -> None:
+    """Write inference.json, vocabulary.txt (text runs) and examples.npz into `run_dir`, each atomically."""
+    from .train.outputs import atomic_write, write_json
+
+    run_dir = Path(run_dir)
+    meta = inference_info(cfg, splits, spec)
+    if meta["kind"] == "text":
+        vocab = vocabulary(splits)
+        if vocab is None or tuple(vocab[:2]) != RESERVED_TOKENS:
+            log.warning("%s: the text data gave no vocabulary starting with %s (Splits.artifacts['vocabulary']): "
+                        "this run cannot predict from raw text", run_dir, RESERVED_TOKENS)
+        else:
+            text = "".join(w + "\n" for w in vocab[2:])
+            atomic_write(run_dir / VOCABULARY_FILE, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+            meta["vocabulary_file"] = VOCABULARY_FILE
+    x, y = splits.test.arrays(np.arange(min(N_EXAMPLES, len(splits.test))))
+    atomic_write(run_dir / EXAMPLES_FILE, lambda tmp: np.savez(tmp, x=x, y=y))
+    meta["examples_file"] = EXAMPLES_FILE
+    write_json(run_dir / INFERENCE_FILE, meta)
+
+
+def read_inference(run_dir: Path) -> Dict[str, Any]:
+    """inference.json of a run, with its vocabulary (full list, index = token id) for text runs."""
+    from .config import config_error
+
+    run_dir = Path(run_dir)
+    path = run_dir / INFERENCE_FILE
+    if not path.is_file():
+        raise config_error("RUN_DIR", f"a completed seqlab run directory with {INFERENCE_FILE}",
+                           f"{run_dir} (holds {sorted(p.name for p in run_dir.iterdir())[:8]})"
+                           if run_dir.is_dir() else f"{run_dir} (no such directory)")
+    meta = json.loads(path.read_text())
+    if meta.get("kind") == "text":
+        if "vocabulary_file" not in meta:
+            raise config_error("RUN_DIR", f"a text run with its {VOCABULARY_FILE}", f"{run_dir} has none")
+        words = (run_dir / meta["vocabulary_file"]).read_text(encoding="utf-8").split("\n")[:-1]
+        meta["vocabulary"] = list(RESERVED_TOKENS) + words
+    return meta
+
+
+def read_examples(run_dir: Path):
+    """(x, y) of the few test examples saved with the run, in the model's input form."""
+    with np.load(Path(run_dir) / EXAMPLES_FILE) as z:
+        return z["x"], z["y"]

@@ -1,0 +1,255 @@
+"""`seqlab export RUN_DIR --format saved_model|litert|onnx`: a run's model for TF Serving, LiteRT devices or ONNX
+runtimes, each checked for parity against the Keras model on the run's saved test examples."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from .config import ConfigError, config_error
+
+log = logging.getLogger(__name__)
+FORMATS = ("saved_model", "litert", "onnx")
+
+
+def raw_examples(pred) -> Tuple[np.ndarray, np.ndarray]:
+    """(raw inputs as a user sends them, the Keras model's outputs on the same examples) from examples.npz.
+
+    Text: token ids decoded to words (an unknown id to a word outside the vocabulary), which the vectoriser maps
+    back to the same ids."""
+    from .artifacts import read_examples
+
+    x, _ = read_examples(pred.run_dir)
+    kind, meta = pred.meta["kind"], pred.meta
+    if kind == "text":
+        vocab = np.array(meta["vocabulary"], dtype=object)
+        unknown = next(w for w in (f"zz{i}oov" for i in range(10**6)) if w not in set(meta["vocabulary"]))
+        vocab[1] = unknown
+        texts = np.array([" ".join(vocab[row[row != 0]]) for row in x], dtype=object)
+        width = max(int((x != 0).sum(axis=1).max()), 1)  # serving pads a batch to its longest row
+        x = x if meta["input_shape"][0] is not None else x[:, :width]
+        return texts, pred.predict_model(x)
+    if kind == "series":
+        return (x * pred.x_std + pred.x_mean).astype(np.float32), pred.predict_model(x)
+    if kind == "ucr" and meta.get("normalization"):
+        norm = meta["normalization"]
+        return (x * norm["std"] + norm["mean"]).astype(np.float32), pred.predict_model(x)
+    return x.astype(np.float32), pred.predict_model(x)
+
+
+def serving_function(pred) -> Tuple[Callable, list]:
+    """(function of raw inputs -> {"outputs": the model's outputs, ...}, its input signature).
+
+    Series: raw values in original units (batch, input_len, features) -> "forecast" in original units too
+    (normalisation inside). Text: strings (batch,) -> probabilities, class id, label. UCR: raw values
+    (batch, length, 1), NaN where padding goes."""
+    import tensorflow as tf
+
+    model, meta, kind = pred.model, pred.meta, pred.meta["kind"]
+    shape = [None] + [d for d in meta["input_shape"]]
+    f32 = lambda v: tf.constant(np.asarray(v, np.float32))  # noqa: E731
+
+    def classes(out):
+        probs = tf.concat([1.0 - out, out], axis=1) if out.shape[-1] == 1 else out
+        ids = tf.argmax(probs, axis=1)
+        return {"outputs": out, "probabilities": probs, "class_id": ids,
+                "label": tf.gather(tf.constant([str(c) for c in meta["class_names"]]), ids)}
+
+    if kind == "text":
+        vectorizer, length = pred.vectorizer, pred.length
+        fixed = meta["input_shape"][0] is not None
+
+        def serve(text):  # (batch,) tf.string
+            ids = vectorizer(text)  # ragged (batch, words)
+            ids = ids[:, -length:] if meta.get("truncate") == "pre" else ids[:, :length]
+            width = length if fixed else tf.maximum(tf.reduce_max(ids.row_lengths()), 1)
+            dense = ids.to_tensor(default_value=0, shape=tf.stack([tf.shape(text, tf.int64)[0],
+                                                                   tf.cast(width, tf.int64)]))
+            return classes(model(tf.cast(dense, tf.int32), training=False))  # (batch, width) -> (batch, k)
+
+        return serve, [tf.TensorSpec([None], tf.string, name="text")]
+    if kind == "series":
+        xm, xs, ym, ys = f32(pred.x_mean), f32(pred.x_std), f32(pred.y_mean), f32(pred.y_std)
+
+        def serve(series):  # (batch, input_len, features) raw
+            out = model((series - xm) / xs, training=False)  # (batch, horizon, targets), standardised
+            return {"outputs": out, "forecast": out * ys + ym}
+
+        return serve, [tf.TensorSpec(shape, tf.float32, name="series")]
+    norm = meta.get("normalization")
+
+    def serve(series):
+        if kind == "ucr":
+            z = (series - norm["mean"]) / norm["std"] if norm else series
+            z = tf.where(tf.math.is_nan(z), tf.zeros_like(z), z)  # padding is 0 after normalisation
+            return classes(model(z, training=False))
+        return {"outputs": model(series, training=False)}
+
+    return serve, [tf.TensorSpec(shape, tf.float32, name="series")]
+
+
+def write_archive(model, fn: Callable, signature: list, path) -> None:
+    """A SavedModel whose endpoint `serve` (and `serving_default`) is `fn`, with the model's weights."""
+    import keras
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", fn, input_signature=signature)
+    archive.write_out(str(path), verbose=False)
+
+
+def export_saved_model(pred, path: Path) -> Callable:
+    """SavedModel with endpoint `serve` (also `serving_default`); returns a callable of the reloaded artifact."""
+    import tensorflow as tf
+
+    write_archive(pred.model, *serving_function(pred), path)
+    loaded = tf.saved_model.load(str(path))
+    return lambda x: np.asarray(loaded.serve(tf.constant(x))["outputs"])
+
+
+def export_litert(pred, path: Path) -> Callable:
+    """A .tflite flatbuffer of the model in its input units as in `serving_function`, except text, which takes
+    token ids (batch, length) int32 (vectorise with vocabulary.txt on the device); returns an interpreter call."""
+    import tensorflow as tf
+
+    meta = pred.meta
+    if meta["kind"] == "text":
+        model = pred.model
+        fn = lambda ids: {"outputs": model(ids, training=False)}  # noqa: E731
+        signature = [tf.TensorSpec([None, pred.length], tf.int32, name="tokens")]
+    else:
+        fn, signature = serving_function(pred)
+    # one example per call, as on a device: static shapes let the converter lower the RNN loops to builtins
+    signature = [tf.TensorSpec([1] + list(signature[0].shape[1:]), signature[0].dtype, name=signature[0].name)]
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:  # the converter reads a SavedModel (concrete functions fail)
+        write_archive(pred.model, fn, signature, tmp)
+        flat = _convert(lambda: tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["serve"]))
+    Path(path).write_bytes(flat)
+    return litert_runner(path, pad_to=pred.length if meta["kind"] == "text" else None)
+
+
+def _convert(make_converter) -> bytes:
+    """TFLite builtin ops only where they suffice (any LiteRT runtime); else with TensorFlow (Flex) ops."""
+    import tensorflow as tf
+
+    converter = make_converter()
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    try:
+        return converter.convert()
+    except Exception as e:  # noqa: BLE001  the converter raises ConverterError or plain exceptions
+        log.warning("LiteRT builtins alone failed (%s): adding the TensorFlow ops (Flex delegate)", str(e)[:200])
+    converter = make_converter()
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
+    converter._experimental_lower_tensor_list_ops = False
+    return converter.convert()
+
+
+def litert_runner(path: Path, pad_to: Optional[int] = None) -> Callable:
+    """x -> outputs through the LiteRT interpreter (ai-edge-litert when installed, else tf.lite)."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        import tensorflow as tf
+
+        Interpreter = tf.lite.Interpreter
+    interp = Interpreter(model_path=str(path))
+    runner = interp.get_signature_runner("serve")
+    (name, spec), = runner.get_input_details().items()
+
+    def run(x):  # (n, ...) -> (n, ...), one invoke per example (the model's batch is 1)
+        x = np.asarray(x, spec["dtype"])
+        if pad_to is not None and x.shape[1] < pad_to:
+            x = np.pad(x, ((0, 0), (0, pad_to - x.shape[1])))
+        return np.stack([runner(**{name: example[None]})["outputs"][0] for example in x])
+
+    return run
+
+
+def litert_inputs(pred, raw):
+    """LiteRT text models take token ids: the saved examples' ids instead of their texts."""
+    from .artifacts import read_examples
+
+    return read_examples(pred.run_dir)[0] if pred.meta["kind"] == "text" else raw
+
+
+def export_onnx(pred, path: Path) -> Callable:
+    """ONNX through tf2onnx (optional dependency), model inputs as in `export_litert`."""
+    try:
+        import onnxruntime
+        import tf2onnx
+    except ImportError:
+        raise config_error("--format", "tf2onnx and onnxruntime installed for onnx (pip install tf2onnx "
+                           "onnxruntime)", "onnx", list(FORMATS[:2])) from None
+    import tensorflow as tf
+
+    model = pred.model
+    signature = ([tf.TensorSpec([None, pred.length], tf.int32, name="tokens")] if pred.meta["kind"] == "text"
+                 else serving_function(pred)[1])
+    tf2onnx.convert.from_function(tf.function(lambda x: model(x, training=False)), input_signature=signature,
+                                  output_path=str(path))
+    session = onnxruntime.InferenceSession(str(path))
+    name = session.get_inputs()[0].name
+    return lambda x: session.run(None, {name: np.asarray(x)})[0]
+
+
+def latency_ms(run: Callable, example, repeats: int = 20) -> float:
+    """Median wall time of one single-example call, after one warm-up call."""
+    run(example)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run(example)
+        times.append(time.perf_counter() - t0)
+    return 1000 * float(np.median(times))
+
+
+def export(run_dir: Path, fmt: str, output: Optional[Path] = None) -> Dict[str, object]:
+    """Export the run, check parity on its saved test examples; returns path, size, max_abs_diff, latency."""
+    from .predictors import load
+
+    if fmt not in FORMATS:
+        raise config_error("--format", "an export format", fmt, list(FORMATS))
+    pred = load(run_dir)
+    default = {"saved_model": "saved_model", "litert": "model.tflite", "onnx": "model.onnx"}[fmt]
+    path = Path(output) if output else Path(run_dir) / "export" / default
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw, expected = raw_examples(pred)
+    if fmt == "saved_model":
+        run, inputs = export_saved_model(pred, path), raw
+    else:
+        run = (export_litert if fmt == "litert" else export_onnx)(pred, path)
+        inputs = litert_inputs(pred, raw)
+    got = np.asarray(run(inputs)).reshape(expected.shape)
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    return {"format": fmt, "path": str(path), "bytes": sum(p.stat().st_size for p in files),
+            "max_abs_diff": float(np.max(np.abs(got - expected))), "examples": int(len(expected)),
+            "latency_ms": latency_ms(run, inputs[:1])}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of `seqlab export`; returns the exit status (1 when parity fails)."""
+    p = argparse.ArgumentParser(prog="seqlab export", description=__doc__)
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--format", required=True, choices=FORMATS)
+    p.add_argument("--output", type=Path, help="default: RUN_DIR/export/{saved_model,model.tflite,model.onnx}")
+    p.add_argument("--tolerance", type=float, default=1e-4, help="largest max-abs difference that passes")
+    args = p.parse_args(argv)
+    try:
+        res = export(args.run_dir, args.format, args.output)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    ok = res["max_abs_diff"] <= args.tolerance
+    print(f"{res['format']}: {res['path']} ({res['bytes'] / 1024:,.1f} KiB)\n"
+          f"  parity on {res['examples']} test examples: max abs diff {res['max_abs_diff']:.2e} "
+          f"({'ok' if ok else 'FAILED'}, tolerance {args.tolerance:g})\n"
+          f"  single-example latency {res['latency_ms']:.2f} ms")
+    return 0 if ok else 1

@@ -1,0 +1,125 @@
+"""Forecasting from raw series: a DataFrame like the training CSV in, forecasts in original units out."""
+
+from __future__ import annotations
+
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+import pandas as pd
+
+from .config import config_error
+from .predictors import Predictor
+
+
+def _windows(values: np.ndarray, length: int) -> np.ndarray:
+    """(rows, c) -> (rows - length + 1, length, c): every window, as a view (no copy)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    return sliding_window_view(values, length, axis=0).transpose(0, 2, 1)
+
+
+class SeriesPredictor(Predictor):
+    """Windows of the run's feature columns in original units -> the next `horizon` steps of its targets."""
+
+    def __init__(self, model, meta, run_dir=None):
+        super().__init__(model, meta, run_dir)
+        self.features, self.targets = list(meta["features"]), list(meta["targets"])
+        self.input_len, self.horizon = int(meta["input_len"]), int(meta["horizon"])
+        norm = meta.get("normalization")
+
+        def stats(cols):  # (mean, std) per column, identity without normalisation
+            if not norm:
+                return np.zeros(len(cols)), np.ones(len(cols))
+            return np.array([norm["mean"][c] for c in cols]), np.array([norm["std"][c] for c in cols])
+
+        self.x_mean, self.x_std = stats(self.features)
+        self.y_mean, self.y_std = stats(self.targets)
+
+    def predict(self, x) -> np.ndarray:
+        """(n, input_len, features) raw windows -> (n, horizon, targets) forecasts in original units."""
+        x = np.asarray(x, np.float64)
+        if x.ndim != 3 or x.shape[1:] != (self.input_len, len(self.features)):
+            raise config_error("x", f"raw windows of shape (n, {self.input_len}, {len(self.features)})", x.shape)
+        z = ((x - self.x_mean) / self.x_std).astype(np.float32)
+        return self.predict_model(z).astype(np.float64) * self.y_std + self.y_mean
+
+    def columns(self, frame: pd.DataFrame, ignore_extra: bool = False
+                ) -> Tuple[np.ndarray, Optional[np.ndarray], Optional[pd.Series]]:
+        """(features (rows, f), targets (rows, t) when all present, timestamps when the run had a time column)."""
+        time_col = self.meta.get("time_column")
+        known = set(self.features) | set(self.targets) | ({time_col} if time_col else set())
+        missing = [c for c in self.features if c not in frame.columns]
+        if missing:
+            raise config_error("INPUT", f"the run's feature columns {self.features}", f"missing {missing}",
+                               list(frame.columns))
+        extra = [c for c in frame.columns if c not in known]
+        if extra and not ignore_extra:
+            raise config_error("INPUT", "only the run's columns (pass --ignore-extra to drop the others)",
+                               f"extra columns {extra}", sorted(known))
+        times = None
+        if time_col and time_col in frame.columns:
+            times = pd.to_datetime(frame[time_col], errors="coerce")
+            if times.isna().any():
+                raise config_error("INPUT", f"timestamps in every row of column {time_col!r}",
+                                   f"{int(times.isna().sum())} unparseable")
+        has_targets = all(c in frame.columns for c in self.targets)
+        used = self.features + ([c for c in self.targets if c not in self.features] if has_targets else [])
+        for c in used:
+            if not pd.api.types.is_numeric_dtype(frame[c]):
+                raise config_error("INPUT", f"numbers in column {c!r}", f"dtype {frame[c].dtype}")
+            if frame[c].isna().any():
+                raise config_error("INPUT", f"no missing values in column {c!r}",
+                                   f"{int(frame[c].isna().sum())} NaNs")
+        x = frame[self.features].to_numpy(np.float64)
+        y = frame[self.targets].to_numpy(np.float64) if has_targets else None
+        if len(x) < self.input_len:
+            raise config_error("INPUT", f"at least input_len = {self.input_len} rows of history", f"{len(x)} rows")
+        return x, y, times
+
+    def forecast(self, frame: pd.DataFrame, rolling: bool = False, stride: int = 1,
+                 ignore_extra: bool = False) -> pd.DataFrame:
+        """The next `horizon` steps after the input's end, or (`rolling`) after every window's end.
+
+        One row per (origin, step): `origin` is the window's last input row, `step` 1..horizon, `time` the
+        forecast's timestamp (runs with a time column), then one column per target; `<target>_actual` beside
+        it where the input holds the truth.
+        """
+        x, y, times = self.columns(frame, ignore_extra)
+        L, H = self.input_len, self.horizon
+        starts = np.arange(0, len(x) - L + 1, stride) if rolling else np.array([len(x) - L])
+        pred = self.predict(_windows(x, L)[starts])  # (windows, H, targets)
+        origin = np.repeat(starts + L - 1, H)  # (windows * H,)
+        step = np.tile(np.arange(1, H + 1), len(starts))
+        out = pd.DataFrame({"origin": frame.index.to_numpy()[origin], "step": step})
+        if times is not None:
+            freq = times.diff().median() if len(times) > 1 else pd.Timedelta(0)
+            out["time"] = times.to_numpy()[origin] + step * freq
+        flat = pred.reshape(-1, len(self.targets))
+        for j, name in enumerate(self.targets):
+            out[name] = flat[:, j]
+        if y is not None and rolling:
+            rows = origin + step  # the row each forecast is for; NaN past the input's end
+            inside = rows < len(y)
+            for j, name in enumerate(self.targets):
+                out[f"{name}_actual"] = np.where(inside, y[np.minimum(rows, len(y) - 1), j], np.nan)
+        return out
+
+    def evaluate(self, frame: pd.DataFrame, ignore_extra: bool = False) -> Optional[Dict[str, float]]:
+        """MSE/MAE of every window whose targets lie in the input, in original units and on the training scale,
+        beside the repeat-last-value baseline; None when the input lacks the targets or is too short."""
+        x, y, _ = self.columns(frame, ignore_extra)
+        L, H = self.input_len, self.horizon
+        if y is None or len(x) < L + H:
+            return None
+        n = len(x) - L - H + 1
+        pred = self.predict(_windows(x, L)[:n])  # (n, H, targets)
+        truth = _windows(y[L:], H)[:n]  # (n, H, targets)
+        last = y[L - 1: L - 1 + n][:, None, :]  # (n, 1, targets): repeat the last input value
+        out: Dict[str, float] = {"windows": int(n)}
+        for name, guess in (("", pred), ("baseline_", last)):
+            err = truth - guess
+            z = err / self.y_std
+            out.update({f"{name}mse": float(np.mean(z**2)), f"{name}mae": float(np.mean(np.abs(z))),
+                        f"{name}mse_original": float(np.mean(err**2)),
+                        f"{name}mae_original": float(np.mean(np.abs(err)))})
+        return out

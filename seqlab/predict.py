@@ -1,0 +1,150 @@
+"""`seqlab predict RUN_DIR INPUT`: predictions of a run's model on new raw data, written as CSV (and a plot)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+import numpy as np
+import pandas as pd
+
+from .config import ConfigError, config_error
+
+log = logging.getLogger(__name__)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="seqlab predict", description=(
+        "Predict with a trained run on new raw data. Series: a CSV like the training file (forecast after its "
+        "end; --rolling: after every window). Text: a CSV with the text column, or one text per line. UCR: a "
+        "tab-separated file, label first (--unlabelled: values only). Metrics are written when the input holds "
+        "the targets or labels."))
+    p.add_argument("run_dir", type=Path, help="a run directory (model.keras, inference.json)")
+    p.add_argument("input", type=Path, help="the new data")
+    p.add_argument("--output", type=Path, help="predictions CSV (default: <input stem>.predictions.csv here)")
+    p.add_argument("--plot", type=Path, help="PNG: forecast with history (series), confusion matrix (labels)")
+    p.add_argument("--rolling", action="store_true", help="series: forecast after every window, not only the end")
+    p.add_argument("--stride", type=int, default=1, help="series with --rolling: rows between window ends")
+    p.add_argument("--ignore-extra", action="store_true", help="series: drop columns the run does not know")
+    p.add_argument("--unlabelled", action="store_true", help="ucr: rows hold only values, no label first")
+    return p
+
+
+def read_texts(path: Path, meta: dict) -> Tuple[List[str], Optional[list]]:
+    """(texts, labels or None): a CSV with the run's text column, else one text per line (UTF-8)."""
+    try:
+        if path.suffix.lower() in (".csv", ".gz"):
+            frame = pd.read_csv(path, keep_default_na=False, dtype=str, encoding="utf-8")
+            column = meta["text_column"] if meta["text_column"] in frame.columns else (
+                frame.columns[0] if len(frame.columns) == 1 else None)
+            if column is None:
+                raise config_error("INPUT", f"a CSV with the text column {meta['text_column']!r}",
+                                   list(frame.columns))
+            labels = frame[meta["label_column"]].tolist() if meta["label_column"] in frame.columns else None
+            return frame[column].tolist(), labels
+        return path.read_text(encoding="utf-8").splitlines(), None
+    except UnicodeDecodeError as e:
+        raise config_error("INPUT", "UTF-8 text", f"{path}: {e}") from None
+
+
+def read_ucr_rows(path: Path, unlabelled: bool) -> Tuple[list, Optional[list]]:
+    """(series, labels or None) from a UCR-style file: one row per series, tab- or comma-separated."""
+    if not unlabelled:
+        from .data.ucr import read_ucr
+
+        return read_ucr(path, "INPUT")
+    text = path.read_text(encoding="utf-8")
+    sep = "\t" if "\t" in text else ","
+    try:
+        rows = [np.array([float(v) for v in line.split(sep)]) for line in text.splitlines() if line.strip()]
+    except ValueError as e:
+        raise config_error("INPUT", "numbers only (--unlabelled)", str(e)) from None
+    return rows, None
+
+
+def _series(pred, args) -> Tuple[pd.DataFrame, Optional[dict], int]:
+    from . import plots
+
+    try:
+        frame = pd.read_csv(args.input)
+    except (UnicodeDecodeError, pd.errors.ParserError) as e:
+        raise config_error("INPUT", "a readable CSV like the training file", f"{args.input}: {e}") from None
+    out = pred.forecast(frame, rolling=args.rolling, stride=args.stride, ignore_extra=args.ignore_extra)
+    metrics = pred.evaluate(frame, ignore_extra=args.ignore_extra)
+    if args.plot:
+        x, y, _ = pred.columns(frame, args.ignore_extra)
+        last = out[out["origin"] == out["origin"].iloc[-1]]
+        history = y[-pred.input_len:] if y is not None else x[-pred.input_len:, [pred.features.index(t)
+                                                                              for t in pred.targets]]
+        plots.save_png(plots.forecast_figure(history, last[pred.targets].to_numpy(), pred.targets,
+                                             title=f"{args.run_dir}: forecast after row {last['origin'].iloc[0]}"),
+                       args.plot)
+    return out, metrics, len(frame)
+
+
+def _classes(pred, args, kind: str) -> Tuple[pd.DataFrame, Optional[dict], int]:
+    from . import plots
+    from .evaluation import confusion_matrix
+
+    if kind == "text":
+        inputs, labels = read_texts(args.input, pred.meta)
+    else:
+        inputs, labels = read_ucr_rows(args.input, args.unlabelled)
+    probs = pred.predict_proba(inputs)
+    out = pred.table(probs)
+    if kind == "text":
+        out.insert(0, "text", [t[:200] for t in inputs])
+    metrics = None
+    if labels is not None:
+        out.insert(1 if kind == "text" else 0, "actual", labels)
+        metrics = pred.metrics(probs, labels, "INPUT")
+        if args.plot:
+            cm = confusion_matrix(pred.label_ids(labels, "INPUT"), probs.argmax(axis=1), len(pred.class_names))
+            plots.save_png(plots.confusion_figure(cm, pred.class_names), args.plot)
+    return out, metrics, len(inputs)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of `seqlab predict`; returns the exit status."""
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        from .predictors import load
+
+        if not args.input.is_file():
+            raise config_error("INPUT", "an existing file", str(args.input))
+        pred = load(args.run_dir)
+        kind = pred.meta["kind"]
+        t0 = time.perf_counter()
+        if kind == "series":
+            out, metrics, rows = _series(pred, args)
+        elif kind in ("text", "ucr"):
+            out, metrics, rows = _classes(pred, args, kind)
+        else:
+            raise config_error("RUN_DIR", "a series, text or ucr run (others: seqlab.load(run_dir).predict(x))",
+                               kind)
+        seconds = time.perf_counter() - t0
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    output = args.output or Path(f"{args.input.name.split('.')[0]}.predictions.csv")
+    from .train.outputs import atomic_write, write_json
+
+    atomic_write(output, lambda tmp: out.to_csv(tmp, index=False))
+    lines = [f"{kind} predictions of {args.run_dir}: {len(out)} rows -> {output}"]
+    if metrics:
+        path = output.with_suffix(".metrics.json")
+        write_json(path, metrics)
+        lines.append("  " + "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                      for k, v in metrics.items()) + f"  -> {path}")
+    if args.plot:
+        lines.append(f"  plot: {args.plot}")
+    lines.append(f"  {rows} input rows in {seconds:.2f} s ({rows / max(seconds, 1e-9):,.0f} rows/s)")
+    print("\n".join(lines))
+    log.debug("metrics %s", json.dumps(metrics))
+    return 0
