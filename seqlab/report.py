@@ -15,21 +15,19 @@ from typing import Any, Dict, List, Optional
 
 import pandas as pd
 
+from .config import flat
+from .config.metric import metric_direction
+from .train.outputs import atomic_write, write_text
+
 log = logging.getLogger(__name__)
 
 ALWAYS = ["model.name", "dataset.name"]  # shown even when every run has the same value
-HIGHER_IS_BETTER = ("accuracy", "auc", "precision", "recall", "f1", "r2", "samples_per_second", "params")
 CONFIG_FILES = (".hydra/config.yaml", "config.yaml")
 
 
-def flatten(node: Any, prefix: str = "") -> Dict[str, Any]:
+def flatten(node: Any) -> Dict[str, Any]:
     """{"model": {"units": 8}} -> {"model.units": 8}; lists become JSON text so they compare as one value."""
-    if isinstance(node, dict):
-        out: Dict[str, Any] = {}
-        for k, v in node.items():
-            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-        return out
-    return {prefix: json.dumps(node) if isinstance(node, list) else node}
+    return flat.flatten(node, lists="json")
 
 
 def find_runs(root: Path) -> List[Path]:
@@ -91,8 +89,8 @@ def collect(root: Path) -> pd.DataFrame:
 
 
 def higher_is_better(column: str) -> bool:
-    name = column.rsplit(".", 1)[-1].lower()
-    return any(name == h or name.endswith("_" + h) for h in HIGHER_IS_BETTER)
+    """Accuracy-like columns sort largest first; losses, errors, seconds and everything else smallest first."""
+    return metric_direction(column) == "max"
 
 
 def sort_table(df: pd.DataFrame, column: Optional[str], descending: Optional[bool] = None) -> pd.DataFrame:
@@ -156,8 +154,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: {e.args[0]}", file=sys.stderr)
         return 2
     csv_path, md_path = args.csv or args.dir / "report.csv", args.md or args.dir / "report.md"
-    df.to_csv(csv_path, index=False)
-    md_path.write_text(to_markdown(df))
+    atomic_write(csv_path, lambda tmp: df.to_csv(tmp, index=False))
+    write_text(md_path, to_markdown(df))
     with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 40):
         print(df.astype(object).where(df.notna(), "").to_string(index=False))
     print(f"\n{len(df)} runs; written to {csv_path} and {md_path}")

@@ -8,6 +8,8 @@ from typing import Any, Dict, List, Optional, Tuple
 from omegaconf import DictConfig, OmegaConf
 
 from .errors import ConfigError, config_error
+from .flat import flatten
+from .metric import metric_direction
 from .schema import SCHEMAS
 
 
@@ -20,19 +22,19 @@ def _check(cond: bool, key: str, expected: str, received: Any, choices: Optional
 SPACE_FIELDS = {"float": {"type", "min", "max", "step", "sampling"}, "int": {"type", "min", "max", "step", "sampling"},
                 "choice": {"type", "values"}}
 _ENTRY_KEYS = set().union(*SPACE_FIELDS.values())
+LEAVES_SKIP = ("sweep", "hydra")  # what a sweep may not set
 
 
 def objective_direction(sw: DictConfig) -> str:
     """`sweep.direction`, or inferred from the objective's name: losses and errors fall, accuracies rise."""
     if sw.direction:
         return sw.direction
-    name = str(sw.objective).lower()
-    if any(s in name for s in ("loss", "error", "mae", "mse", "mape")):
-        return "min"
-    if any(s in name for s in ("acc", "auc", "precision", "recall", "f1")):
-        return "max"
-    raise config_error("sweep.direction", f"min or max (it cannot be inferred from sweep.objective={sw.objective!r})",
-                       sw.direction, ["min", "max"])
+    direction = metric_direction(sw.objective)
+    if direction is None:
+        raise config_error("sweep.direction",
+                           f"min or max (it cannot be inferred from sweep.objective={sw.objective!r})",
+                           sw.direction, ["min", "max"])
+    return direction
 
 
 def _flatten_space(node: Dict[str, Any], prefix: str = "", out: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
@@ -51,17 +53,7 @@ def _flatten_space(node: Dict[str, Any], prefix: str = "", out: Optional[Dict[st
 
 def config_leaves(cfg: DictConfig) -> Dict[str, Any]:
     """Every scalar config value a sweep may set, by dotted key (the sweep group itself excluded)."""
-    leaves: Dict[str, Any] = {}
-
-    def walk(node: Dict[str, Any], prefix: str) -> None:
-        for k, v in node.items():
-            if isinstance(v, dict):
-                walk(v, f"{prefix}{k}.")
-            elif not isinstance(v, list):
-                leaves[f"{prefix}{k}"] = v
-
-    walk({k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in ("sweep", "hydra")}, "")
-    return leaves
+    return flatten(OmegaConf.to_container(cfg, resolve=True), skip=LEAVES_SKIP, lists="drop")
 
 
 def _other_option_field(key: str) -> bool:

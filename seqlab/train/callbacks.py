@@ -1,16 +1,57 @@
-"""The callback list every trainer shares: early stopping, TensorBoard, timing."""
+"""The callback list every trainer shares (early stopping, TensorBoard, timing) and the protocols its members speak.
+
+`StatefulCallback`: a callback whose state must survive a resume hands it to the checkpoint as `state_dict()`
+(JSON-able values, plus numpy arrays or lists of them, which go into the checkpoint's npz) and takes it back in
+`load_state_dict(d)`, called after its `on_train_begin`; the checkpoint files it under its `state_key`.
+`RunEndCallback`: `on_run_end(metrics)` after evaluation, with the final metrics (TensorBoard HParams).
+"""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Dict, List, Optional, Protocol, runtime_checkable
 
 import keras
+import numpy as np
+
+
+@runtime_checkable
+class StatefulCallback(Protocol):
+    """Saves and restores its own state through the checkpoint, filed under its `state_key` (see `state_key()`)."""
+
+    def state_dict(self) -> Dict[str, Any]: ...
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class RunEndCallback(Protocol):
+    def on_run_end(self, metrics: Dict[str, Any]) -> None: ...
+
+
+def state_key(cb: Any) -> str:
+    """A callback's name in the checkpoint: its `state_key`, else its class name."""
+    return str(getattr(cb, "state_key", None) or type(cb).__name__)
+
+
+def stateful(callbacks: List[Any]) -> Dict[str, StatefulCallback]:
+    """The callbacks that keep state across epochs, by state key; two under one key are an error."""
+    out: Dict[str, StatefulCallback] = {}
+    for cb in callbacks:
+        if isinstance(cb, StatefulCallback):
+            key = state_key(cb)
+            if key in out:
+                raise ValueError(f"two callbacks share the checkpoint state key {key!r}: "
+                                 f"{type(out[key]).__name__} and {type(cb).__name__}; give one a state_key")
+            out[key] = cb
+    return out
 
 
 class EpochTimer(keras.callbacks.Callback):
     """Records wall time spent in training epochs (validation included), excluding set-up and test."""
+
+    state_key = "epoch_timer"
 
     def __init__(self):
         super().__init__()
@@ -25,15 +66,38 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds += time.perf_counter() - self._t0
         self.epochs_run += 1
 
+    def state_dict(self) -> Dict[str, Any]:
+        return {"seconds": self.seconds, "epochs_run": self.epochs_run}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        self.seconds, self.epochs_run = float(state["seconds"]), int(state["epochs_run"])
+
+
+class EarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras' EarlyStopping whose progress (patience used, best value and epoch, best weights) survives a resume."""
+
+    state_key = "early_stopping"
+
+    def state_dict(self) -> Dict[str, Any]:
+        return {"wait": int(self.wait), "stopped_epoch": int(self.stopped_epoch),
+                "best": None if self.best is None else float(self.best), "best_epoch": int(self.best_epoch),
+                "best_weights": None if self.best_weights is None else [np.asarray(w) for w in self.best_weights]}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        self.wait, self.stopped_epoch = int(state["wait"]), int(state["stopped_epoch"])
+        self.best, self.best_epoch = state["best"], int(state["best_epoch"])
+        self.best_weights = None if state["best_weights"] is None else list(state["best_weights"])
+
 
 def build_callbacks(cfg, run_dir: Path, model: keras.Model, splits,
-                    extra: Optional[List[keras.callbacks.Callback]] = None) -> List[keras.callbacks.Callback]:
-    """The callback list both trainers run, for the whole config `cfg`; the first is always the EpochTimer."""
+                    extra: Optional[List[keras.callbacks.Callback]] = None,
+                    timer: Optional[EpochTimer] = None) -> List[keras.callbacks.Callback]:
+    """The callback list both trainers run, for the whole config `cfg`: `timer` (a new EpochTimer when None),
+    early stopping, TensorBoard, then `extra`."""
     tcfg = cfg.trainer
-    cbs: List[keras.callbacks.Callback] = [EpochTimer()]
+    cbs: List[keras.callbacks.Callback] = [timer if timer is not None else EpochTimer()]
     if tcfg.patience:
-        cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=tcfg.patience,
-                                                 restore_best_weights=True, verbose=1))
+        cbs.append(EarlyStopping(monitor="val_loss", patience=tcfg.patience, restore_best_weights=True, verbose=1))
     if tcfg.tensorboard.enabled:  # replaces keras.callbacks.TensorBoard: same tags for every trainer
         from .tensorboard import TensorBoardReview
 
@@ -45,7 +109,7 @@ def build_callbacks(cfg, run_dir: Path, model: keras.Model, splits,
 def on_run_end(callbacks: List[keras.callbacks.Callback], metrics: dict) -> None:
     """After evaluation: hand the final metrics to the callbacks that report them (TensorBoard HParams)."""
     for cb in callbacks:
-        if hasattr(cb, "on_run_end"):
+        if isinstance(cb, RunEndCallback):
             cb.on_run_end(metrics)
 
 

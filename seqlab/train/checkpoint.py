@@ -4,8 +4,8 @@ A checkpoint is one `.npz` file, `checkpoints/epoch-0003.npz` after epoch 3, hol
 (dropout seed-generator states included: no Keras save path restores those), every optimizer variable (its
 step counter drives the learning-rate schedule), early stopping's state and best weights, the epoch timer,
 the history so far, Python's and NumPy's RNG state and the config. The data order needs no state: it is a
-function of (seed, epoch). A callback with state of its own opts in with `state_dict() -> dict` (JSON-able) and
-`load_state_dict(d)`, called after its on_train_begin.
+function of (seed, epoch). Callbacks are never looked up by position or type: every `StatefulCallback`
+(callbacks.py) hands its `state_dict()` over under its state key, numpy arrays into the npz, the rest into the JSON.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from ..config import ConfigError
+from ..config.flat import flatten
+from .callbacks import stateful
 from .errors import Interrupted
 from .outputs import atomic_write
 
@@ -43,7 +45,7 @@ class State:
 
     epoch: int
     meta: Dict[str, Any]  # step, stopped, history, callbacks, rng, config, best
-    arrays: Dict[str, np.ndarray]  # "model.0", "optimizer.0", "<callback>.best_weights.0", "rng.numpy"
+    arrays: Dict[str, np.ndarray]  # "model.0", "optimizer.0", "callback.<state key>.<name>[.j]", "rng.numpy"
     path: Optional[Path] = None
 
     @property
@@ -55,75 +57,63 @@ class State:
         return bool(self.meta["stopped"])
 
 
+def checkpoint_name(epoch: int) -> str:
+    """The file of the checkpoint after `epoch` completed epochs: `epoch-0003.npz`."""
+    return f"epoch-{epoch:04d}.npz"
+
+
+def checkpoint_epoch(name: str) -> Optional[int]:
+    """The epoch a checkpoint file name holds (`epoch-0003.npz` -> 3), None for any other name: the one parser."""
+    m = _NAME.match(name)
+    return int(m.group(1)) if m else None
+
+
 def comparable_config(cfg) -> Dict[str, Any]:
     """The config as flat dotted keys, without the keys that may change between a run and its resumption."""
-    flat: Dict[str, Any] = {}
-
-    def walk(node, prefix):
-        for k, v in node.items():
-            key = f"{prefix}{k}"
-            if key in IGNORED_KEYS:
-                continue
-            if isinstance(v, dict):
-                walk(v, key + ".")
-            else:
-                flat[key] = v
-
-    walk(OmegaConf.to_container(cfg, resolve=True), "")
-    return flat
-
-
-def _callback_key(callbacks: List[keras.callbacks.Callback], i: int) -> str:
-    name = type(callbacks[i]).__name__
-    n = sum(type(c).__name__ == name for c in callbacks[:i])
-    return name if n == 0 else f"{name}#{n + 1}"
+    return flatten(OmegaConf.to_container(cfg, resolve=True), skip=IGNORED_KEYS)
 
 
 def _callback_states(callbacks, arrays: Dict[str, np.ndarray]) -> Dict[str, Dict[str, Any]]:
-    """The state of the callbacks that keep any across epochs (early stopping, timer, TensorBoard's counters)."""
+    """Every stateful callback's `state_dict()` by state key; its arrays (and lists of arrays) go to `arrays`."""
     states = {}
-    for i, cb in enumerate(callbacks):
-        key = _callback_key(callbacks, i)
-        if isinstance(cb, keras.callbacks.EarlyStopping):
-            best = None if cb.best is None else float(cb.best)
-            states[key] = {"wait": cb.wait, "stopped_epoch": cb.stopped_epoch, "best": best,
-                           "best_epoch": cb.best_epoch, "best_weights": cb.best_weights is not None}
-            for j, w in enumerate(cb.best_weights or []):
-                arrays[f"{key}.best_weights.{j}"] = np.asarray(w)
-        elif isinstance(cb, keras.callbacks.TensorBoard):
-            states[key] = {"_global_train_batch": cb._global_train_batch}  # batch-level summaries' step
-        elif hasattr(cb, "seconds") and hasattr(cb, "epochs_run"):  # the EpochTimer
-            states[key] = {"seconds": cb.seconds, "epochs_run": cb.epochs_run}
-        elif hasattr(cb, "state_dict") and hasattr(cb, "load_state_dict"):  # any callback that opts in (JSON-able)
-            states[key] = {"state_dict": cb.state_dict()}
+    for key, cb in stateful(callbacks).items():
+        values, stored = {}, {}
+        for name, v in cb.state_dict().items():
+            if isinstance(v, np.ndarray):
+                arrays[f"callback.{key}.{name}"] = v
+                stored[name] = "array"
+            elif isinstance(v, (list, tuple)) and v and all(isinstance(a, np.ndarray) for a in v):
+                arrays.update({f"callback.{key}.{name}.{j}": a for j, a in enumerate(v)})
+                stored[name] = len(v)
+            else:
+                values[name] = v
+        states[key] = {"state": values, "arrays": stored}
     return states
 
 
 def restore_callbacks(state: State, callbacks) -> None:
-    """Put callback state back; call after their on_train_begin, which resets it."""
+    """Hand each stateful callback its saved `state_dict` back; call after their on_train_begin, which resets it."""
     saved = state.meta["callbacks"]
-    for i, cb in enumerate(callbacks):
-        key = _callback_key(callbacks, i)
-        if key not in saved:
+    for key, cb in stateful(callbacks).items():
+        entry = saved.get(key)
+        if entry is None or "state" not in entry:
+            log.warning("resume: checkpoint %s holds no state for callback %s: it starts afresh", state.path, key)
             continue
-        s = dict(saved[key])
-        if isinstance(cb, keras.callbacks.EarlyStopping):
-            has_weights = s.pop("best_weights")
-            n = sum(k.startswith(f"{key}.best_weights.") for k in state.arrays)
-            cb.best_weights = [state.arrays[f"{key}.best_weights.{j}"] for j in range(n)] if has_weights else None
-        if "state_dict" in s:
-            cb.load_state_dict(s["state_dict"])
-            continue
-        for k, v in s.items():
-            setattr(cb, k, v)
+        d = dict(entry["state"])
+        for name, n in entry["arrays"].items():
+            prefix = f"callback.{key}.{name}"
+            d[name] = state.arrays[prefix] if n == "array" else [state.arrays[f"{prefix}.{j}"] for j in range(n)]
+        cb.load_state_dict(d)
 
 
 def replay_end(state: State, model: keras.Model, callbacks) -> None:
-    """For a run whose training had ended: redo what its on_train_end did (early stopping's best weights)."""
+    """For a run whose training had ended: restore the stateful callbacks and run their on_train_end again
+    (early stopping puts its best weights back)."""
+    for cb in stateful(callbacks).values():
+        cb.set_model(model)
     restore_callbacks(state, callbacks)
-    for cb in callbacks:
-        if isinstance(cb, keras.callbacks.EarlyStopping) and cb.restore_best_weights and cb.best_weights is not None:
-            model.set_weights(cb.best_weights)
+    for cb in stateful(callbacks).values():
+        cb.on_train_end()
 
 
 def capture(model: keras.Model, epoch: int, stopped: bool, history: Dict[str, List[float]], callbacks,
@@ -178,11 +168,11 @@ class CheckpointStore:
     def paths(self) -> Dict[int, Path]:
         if not self.dir.is_dir():
             return {}
-        found = ((_NAME.match(p.name), p) for p in self.dir.iterdir())
-        return dict(sorted((int(m.group(1)), p) for m, p in found if m))
+        found = ((checkpoint_epoch(p.name), p) for p in self.dir.iterdir())
+        return dict(sorted((epoch, p) for epoch, p in found if epoch is not None))
 
     def save(self, state: State) -> Path:
-        path = self.dir / f"epoch-{state.epoch:04d}.npz"
+        path = self.dir / checkpoint_name(state.epoch)
         arrays = dict(state.arrays, meta=np.array(json.dumps(state.meta)))
 
         def write(tmp: str) -> None:

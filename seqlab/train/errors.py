@@ -40,3 +40,14 @@ class Interrupted(KeyboardInterrupt):
     @property
     def exit_code(self) -> int:
         return 128 + self.signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
+
+
+def mark_stage(error: BaseException, stage: str) -> None:
+    """Record in which stage of a run (`train.run.STAGES`) `error` was raised; the innermost stage wins."""
+    if stage_of(error) is None:
+        error.seqlab_stage = stage  # type: ignore[attr-defined]
+
+
+def stage_of(error: BaseException) -> Optional[str]:
+    """The stage of a run `error` came from (prepare, callbacks, fit, evaluate, outputs); None: not from a run."""
+    return getattr(error, "seqlab_stage", None)

@@ -1,4 +1,6 @@
-"""Atomic writers for run outputs: nothing is ever left half-written."""
+"""The one atomic writer (and its JSON/YAML/CSV/model forms): no file seqlab writes is ever left half-written.
+
+No TensorFlow or Keras at import: `seqlab report` and the sweep's own process write through it too."""
 
 from __future__ import annotations
 
@@ -40,17 +42,20 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def write_json(path: Path, data: Dict[str, Any]) -> None:
-    text = json.dumps(_jsonable(data), indent=2, sort_keys=False) + "\n"
+def write_text(path: Path, text: str) -> None:
+    """`path` holds `text`, or (when interrupted) what it held before: never half of it."""
     atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def write_json(path: Path, data: Dict[str, Any]) -> None:
+    write_text(path, json.dumps(_jsonable(data), indent=2, sort_keys=False) + "\n")
 
 
 def write_config_yaml(path: Path, cfg) -> None:
     """The run's config as YAML, like Hydra's .hydra/config.yaml (interpolations kept)."""
     from omegaconf import OmegaConf
 
-    text = OmegaConf.to_yaml(cfg)
-    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    write_text(path, OmegaConf.to_yaml(cfg))
 
 
 def write_history_csv(path: Path, history: Dict[str, List[float]], first_epoch: int = 0) -> None:

@@ -118,6 +118,8 @@ class TensorBoardReview(keras.callbacks.Callback):
     deterministic objective at the current weights, not the noisy gradient of the last step.
     """
 
+    state_key = "tensorboard"  # its best-epoch record goes into every checkpoint (state_dict)
+
     def __init__(self, cfg: DictConfig, run_dir: Path, splits):
         super().__init__()
         tb = cfg.trainer.tensorboard

@@ -50,12 +50,11 @@ def serve(oracle, poll: float = 0.5) -> None:
     from concurrent import futures
 
     import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute.oracle_chief import OracleServicer
+
+    from .. import private
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))  # one request at a time, like Keras Tuner
-    servicer = OracleServicer(oracle)
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    servicer = private.oracle_server(oracle, server)
     where = address()
     if not server.add_insecure_port(where):
         raise ConfigError(f"sweep.distributed.oracle_ip/oracle_port: expected an address to listen on, got {where}")
@@ -65,8 +64,8 @@ def serve(oracle, poll: float = 0.5) -> None:
         while True:
             time.sleep(poll)
             oracle.reap()
-            if servicer.stop_triggered and not oracle.ongoing_trials and not oracle.tuner_ids \
-                    and not oracle._retry_queue:
+            if private.stop_requested(servicer) and not oracle.ongoing_trials and not oracle.tuner_ids \
+                    and not private.retry_queue(oracle):
                 break
     finally:
         server.stop(grace=2)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import socket
 import time
 from pathlib import Path
@@ -38,9 +37,9 @@ def rss_mb() -> Dict[str, float]:
 
 def last_checkpoint_epoch(run_dir: Path) -> int:
     """Epochs completed in the newest epoch checkpoint of a run directory (0: none)."""
-    found = [int(m.group(1)) for p in (Path(run_dir) / "checkpoints").glob("epoch-*.npz")
-             if (m := re.match(r"epoch-(\d+)\.npz$", p.name))]
-    return max(found, default=0)
+    from ..train.checkpoint import CheckpointStore
+
+    return max(CheckpointStore(Path(run_dir) / "checkpoints").paths(), default=0)
 
 
 def read_record(trial_dir: Path) -> Dict[str, Any]:
@@ -95,12 +94,13 @@ class SeqlabHyperModel(keras_tuner.HyperModel):
             resume: bool = False, tuner_id: str = "tuner0", **kwargs) -> keras.callbacks.History:
         """Train one execution of a trial in `run_dir` (continuing its last checkpoint); returns its History.
 
-        A bad combination, a diverged loss or running out of memory raise FailedTrialError (the sweep goes on);
-        any other error raises FatalError (the sweep stops)."""
+        A bad combination (refused by validate, or by the data or the model in the run's prepare stage), a diverged
+        loss or running out of memory raise FailedTrialError (the sweep goes on); any other error raises FatalError
+        (the sweep stops)."""
         import tensorflow as tf
 
         from ..train import run
-        from ..train.errors import Diverged
+        from ..train.errors import Diverged, stage_of
 
         run_dir = Path(run_dir)
         trial_dir = Path(trial_dir or run_dir)
@@ -131,7 +131,11 @@ class SeqlabHyperModel(keras_tuner.HyperModel):
             reason = f"out of memory: {str(e).splitlines()[0][:300] if str(e) else type(e).__name__}"
             finish("failed", reason)
             raise keras_tuner.errors.FailedTrialError(reason) from None
-        except ConfigError as e:  # e.g. a checkpoint of another config in the trial dir: not the trial's fault
+        except ConfigError as e:
+            if stage_of(e) == "prepare":  # data or model refuse this combination (e.g. input_len beyond the series)
+                finish("failed", f"invalid combination: {e}")
+                raise keras_tuner.errors.FailedTrialError(f"invalid combination: {e}") from None
+            # e.g. a checkpoint of another config in the trial dir: not the trial's fault
             finish("error", str(e))
             raise keras_tuner.errors.FatalError(f"trial {run_dir}: {e}") from None
         except Exception as e:

@@ -46,9 +46,9 @@ def tensorflow_initialized() -> bool:
     """Whether this process already runs TensorFlow (its runtime and thread pools exist: forking is unsafe)."""
     if "tensorflow" not in sys.modules:
         return False
-    from tensorflow.python.eager import context
+    from .. import private
 
-    return context._context is not None and context._context._context_handle is not None
+    return private.tensorflow_runtime_started()
 
 
 def _flush() -> None:

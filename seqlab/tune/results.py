@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
+from ..train.outputs import atomic_write, write_text
 from .space import TUNER_PREFIX, config_values, trial_overrides
 
 RECORD = "sweep_trial.json"  # written by hypermodel.fit, one entry per attempt
@@ -126,12 +127,14 @@ def write_csv(path: Path, rows: List[Dict[str, Any]], keys: List[str], objective
     cols = ["trial_id"] + keys + [objective, "status", "epochs", "seconds", "attempts", "reason", "run_dir"]
     if any("continues" in r for r in rows):
         cols.append("continues")
-    tmp = Path(path).with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+
+    atomic_write(path, write)
 
 
 def best_trial(rows: List[Dict[str, Any]], objective: str, direction: str, base_overrides: List[str],
@@ -160,6 +163,4 @@ def write_best(path: Path, best: Dict[str, Any], objective: str, direction: str,
         doc["note"] = best["note"]
     header = (f"# Best trial of sweep {name}: paste `overrides` after `python -m seqlab` to rerun it\n"
               f"# (deterministic=true reproduces {objective} exactly).\n")
-    tmp = Path(path).with_suffix(".yaml.tmp")
-    tmp.write_text(header + yaml.safe_dump(doc, sort_keys=False, width=1 << 16))  # one line per override
-    tmp.replace(path)
+    write_text(path, header + yaml.safe_dump(doc, sort_keys=False, width=1 << 16))  # one line per override

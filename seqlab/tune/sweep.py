@@ -21,7 +21,10 @@ from typing import Any, Callable, Dict, List, Optional
 
 from omegaconf import DictConfig, OmegaConf
 
+from .. import private
 from ..config import ConfigError, objective_direction, sweep_space
+from ..config.flat import flatten
+from ..train.outputs import write_json, write_text
 from . import distributed, results
 from .space import trial_config
 
@@ -33,20 +36,8 @@ RESUMABLE_KEYS = ("sweep.resume", "sweep.max_trials", "sweep.distributed", "swee
 
 
 def comparable(cfg: DictConfig) -> Dict[str, Any]:
-    flat: Dict[str, Any] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        for k, v in node.items():
-            key = f"{prefix}{k}"
-            if any(key == s or key.startswith(s + ".") for s in RESUMABLE_KEYS):
-                continue
-            if isinstance(v, dict) and v and k != "space":
-                walk(v, key + ".")
-            else:
-                flat[key] = v
-
-    walk(OmegaConf.to_container(cfg, resolve=True), "")
-    return flat
+    """The config as dotted keys (the space as one value), without the keys a continuation may change."""
+    return flatten(OmegaConf.to_container(cfg, resolve=True), skip=RESUMABLE_KEYS, whole=("space",), keep_empty=True)
 
 
 def fingerprint(cfg: DictConfig) -> str:
@@ -61,8 +52,6 @@ def _read_state(sweep_dir: Path) -> Dict[str, Any]:
 
 
 def _write_state(sweep_dir: Path, cfg: DictConfig, status: str, **extra: Any) -> None:
-    from ..train.outputs import write_json
-
     state = _read_state(sweep_dir)
     sw = cfg.sweep
     state.update(name=sw.name, tuner=sw.tuner, objective=sw.objective, direction=objective_direction(sw),
@@ -119,7 +108,7 @@ def locate(cfg: DictConfig, out_dir: Path, role: Optional[str]) -> Path:
         if previous is not None:
             log.warning("sweep.resume: continuing the unfinished sweep of the same config in %s", previous)
             out_dir.mkdir(parents=True, exist_ok=True)
-            (out_dir / "RESUMED.txt").write_text(f"This sweep continued the unfinished one in {previous}\n")
+            write_text(out_dir / "RESUMED.txt", f"This sweep continued the unfinished one in {previous}\n")
             return previous
     return out_dir
 
@@ -177,7 +166,7 @@ def run_sweep(cfg: DictConfig, out_dir: Path, overrides: Optional[List[str]] = N
         if role == "chief":
             oracle = tuner.oracle
             tuner.save()
-            if not (oracle.max_trials and len(oracle.trials) >= oracle.max_trials and not oracle._retry_queue):
+            if not (oracle.max_trials and len(oracle.trials) >= oracle.max_trials and not private.retry_queue(oracle)):
                 distributed.serve(oracle)
         else:
             tuner.search(verbose=1 if cfg.trainer.verbose else 0)

@@ -14,12 +14,15 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import keras
 import keras_tuner
-from keras_tuner.src.engine import tuner_utils
-from keras_tuner.src.engine.oracle import synchronized
-from keras_tuner.src.engine.trial import Trial, TrialStatus
+from keras_tuner import synchronized
+from keras_tuner.engine.trial import Trial, TrialStatus
 from omegaconf import DictConfig
 
+from .. import private
 from ..config import objective_direction
+from ..config.metric import metric_direction
+from ..train.checkpoint import CheckpointStore
+from ..train.outputs import atomic_write
 from . import isolate
 from .hypermodel import SeqlabHyperModel, close_running, last_checkpoint_epoch
 
@@ -55,7 +58,7 @@ class LeasedOracle:
     def create_trial(self, tuner_id):
         self._touch(tuner_id)
         self.reap()
-        if (self.lease and self.max_trials and len(self.trials) >= self.max_trials and not self._retry_queue
+        if (self.lease and self.max_trials and len(self.trials) >= self.max_trials and not private.retry_queue(self)
                 and tuner_id not in self.ongoing_trials and self.ongoing_trials):
             self.tuner_ids.add(tuner_id)
             return Trial(self.get_space(), status=TrialStatus.IDLE)
@@ -75,9 +78,8 @@ class LeasedOracle:
         trial = self.trials[trial_id]
         for name in metrics:
             if not trial.metrics.exists(name):
-                rising = name == self.objective.name and self.objective.direction == "max" or any(
-                    s in name for s in ("acc", "auc", "precision", "recall"))
-                trial.metrics.register(name, direction="max" if rising else "min")
+                direction = self.objective.direction if name == self.objective.name else metric_direction(name)
+                trial.metrics.register(name, direction=direction or "min")
         return super().update_trial(trial_id, metrics, step=step)
 
     @synchronized
@@ -98,10 +100,10 @@ class LeasedOracle:
                 trial.status, trial.message = TrialStatus.FAILED, f"worker lost {self._losses[trial.trial_id]} times"
                 self.end_order.append(trial.trial_id)
             else:
-                self._retry_queue.append(trial.trial_id)
+                private.retry_queue(self).append(trial.trial_id)
             log.warning("worker %s silent for over %.0f s: trial %s %s", tuner_id, self.lease, trial.trial_id,
                         "failed" if trial.status == TrialStatus.FAILED else "goes to the next worker")
-            self._save_trial(trial)
+            private.save_trial(self, trial)
             lost.append(trial.trial_id)
         if lost:
             self.save()
@@ -165,12 +167,12 @@ class SweepTuner(keras_tuner.Tuner):
         if prev is None:
             return False
         for run_dir, prev_dir in zip(runs, self.run_dirs(prev)):
-            ckpts = sorted((prev_dir / "checkpoints").glob("epoch-*.npz"))
+            ckpts = CheckpointStore(prev_dir / "checkpoints").paths()
             if last_checkpoint_epoch(run_dir) or not ckpts:
                 continue  # already going (a resumed sweep), or nothing to continue: trains from scratch
-            (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ckpts[-1], run_dir / "checkpoints" / ckpts[-1].name)
-            log.info("trial %s continues trial %s from %s", run_dir.name, prev, ckpts[-1].name)
+            src = ckpts[max(ckpts)]
+            atomic_write(run_dir / "checkpoints" / src.name, lambda tmp, src=src: shutil.copy2(src, tmp))
+            log.info("trial %s continues trial %s from %s", run_dir.name, prev, src.name)
         return True
 
     def run_trial(self, trial, *args, **kwargs):
@@ -179,14 +181,13 @@ class SweepTuner(keras_tuner.Tuner):
         trial_dir = self.trial_dir(trial.trial_id)
         epochs = hp.values.get("tuner/epochs")
         resume = self._warm_start(hp.values, runs)
-        checkpoint = self._get_checkpoint_fname(trial.trial_id)
+        checkpoint = private.checkpoint_path(self, trial.trial_id)
 
         def train() -> List[Dict[str, List[float]]]:
             # the tuner's callbacks run inside the trainer's callback list (fit and tape alike): best weights saved
             if self.prepare_trial is not None:
                 self.prepare_trial()
-            best = tuner_utils.SaveBestEpoch(objective=self.oracle.objective, filepath=checkpoint)
-            return [self.hypermodel.fit(hp, None, callbacks=[tuner_utils.TunerCallback(self, trial), best],
+            return [self.hypermodel.fit(hp, None, callbacks=private.tuner_callbacks(self, trial, checkpoint),
                                         run_dir=run_dir, trial_dir=trial_dir, execution=k, epochs=epochs,
                                         resume=resume, tuner_id=self.tuner_id).history
                     for k, run_dir in enumerate(runs)]

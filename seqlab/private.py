@@ -1,0 +1,90 @@
+"""The one home of the private framework APIs seqlab relies on; tests/test_private.py pins each of them.
+
+Keras Tuner and TensorFlow have no public API for these. Every use goes through a function here, which imports
+the framework only when called, so that an upgrade that moves or changes one breaks here (and in the test), loudly,
+not somewhere inside a sweep. pyproject.toml caps both frameworks below their next minor version.
+
+seqlab function             private API it wraps (why seqlab needs it)
+--------------------------  ----------------------------------------------------------------------------------
+op_determinism_enabled,     tensorflow.python.framework.config.is_op_determinism_enabled / disable_op_determinism
+disable_op_determinism      (the public API turns op determinism on, never off: a run must not leak into the next)
+tensorflow_runtime_started  tensorflow.python.eager.context._context._context_handle
+                            (TensorFlow runs in this process: forking a trial is no longer safe)
+tuner_callbacks             keras_tuner.src.engine.tuner_utils.TunerCallback, SaveBestEpoch
+                            (what Tuner.run_trial hands model.fit, for trials trained by seqlab's own path)
+checkpoint_path             Tuner._get_checkpoint_fname (where SaveBestEpoch writes; what Tuner.load_model reads)
+retry_queue                 Oracle._retry_queue, a list of trial ids (a lost worker's trial goes back; sweep done?)
+save_trial                  Oracle._save_trial (trial.json after the lease reaper changed a trial)
+oracle_server               keras_tuner.src.distribute.oracle_chief.OracleServicer, keras_tuner.src.protos
+                            .get_service_grpc (the chief's gRPC servicer, served by seqlab's loop that reaps workers)
+stop_requested              OracleServicer.stop_triggered (a worker was told the search is over)
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Tuple
+
+
+# --------------------------------------------------------------------------- TensorFlow
+def op_determinism_enabled() -> bool:
+    from tensorflow.python.framework import config as tf_config
+
+    return bool(tf_config.is_op_determinism_enabled())
+
+
+def disable_op_determinism() -> None:
+    from tensorflow.python.framework import config as tf_config
+
+    tf_config.disable_op_determinism()
+
+
+def tensorflow_runtime_started() -> bool:
+    """Whether TensorFlow's eager context (its runtime and thread pools) exists in this process."""
+    from tensorflow.python.eager import context
+
+    return context._context is not None and context._context._context_handle is not None
+
+
+# --------------------------------------------------------------------------- Keras Tuner: tuner and trial
+def tuner_callbacks(tuner: Any, trial: Any, filepath: str) -> List[Any]:
+    """[TunerCallback (reports each epoch to the oracle), SaveBestEpoch (the best epoch's weights at `filepath`)]."""
+    from keras_tuner.src.engine import tuner_utils
+
+    return [tuner_utils.TunerCallback(tuner, trial),
+            tuner_utils.SaveBestEpoch(objective=tuner.oracle.objective, filepath=filepath)]
+
+
+def checkpoint_path(tuner: Any, trial_id: str) -> str:
+    return tuner._get_checkpoint_fname(trial_id)
+
+
+# --------------------------------------------------------------------------- Keras Tuner: oracle
+def retry_queue(oracle: Any) -> List[str]:
+    """The oracle's own list of trial ids to hand out again (mutable: appending hands a trial back)."""
+    return oracle._retry_queue
+
+
+def save_trial(oracle: Any, trial: Any) -> None:
+    oracle._save_trial(trial)
+
+
+def oracle_server(oracle: Any, server: Any) -> Any:
+    """Keras Tuner's servicer for `oracle`, added to the gRPC `server`; returns the servicer."""
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute.oracle_chief import OracleServicer
+
+    servicer = OracleServicer(oracle)
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    return servicer
+
+
+def stop_requested(servicer: Any) -> bool:
+    return bool(servicer.stop_triggered)
+
+
+def versions() -> Tuple[str, str]:
+    """(tensorflow, keras_tuner) versions, for messages."""
+    import keras_tuner
+    import tensorflow as tf
+
+    return tf.__version__, keras_tuner.__version__

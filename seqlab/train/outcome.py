@@ -1,0 +1,91 @@
+"""The one writer of a run's outcome (completed, diverged, interrupted, failed): metrics.json, history.csv, model.
+
+`ON_COMPLETED` is the hook point for what a completed run writes besides (predictions, exports, pictures): each
+hook is called as `hook(run_dir, cfg, prepared, metrics)` before metrics.json is written, and the dict it returns
+(if any) is merged into metrics.json.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+from omegaconf import DictConfig
+
+from .outputs import save_model, write_history_csv, write_json
+
+log = logging.getLogger(__name__)
+STATUSES = ("completed", "diverged", "interrupted", "failed")
+
+# hook(run_dir, cfg, prepared, metrics) -> extra metrics.json fields or None; called for completed runs only
+ON_COMPLETED: List[Callable[[Path, DictConfig, Any, Dict[str, Any]], Optional[Dict[str, Any]]]] = []
+
+
+@dataclass
+class Outcome:
+    """What a run ended with, and whatever of the run existed by then (a failed run may have no model yet)."""
+
+    status: str  # one of STATUSES
+    cfg: DictConfig
+    prepared: Optional[Any] = None  # stages.Prepared, once prepare ran
+    callbacks: Optional[Any] = None  # stages.RunCallbacks, once make_callbacks ran
+    test: Optional[Dict[str, float]] = None  # completed: the test metrics
+    details: Dict[str, Any] = field(default_factory=dict)  # diverged: where, diagnosis; interrupted: signal, ...
+
+
+def failure(error: BaseException, stage: str) -> Dict[str, Any]:
+    """metrics.json's `error` of a failed run: the exception's type and message and the stage it came from."""
+    return {"error": {"type": type(error).__name__, "message": str(error)[:2000], "stage": stage}}
+
+
+def describe(cfg: DictConfig, prepared, timer, history: Dict[str, List[float]]) -> Dict[str, Any]:
+    """The metrics.json fields every run that got as far as training has, whatever its status."""
+    splits, spec, model = prepared
+    val_loss = history.get("val_loss", [])
+    n_train = len(splits.train)
+    return {
+        "task": spec.task,
+        "dataset": spec.name,
+        "model": cfg.model.name,
+        "trainer": cfg.trainer.name,
+        "params": int(model.count_params()),
+        "jit_compile": bool(model.jit_compile),  # whether the train/eval steps ran through XLA
+        "epochs": len(history.get("loss", [])),
+        "best_epoch": int(min(range(len(val_loss)), key=val_loss.__getitem__)) + 1 if val_loss else None,
+        "final": {k: v[-1] for k, v in history.items() if v},
+        "train_seconds": round(timer.seconds, 3),
+        "samples_per_second": round(n_train * timer.epochs_run / timer.seconds, 1) if timer.seconds else None,
+        "examples": {"train": n_train, "val": len(splits.val), "test": len(splits.test)},
+        "data": splits.info,
+        "seed": cfg.seed,
+    }
+
+
+def write_outcome(run_dir: Path, outcome: Outcome) -> Dict[str, Any]:
+    """Write the outcome's files and return metrics.json's content; every way a run ends comes through here."""
+    from .callbacks import on_run_end
+    from .diagnose import diagnose_curves
+
+    if outcome.status not in STATUSES:
+        raise ValueError(f"outcome status: expected one of {STATUSES}, got {outcome.status!r}")
+    run_dir, cfg, prepared, cbs = Path(run_dir), outcome.cfg, outcome.prepared, outcome.callbacks
+    history = cbs.history.history if cbs is not None else {}
+    metrics: Dict[str, Any] = {"status": outcome.status}
+    if outcome.status == "completed":
+        metrics.update(test=outcome.test, baseline=prepared.splits.baseline(),
+                       baseline_name=prepared.splits.baseline_name)
+    metrics.update(outcome.details)
+    if prepared is not None and cbs is not None:
+        metrics.update(describe(cfg, prepared, cbs.timer, history))
+        write_history_csv(run_dir / "history.csv", history)
+    if outcome.status == "completed":
+        metrics["diagnosis"] = diagnose_curves(history.get("loss", []), history.get("val_loss"))
+        save_model(run_dir / "model.keras", prepared.model)
+        for hook in ON_COMPLETED:
+            metrics.update(hook(run_dir, cfg, prepared, metrics) or {})
+    if cbs is not None and outcome.status in ("completed", "diverged"):
+        on_run_end(cbs.all, metrics)  # final test metrics and status to TensorBoard HParams
+    write_json(run_dir / "metrics.json", metrics)
+    return metrics

@@ -1,0 +1,203 @@
+"""The public stages of a run, in order: prepare, make_callbacks, fit, evaluate (the outcome writer: outcome.py).
+
+`train.run` calls them top to bottom; benchmarks and experiment scripts call the same functions instead of
+re-implementing data + model + compile + fit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, List, NamedTuple, Optional
+
+from omegaconf import DictConfig
+
+from ..config import validate
+from .errors import Interrupted
+
+log = logging.getLogger(__name__)
+XLA_MIN_STEPS = 1000  # auto uses XLA only for runs this long: compiling costs 2-5 s, paid back in ~500-1000 steps
+
+
+# --------------------------------------------------------------------------- prepare
+def setup_tensorflow(seed: int, deterministic: bool) -> None:
+    """Seed every RNG (Python, NumPy, TF); with `deterministic`, also turn on TF op determinism."""
+    import keras
+    import tensorflow as tf
+
+    from .. import private
+
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    elif private.op_determinism_enabled():  # an earlier deterministic run must not leak (it also turns XLA off)
+        private.disable_op_determinism()
+
+
+def resolve_jit_compile(setting, model, deterministic: bool, train_steps: int):
+    """trainer.jit_compile -> model.compile's jit_compile.
+
+    `auto` means XLA on CPU-only machines, where Keras' own "auto" never uses it although it trains LSTM/GRU
+    1.2-2.8x faster (benchmarks/xla.py), for runs of at least XLA_MIN_STEPS training steps (shorter ones do
+    not earn back the compile time), except for models fed masked padding (text: measured no faster) and for
+    inputs of open length (dataset.eval_sequence_length), which XLA would compile again for every length.
+    On a GPU it means Keras' choice (cuDNN kernels for LSTM/GRU); never XLA with op determinism, which XLA lacks.
+    """
+    if isinstance(setting, bool):
+        return setting
+    import tensorflow as tf
+
+    if deterministic:
+        return False
+    if tf.config.list_physical_devices("GPU"):
+        return "auto"
+    masked = any(getattr(layer, "mask_zero", False) for layer in model.layers)
+    open_length = any(None in tuple(t.shape)[1:] for t in model.inputs)  # XLA would compile once per length
+    return not masked and not open_length and train_steps >= XLA_MIN_STEPS
+
+
+def compile_model(model, tcfg, spec, steps_per_epoch: int, deterministic: bool = False) -> None:
+    """Loss and metrics follow from the data (never the user); optimizer and schedule from the trainer."""
+    import keras
+
+    from ..models import head_for
+    from .optim import make_optimizer
+
+    _, _, loss_name = head_for(spec)
+    # loss classes (not the bare functions) reconcile (batch,) labels with (batch, 1) sigmoid outputs
+    loss = {"mse": keras.losses.MeanSquaredError, "binary_crossentropy": keras.losses.BinaryCrossentropy,
+            "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy}[loss_name]()
+    if spec.task == "regression":
+        metrics: List[Any] = [keras.metrics.MeanSquaredError(name="mse"), keras.metrics.MeanAbsoluteError(name="mae")]
+    else:
+        metrics = ["accuracy"]
+    model.compile(optimizer=make_optimizer(tcfg, steps_per_epoch), loss=loss, metrics=metrics,
+                  jit_compile=resolve_jit_compile(tcfg.get("jit_compile", "auto"), model, deterministic,
+                                                  steps_per_epoch * tcfg.epochs))
+
+
+class Prepared(NamedTuple):
+    """Everything before the first step; unpacks as `splits, spec, model = prepare(cfg)`."""
+
+    splits: Any  # data.Splits: train / val / test, baseline
+    spec: Any  # data.DataSpec: what models.build needs to know about the data
+    model: Any  # the compiled keras.Model
+
+
+def prepare(cfg: DictConfig) -> Prepared:
+    """Validate, seed, load data, build and compile the model: everything before the first step."""
+    validate(cfg)
+    from .. import data, models
+
+    setup_tensorflow(cfg.seed, cfg.deterministic)
+    splits, spec = data.load(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed)
+    model = models.build(cfg.model, cfg.regularizer, spec)
+    compile_model(model, cfg.trainer, spec, splits.train.steps(cfg.trainer.batch_size), cfg.deterministic)
+    log.info("data %s: %d train / %d val / %d test examples, task %s, input %s",
+             spec.name, len(splits.train), len(splits.val), len(splits.test), spec.task, spec.input_shape)
+    log.info("model %s: %s parameters", model.name, f"{model.count_params():,}")
+    return Prepared(splits, spec, model)
+
+
+# --------------------------------------------------------------------------- callbacks
+@dataclass
+class RunCallbacks:
+    """The run's callback list and the members the later stages talk to by name (never by list position)."""
+
+    all: List[Any]  # what the trainer drives: timer, early stopping, TensorBoard, extra, history, guard, saver
+    timer: Any  # callbacks.EpochTimer
+    history: Any  # keras.callbacks.History
+    guard: Any  # diagnose.DivergenceGuard
+    saver: Any  # checkpoint.Checkpointer
+    state: Optional[Any] = None  # checkpoint.State this run continues from (None: from scratch)
+
+
+def make_callbacks(cfg: DictConfig, run_dir: Path, prepared: Prepared, extra: Optional[list] = None) -> RunCallbacks:
+    """The shared callback list, and the checkpoint this run continues from (ConfigError for another config's)."""
+    import keras
+
+    from .callbacks import EpochTimer, build_callbacks
+    from .checkpoint import Checkpointer, CheckpointStore, comparable_config, resume_state
+    from .diagnose import DivergenceGuard
+
+    tcfg = cfg.trainer
+    store = CheckpointStore(Path(run_dir) / "checkpoints", keep=tcfg.checkpoint.keep)
+    state = resume_state(cfg, store)
+    timer, history, guard = EpochTimer(), keras.callbacks.History(), DivergenceGuard()
+    shared = build_callbacks(cfg, run_dir, prepared.model, prepared.splits, extra, timer=timer)
+    saver = Checkpointer(store, tcfg.checkpoint.every, tcfg.epochs, shared, history, comparable_config(cfg), state)
+    # after the shared callbacks: the saver sees early stopping's decision and the epoch's history
+    return RunCallbacks(shared + [history, guard, saver], timer, history, guard, saver, state)
+
+
+# --------------------------------------------------------------------------- fit
+def trainers() -> Dict[str, Callable]:
+    """trainer name -> train(model, splits, tcfg, callbacks, seed, initial_epoch) -> history (every registered one;
+    importing each: prefer `trainer(name)`)."""
+    from ..registry import registry
+
+    return {entry.name: entry.load() for entry in registry("trainer")}
+
+
+def trainer(name: str) -> Callable:
+    """The train function of `trainer=<name>`, from the trainer registry (imported now)."""
+    from ..registry import registry
+
+    return registry("trainer").get(name).load()
+
+
+@dataclass
+class Ended:
+    """How training ended: `completed`, `diverged` (with where and the diagnosis) or `interrupted`."""
+
+    status: str
+    details: Dict[str, Any]
+    signum: Optional[int] = None  # interrupted: the signal
+
+
+def fit(prepared: Prepared, cfg: DictConfig, callbacks: RunCallbacks) -> Ended:
+    """Train (continuing `callbacks.state`), with SIGINT/SIGTERM saving a checkpoint; never raises for a NaN loss
+    or an interrupt: the returned `Ended` says what happened, for the outcome writer."""
+    import tensorflow as tf
+
+    from .checkpoint import interrupts_raise, replay_end, restore_model
+    from .diagnose import NonFiniteLoss, check_data, diagnose_divergence
+
+    splits, spec, model = prepared
+    tcfg, state, cbs = cfg.trainer, callbacks.state, callbacks
+    initial_epoch = 0
+    if state is not None:
+        restore_model(state, model)
+        cbs.history.history = {k: list(v) for k, v in state.history.items()}
+        initial_epoch = state.epoch
+    try:
+        with interrupts_raise():
+            if state is not None and (state.stopped or state.epoch >= tcfg.epochs):
+                log.info("training had ended after epoch %d: evaluating it again", state.epoch)
+                replay_end(state, model, cbs.all)
+            else:
+                trainer(tcfg.name)(model, splits, tcfg, cbs.all, seed=cfg.seed, initial_epoch=initial_epoch)
+    except (NonFiniteLoss, tf.errors.InvalidArgumentError) as e:
+        problems = check_data(splits, spec)
+        if isinstance(e, tf.errors.InvalidArgumentError) and not problems:
+            raise  # not the data's fault: a genuine error
+        where = e.where if isinstance(e, NonFiniteLoss) else {  # e.g. a label beyond the classes, on CPU
+            "epoch": cbs.guard.epoch + 1, "batch": None, "step": int(model.optimizer.iterations), "metric": "loss",
+            "loss": float("nan"), "error": str(e).splitlines()[0][:300], "losses": cbs.guard.losses}
+        diagnosis = diagnose_divergence(where, problems, tcfg, splits.train.steps(tcfg.batch_size))
+        where.pop("losses", None)
+        log.error("training diverged at epoch %s (step %s): %s", where["epoch"], where["step"], diagnosis["message"])
+        return Ended("diverged", {"diverged": where, "diagnosis": diagnosis})
+    except Interrupted as e:
+        path = cbs.saver.flush()
+        log.warning("%s: checkpoint %s (epoch %d)", e, path, cbs.saver.last_epoch)
+        return Ended("interrupted", {"signal": e.signal_name, "checkpoint": str(path) if path else None}, e.signum)
+    return Ended("completed", {})
+
+
+# --------------------------------------------------------------------------- evaluate
+def evaluate(model, split, batch_size: int) -> Dict[str, float]:
+    """Test metrics under Keras names (loss, mse, mae / loss, accuracy), in inference mode."""
+    res = model.evaluate(split.dataset(batch_size), verbose=0, return_dict=True)
+    return {k: float(v) for k, v in res.items()}
