@@ -169,15 +169,24 @@ def test_wheel_install_runs_from_another_directory(tmp_path):
     assert json.loads(metrics.read_text())["model"] == "gru"
 
 
-def test_shared_datasets_is_seqlab_data_dir_when_set(shared_datasets):
-    env = os.environ.get("SEQLAB_DATA_DIR")
-    assert shared_datasets == (Path(env).resolve() if env else REPO.parent / "shared" / "datasets")
+ENV_TEST = """
+import os
+from pathlib import Path
+
+def test_shared_datasets(shared_datasets):
+    assert shared_datasets == Path(os.environ["SEQLAB_DATA_DIR"]).resolve()
+"""
 
 
-def test_shared_datasets_follows_the_environment(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                        f"{__file__}::test_shared_datasets_is_seqlab_data_dir_when_set"], cwd=REPO,
-                       env=dict(os.environ, SEQLAB_DATA_DIR=str(tmp_path)), capture_output=True, text=True)
+def test_shared_datasets_follows_seqlab_data_dir(tmp_path):
+    # the real conftest beside a one-test file, in a pytest of its own (an empty ini: none of the repo's options)
+    (tmp_path / "conftest.py").write_text((REPO / "tests" / "conftest.py").read_text())
+    (tmp_path / "test_env.py").write_text(ENV_TEST)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    data = tmp_path / "datasets"
+    data.mkdir()
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)], cwd=tmp_path,
+                       env=dict(os.environ, SEQLAB_DATA_DIR=str(data)), capture_output=True, text=True)
     assert r.returncode == 0 and "1 passed" in r.stdout, r.stdout[-2000:]
 
 
@@ -304,3 +313,19 @@ def test_ctrl_c_during_start_up_is_one_line(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-2000:]
     assert "error: interrupted during start-up" in err and "Traceback" not in err
+
+
+def _readme_commands(section: str):
+    """The command lines (comments stripped) of the bash blocks in one `## section` of the README."""
+    text = (REPO / "README.md").read_text().split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
+    return [line.split("  #")[0].strip() for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_ci_runs_the_readme_quickstart_and_both_test_tiers():
+    ci = [line.split(" || ")[0] for line in (REPO / ".ci" / "run").read_text().splitlines()]
+    install, tests = _readme_commands("Quickstart")
+    fast, slow = _readme_commands("Development")
+    assert "pip install -e \".[test]\"" in install and install.endswith("python -m seqlab")
+    assert tests == fast and slow == fast + " -m slow"
+    assert [c for c in ci if c in (install, fast, slow)] == [install, fast, slow]
