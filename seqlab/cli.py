@@ -45,6 +45,8 @@ def _describe(group: str, name: str) -> str:
 
 
 def help_text() -> str:
+    from .registry import registry
+
     lines = ["seqlab: train and compare SimpleRNN / LSTM / GRU / Conv1D models on time series and text.", "",
              "Usage: python -m seqlab [group=option ...] [key=value ...]",
              "       python -m seqlab -m sweep=lr [...]      Keras Tuner sweep (results under sweeps/)",
@@ -54,7 +56,9 @@ def help_text() -> str:
     defaults = {"dataset": "sine", "model": "lstm", "regularizer": "none", "trainer": "fit", "sweep": "none"}
     for group in GROUPS + ("experiment",):
         lines.append(f"  {group}:")
-        for name in options(group):
+        # the registered options (model=custom, dataset=custom included); experiments are YAML presets only
+        names = options(group) if group == "experiment" else registry(group).names()
+        for name in names:
             star = "*" if defaults.get(group) == name else " "
             desc = _describe(group, name)
             lines.append(f"   {star}{name:<22} {desc}".rstrip())

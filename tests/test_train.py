@@ -85,14 +85,16 @@ def test_early_stopping_restores_best_weights(tmp_path):
 @pytest.mark.parametrize("trainer", ["fit", "tape"])
 def test_text_model_trains_short_and_evaluates_long(trainer, tmp_path):
     """dataset.eval_sequence_length: one model trains on 8-token cuts and scores 24-token validation/test rows."""
-    cfg = compose(["dataset=text_synth", "dataset.train_size=512", "dataset.val_size=64", "dataset.test_size=64",
+    cfg = compose(["dataset=text_synth", "dataset.train_size=2048", "dataset.val_size=64", "dataset.test_size=256",
                    "dataset.sequence_length=8", "dataset.eval_sequence_length=24", "model=lstm", "model.units=16",
-                   "model.pooling=max", f"trainer={trainer}", "trainer.epochs=3", "trainer.batch_size=32",
+                   "model.pooling=max", f"trainer={trainer}", "trainer.epochs=4", "trainer.batch_size=32",
                    "trainer.lr=0.01", "trainer.verbose=0", "trainer.checkpoint.every=0"])
     result = run(cfg, tmp_path)
     loss, val_loss = result.history["loss"], result.history["val_loss"]
     assert loss[-1] < loss[0] and np.isfinite(val_loss).all(), (loss, val_loss)
-    assert 0.0 <= result.metrics["test"]["accuracy"] <= 1.0
+    # the negation rule is learnable: well above the majority class (~0.5 on text_synth)
+    accuracy, majority = result.metrics["test"]["accuracy"], result.metrics["baseline"]["accuracy"]
+    assert accuracy > majority + 0.2, (accuracy, majority)
     import keras
 
     model = keras.models.load_model(tmp_path / "model.keras", compile=False)

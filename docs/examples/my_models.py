@@ -27,7 +27,8 @@ def tcn(cfg, spec) -> keras.Model:
         x = inp
     for i in range(levels):
         x = keras.layers.Conv1D(filters, 3, padding="causal", dilation_rate=2**i, activation="relu")(x)
-    x = keras.layers.GlobalMaxPooling1D()(x) if spec.vocab_size else x[:, -1, :]  # (batch, filters)
+    # (batch, filters): a forecast reads the last step, a classifier the average over time
+    x = x[:, -1, :] if spec.task == "regression" else keras.layers.GlobalAveragePooling1D()(x)
     units, activation, _ = head_for(spec)  # what seqlab's loss expects: linear / sigmoid / softmax units
     out = keras.layers.Dense(units, activation=activation)(x)
     if spec.task == "regression":
