@@ -1,0 +1,93 @@
+"""Pins the private Keras Tuner / TensorFlow behaviour seqlab relies on (seqlab/private.py): an upgrade breaks here."""
+
+import inspect
+
+import keras_tuner
+import pytest
+
+from seqlab import private
+
+
+def test_every_private_import_outside_the_adapter_is_gone():
+    import pathlib
+    import re
+
+    root = pathlib.Path(private.__file__).parent
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py") if p.name != "private.py"
+                 and re.search(r"keras_tuner\.src|tensorflow\.python|_retry_queue|_save_trial|_get_checkpoint_fname"
+                               r"|tuner_utils|OracleServicer|context\._context", p.read_text())]
+    assert offenders == []
+
+
+def test_op_determinism_switches_on_and_back_off():
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+    assert private.op_determinism_enabled() is True
+    private.disable_op_determinism()
+    assert private.op_determinism_enabled() is False
+
+
+def test_tensorflow_runtime_started_is_a_bool_and_true_once_an_op_ran():
+    import tensorflow as tf
+
+    assert isinstance(private.tensorflow_runtime_started(), bool)
+    tf.constant(1.0) + 1.0
+    assert private.tensorflow_runtime_started() is True
+
+
+@pytest.fixture()
+def oracle(tmp_path):
+    o = keras_tuner.oracles.RandomSearchOracle(objective=keras_tuner.Objective("val_loss", "min"), max_trials=2,
+                                               seed=1)
+    hp = keras_tuner.HyperParameters()
+    hp.Float("trainer.lr", 1e-3, 1e-2)
+    o._set_project_dir(str(tmp_path), "tuner")  # Keras Tuner's own set-up path (what Tuner.__init__ calls)
+    o.update_space(hp)
+    return o
+
+
+def test_oracle_retry_queue_is_the_list_create_trial_hands_out_first(oracle):
+    first = oracle.create_trial("w1")
+    queue = private.retry_queue(oracle)
+    assert queue == [] and isinstance(queue, list)
+    oracle.ongoing_trials.pop("w1")
+    queue.append(first.trial_id)  # what the lease reaper does with a lost worker's trial
+    again = oracle.create_trial("w2")
+    assert again.trial_id == first.trial_id and private.retry_queue(oracle) == []
+
+
+def test_save_trial_writes_trial_json(oracle, tmp_path):
+    trial = oracle.create_trial("w1")
+    private.save_trial(oracle, trial)
+    assert (tmp_path / "tuner" / f"trial_{trial.trial_id}" / "trial.json").is_file()
+
+
+def test_tuner_callbacks_and_checkpoint_path(tmp_path):
+    from seqlab.train.callbacks import StatefulCallback
+
+    class Stub:
+        oracle = type("O", (), {"objective": keras_tuner.Objective("val_loss", "min")})()
+
+    report, best = private.tuner_callbacks(Stub(), "trial", str(tmp_path / "w.weights.h5"))
+    assert type(report).__name__ == "TunerCallback" and report.tuner.__class__ is Stub and report.trial == "trial"
+    assert type(best).__name__ == "SaveBestEpoch" and best.filepath == str(tmp_path / "w.weights.h5")
+    assert not isinstance(report, StatefulCallback) and not isinstance(best, StatefulCallback)
+    assert list(inspect.signature(keras_tuner.Tuner._get_checkpoint_fname).parameters) == ["self", "trial_id"]
+
+
+def test_oracle_servicer_is_added_to_a_grpc_server_and_reports_stops(oracle):
+    from concurrent import futures
+
+    import grpc
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    servicer = private.oracle_server(oracle, server)
+    assert servicer.oracle is oracle and private.stop_requested(servicer) is False
+    server.stop(0)
+
+
+def test_synchronized_and_trial_are_public():
+    from keras_tuner.engine.trial import Trial, TrialStatus
+
+    assert callable(keras_tuner.synchronized) and TrialStatus.IDLE and Trial
