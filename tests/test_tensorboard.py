@@ -313,14 +313,26 @@ def test_real_tensorboard_shows_every_dashboard(tmp_path, monkeypatch, capsys):
 
 
 def test_best_validation_record_survives_a_resume(tmp_path):
-    """The checkpoint carries the review's best-epoch record, so HParams' val/* span the whole run."""
-    from seqlab.train.checkpoint import _callback_states
+    """A run resumed from its checkpoint reports HParams' val/* at the best epoch of the whole run: the checkpoint
+    carries the review's best-epoch record. After the resume a callback spoils the weights after every batch, so
+    no later epoch beats the best one before it: a record that restarted at the resume would name a later epoch."""
+    import keras
 
-    cfg = compose(TINY)
-    splits, _, model = prepare(cfg)
-    review = TensorBoardReview(cfg, tmp_path, splits)
-    review._best = {"val/loss": 0.25, "val/best_epoch": 3}
-    (state,) = _callback_states([review], {}).values()
-    fresh = TensorBoardReview(cfg, tmp_path, splits)
-    fresh.load_state_dict(state["state_dict"])
-    assert fresh._best == {"val/loss": 0.25, "val/best_epoch": 3}
+    class Spoil(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.model.set_weights([np.full_like(w, 2.0) for w in self.model.get_weights()])
+
+    train_with("fit", tmp_path, ["trainer.checkpoint.every=1", "trainer.epochs=3", "trainer.lr=0.01"])
+    assert (tmp_path / "checkpoints" / "epoch-0003.npz").is_file()
+    cfg = compose(TINY + ["trainer.checkpoint.every=1", "trainer.epochs=5", "trainer.lr=0.01", "resume=true"])
+    result = run(cfg, tmp_path, extra_callbacks=[Spoil()])
+    val = result.history["val_loss"]
+    assert len(val) == 5 and int(np.argmin(val)) < 3, val  # the best epoch lies before the resume
+    acc = ea.EventAccumulator(str(tmp_path / "tb" / "summary"), size_guidance={ea.TENSORS: 0})
+    acc.Reload()
+
+    def last(tag):
+        return float(tf.make_ndarray(acc.Tensors(tag)[-1].tensor_proto))
+
+    assert last("val/best_epoch") == int(np.argmin(val)) + 1
+    assert last("val/loss") == pytest.approx(min(val), rel=1e-6)

@@ -74,12 +74,25 @@ def test_classification_reports_accuracy_and_majority_baseline(tmp_path):
 
 
 def test_early_stopping_restores_best_weights(tmp_path):
+    import keras
+
+    class Record(keras.callbacks.Callback):  # the weights at the end of every epoch
+        weights = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.weights.append([np.array(w) for w in self.model.get_weights()])
+
     cfg = compose(["model=lstm", "model.units=8", "dataset.length=800", "trainer.epochs=30", "trainer.patience=1",
                    "trainer.lr=0.3", "trainer.optimizer=sgd"] + QUIET)
-    result = run(cfg, tmp_path)
+    result = run(cfg, tmp_path, extra_callbacks=[Record()])
     val = result.history["val_loss"]
-    assert result.metrics["epochs"] <= 30
-    assert result.metrics["best_epoch"] == int(np.argmin(val)) + 1
+    best = result.metrics["best_epoch"]
+    assert best == int(np.argmin(val)) + 1 and best < result.metrics["epochs"] < 30  # stopped after a worse epoch
+    for kept, at_best in zip(result.model.get_weights(), Record.weights[best - 1], strict=True):
+        np.testing.assert_array_equal(kept, at_best)
+    saved = keras.models.load_model(tmp_path / "model.keras", compile=False)
+    for kept, at_best in zip(saved.get_weights(), Record.weights[best - 1], strict=True):
+        np.testing.assert_array_equal(kept, at_best)
 
 
 @pytest.mark.parametrize("trainer", ["fit", "tape"])
