@@ -94,12 +94,15 @@ def serving_function(pred) -> Tuple[Callable, list]:
     return serve, [tf.TensorSpec(shape, tf.float32, name="series")]
 
 
-def write_archive(model, fn: Callable, signature: list, path) -> None:
-    """A SavedModel whose endpoint `serve` (and `serving_default`) is `fn`, with the model's weights."""
+def write_archive(pred, fn: Callable, signature: list, path) -> None:
+    """A SavedModel whose endpoint `serve` (and `serving_default`) is `fn`, with the model's weights (and, for
+    text, the vectoriser's lookup table)."""
     import keras
 
     archive = keras.export.ExportArchive()
-    archive.track(model)
+    archive.track(pred.model)
+    if getattr(pred, "vectorizer", None) is not None:
+        archive.track(pred.vectorizer)
     archive.add_endpoint("serve", fn, input_signature=signature)
     archive.write_out(str(path), verbose=False)
 
@@ -108,7 +111,7 @@ def export_saved_model(pred, path: Path) -> Callable:
     """SavedModel with endpoint `serve` (also `serving_default`); returns a callable of the reloaded artifact."""
     import tensorflow as tf
 
-    write_archive(pred.model, *serving_function(pred), path)
+    write_archive(pred, *serving_function(pred), path)
     loaded = tf.saved_model.load(str(path))
     return lambda x: np.asarray(loaded.serve(tf.constant(x))["outputs"])
 
@@ -130,7 +133,7 @@ def export_litert(pred, path: Path) -> Callable:
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:  # the converter reads a SavedModel (concrete functions fail)
-        write_archive(pred.model, fn, signature, tmp)
+        write_archive(pred, fn, signature, tmp)
         flat = _convert(lambda: tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["serve"]))
     Path(path).write_bytes(flat)
     return litert_runner(path, pad_to=pred.length if meta["kind"] == "text" else None)

@@ -106,6 +106,7 @@ class TextPredictor(_Classifier):
 
         vocab = meta["vocabulary"]
         self.vectorizer = keras.layers.TextVectorization(standardize=standardize, vocabulary=vocab[2:], ragged=True)
+        self.vectorizer(["built"])  # a built layer, as export archives need
         self.length = int(meta.get("eval_sequence_length") or meta["sequence_length"])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
