@@ -5,6 +5,7 @@ import os
 import signal
 import time
 
+import pandas as pd
 import pytest
 
 from seqlab.config import ConfigError, compose, options, sweep_space, validate
@@ -249,3 +250,94 @@ def test_lease_hands_a_silent_workers_trial_to_another_worker(tmp_path):
         oracle.end_trial(trial)
     assert oracle.create_trial("b").status == TrialStatus.STOPPED
     assert sorted(oracle.end_order) == sorted([a.trial_id, b.trial_id])  # each trial ended once
+
+
+# --------------------------------------------------------------------------- in-process sweeps (isolation none)
+SWEEP_RUN = ["model.units=4", "trainer.epochs=1", "trainer.verbose=0", "trainer.tensorboard.enabled=false",
+             "sweep.isolation=none"]
+
+
+def test_a_trial_that_the_model_refuses_fails_and_the_sweep_goes_on(tmp_path, monkeypatch):
+    """A combination that validate passes but the model builder refuses (a ConfigError in the run's prepare stage,
+    like data too short for its input_len) fails that trial; the sweep completes the others."""
+    from seqlab import models
+    from seqlab.config import config_error
+    from seqlab.tune.sweep import run_sweep
+
+    build = models.build
+
+    def picky(model_cfg, reg_cfg, spec):
+        if model_cfg.units == 5:
+            raise config_error("model.units", "an even number", 5)
+        return build(model_cfg, reg_cfg, spec)
+
+    monkeypatch.setattr(models, "build", picky)
+    cfg = compose(["dataset.length=400", "dataset.input_len=8", "dataset.horizon=2"] + SWEEP_RUN + [
+        "sweep=lr", "sweep.tuner=grid", "sweep.max_trials=2", "++sweep.space={model.units: [4, 5]}"])
+    summary = run_sweep(cfg, tmp_path / "sweep", overrides=[])
+    by_units = {r["model.units"]: r for r in summary.rows}
+    assert by_units[4]["status"] == "completed" and by_units[5]["status"] == "failed", summary.rows
+    assert "invalid combination" in by_units[5]["reason"] and "model.units" in by_units[5]["reason"]
+    failed = json.loads((tmp_path / "sweep" / by_units[5]["run_dir"] / "metrics.json").read_text())
+    assert failed["status"] == "failed" and failed["error"]["stage"] == "prepare"
+    record = json.loads((tmp_path / "sweep" / by_units[4]["run_dir"] / results.RECORD).read_text())
+    assert record["attempts"][0]["pid"] == os.getpid()  # isolation none: the trial ran in this process
+    assert summary.best["trial_id"] == by_units[4]["trial_id"]
+
+
+def test_resume_false_refuses_a_directory_that_holds_a_sweep(tmp_path):
+    from seqlab.tune.sweep import _write_state, locate
+
+    cfg = compose(["sweep=lr"])
+    _write_state(tmp_path, cfg, "interrupted")
+    assert locate(cfg, tmp_path, None) == tmp_path
+    with pytest.raises(ConfigError, match=r"sweep\.resume: expected true"):
+        locate(compose(["sweep=lr", "sweep.resume=false"]), tmp_path, None)
+
+
+def test_kerastuner_variables_decide_the_role(monkeypatch):
+    from seqlab.tune import distributed
+
+    dcfg = compose(["sweep=lr"]).sweep.distributed
+    for k in distributed.ENV:
+        monkeypatch.delenv(k, raising=False)
+    assert distributed.configure(dcfg) is None  # no variables: one process
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    with pytest.raises(ConfigError, match=r"KERASTUNER_TUNER_ID.*KERASTUNER_ORACLE_PORT"):
+        distributed.configure(dcfg)
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "8000")
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief")
+    assert distributed.configure(dcfg) == "chief"
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "worker-3")
+    assert distributed.configure(dcfg) == "worker" and distributed.address() == "127.0.0.1:8000"
+
+
+def test_executions_per_trial_write_two_run_dirs_and_average_them(tmp_path):
+    from seqlab.tune.sweep import run_sweep
+
+    cfg = compose(["dataset.length=400", "dataset.input_len=8", "dataset.horizon=2"] + SWEEP_RUN + [
+        "sweep=lr", "sweep.max_trials=1", "sweep.executions_per_trial=2"])
+    summary = run_sweep(cfg, tmp_path, overrides=[])
+    (row,) = summary.rows
+    runs = [tmp_path / row["run_dir"] / f"execution{k}" for k in range(2)]
+    best = [min(pd.read_csv(r / "history.csv")["val_loss"]) for r in runs]
+    assert best[0] != best[1]  # two seeds
+    assert row["val_loss"] == pytest.approx(sum(best) / 2, rel=1e-6)
+
+
+def test_hyperband_promotion_continues_the_parent_trials_checkpoint(tmp_path):
+    from seqlab.tune.sweep import run_sweep
+
+    cfg = compose(["dataset.length=400", "dataset.input_len=8", "dataset.horizon=2"] + SWEEP_RUN + [
+        "sweep=lr", "sweep.tuner=hyperband", "sweep.max_epochs=3", "sweep.max_trials=4"])
+    summary = run_sweep(cfg, tmp_path, overrides=[])
+    promoted = [r for r in summary.rows if r.get("continues") and r["status"] == "completed"]
+    assert promoted, summary.rows
+    child = promoted[0]
+    parent = next(r for r in summary.rows if r["trial_id"] == child["continues"])
+    h_child = pd.read_csv(tmp_path / child["run_dir"] / "history.csv")
+    h_parent = pd.read_csv(tmp_path / parent["run_dir"] / "history.csv")
+    record = json.loads((tmp_path / child["run_dir"] / results.RECORD).read_text())
+    first = record["attempts"][0]["start_epoch"]
+    assert first == len(h_parent) >= 1  # the promoted trial's first epoch is the parent's next one
+    assert list(h_child["loss"][:first]) == list(h_parent["loss"])  # continued from the parent's checkpoint
