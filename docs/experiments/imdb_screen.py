@@ -193,7 +193,7 @@ def main() -> None:
                     g_norm = ops.sqrt(ops.sum(ops.square(g), axis=(1, 2))) + 1e-12
                     r = tf.stop_gradient(g * ops.reshape(a.adv * rms_word / g_norm, (-1, 1, 1)))
                     adv = ops.mean(keras.losses.binary_crossentropy(y, self.body(e + r, mask, True)))
-                    loss = loss + adv
+                    loss = 0.5 * (loss + adv)  # the mean of the clean and adversarial loss, as seqlab trains
             grads = tape.gradient(loss, self.trainable_variables)
             self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
             self.loss_mean.update_state(loss)
