@@ -184,7 +184,7 @@ def litert_inputs(pred, raw):
 
 
 def export_onnx(pred, path: Path) -> Callable:
-    """ONNX through tf2onnx (optional dependency), model inputs as in `export_litert`."""
+    """ONNX through tf2onnx (optional dependency) of the model on its own inputs (z-scores, token ids)."""
     try:
         import onnxruntime
         import tf2onnx
@@ -194,10 +194,11 @@ def export_onnx(pred, path: Path) -> Callable:
     import tensorflow as tf
 
     model = pred.model
-    signature = ([tf.TensorSpec([None, pred.length], tf.int32, name="tokens")] if pred.meta["kind"] == "text"
-                 else serving_function(pred)[1])
-    tf2onnx.convert.from_function(tf.function(lambda x: model(x, training=False)), input_signature=signature,
-                                  output_path=str(path))
+    shape = [pred.length] if pred.meta["kind"] == "text" else pred.meta["input_shape"]
+    dtype = tf.int32 if pred.meta["kind"] == "text" else tf.float32
+    # the model's own inputs (z-scores, token ids): tf2onnx fails on the normalising wrapper (grappler import)
+    tf2onnx.convert.from_function(tf.function(lambda x: model(x, training=False)),
+                                  input_signature=[tf.TensorSpec([None] + list(shape), dtype)], output_path=str(path))
     session = onnxruntime.InferenceSession(str(path))
     name = session.get_inputs()[0].name
     return lambda x: session.run(None, {name: np.asarray(x)})[0]
@@ -216,6 +217,7 @@ def latency_ms(run: Callable, example, repeats: int = 20) -> float:
 
 def export(run_dir: Path, fmt: str, output: Optional[Path] = None) -> Dict[str, object]:
     """Export the run, check parity on its saved test examples; returns path, size, max_abs_diff, latency."""
+    from .artifacts import read_examples
     from .predictors import load
 
     if fmt not in FORMATS:
@@ -229,7 +231,7 @@ def export(run_dir: Path, fmt: str, output: Optional[Path] = None) -> Dict[str, 
         run, inputs = export_saved_model(pred, path), raw
     else:
         run = (export_litert if fmt == "litert" else export_onnx)(pred, path)
-        inputs = litert_inputs(pred, raw)
+        inputs = litert_inputs(pred, raw) if fmt == "litert" else read_examples(pred.run_dir)[0]
     got = np.asarray(run(inputs)).reshape(expected.shape)
     files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
     return {"format": fmt, "path": str(path), "bytes": sum(p.stat().st_size for p in files),
