@@ -159,3 +159,69 @@ def test_reader_imports_no_tensorflow(tmp_path):
             "assert 'tensorflow' not in sys.modules")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+# --------------------------------------------------------------------------- through the csv dataset option
+def _series_csv(tmp_path, name, sep=",", decimal=".", shuffle=False, extra=None):
+    rng = np.random.default_rng(0)
+    n = 300
+    frame = pd.DataFrame({"time": pd.date_range("2022-01-01", periods=n, freq="h").astype(str),
+                          "load": np.round(np.sin(np.arange(n) / 7) * 100 + 500 + rng.normal(0, 5, n), 3),
+                          "temp": np.round(rng.normal(10, 3, n), 3)})
+    for k, v in (extra or {}).items():
+        frame[k] = v
+    if shuffle:
+        frame = frame.iloc[rng.permutation(n)]
+    text = frame.to_csv(index=False, sep=sep)
+    if decimal == ",":
+        text = "\n".join(line.replace(".", ",") if i else line for i, line in enumerate(text.splitlines())) + "\n"
+    return _write(tmp_path / name, text)
+
+
+def _cfg(path, *extra):
+    from seqlab.config import compose
+
+    return compose(["dataset=csv", f"dataset.path={path}", "dataset.time_column=time", "dataset.input_len=24",
+                    "dataset.horizon=6", *extra])
+
+
+def test_a_european_csv_gives_the_same_windows_as_the_plain_one(tmp_path):
+    from seqlab import data
+    from seqlab.config import validate
+
+    plain, euro = _series_csv(tmp_path, "plain.csv"), _series_csv(tmp_path, "euro.csv", sep=";", decimal=",")
+    cfg_plain, cfg_euro = _cfg(plain), _cfg(euro)
+    validate(cfg_euro)
+    (a, _), (b, _) = data.load(cfg_plain.dataset), data.load(cfg_euro.dataset)
+    np.testing.assert_array_equal(a.train.arrays()[0], b.train.arrays()[0])
+    assert b.info["dialect"]["sep"] == ";" and b.info["dialect"]["decimal"] == ","
+    assert b.info["features"] == ["load", "temp"] and b.info["time"]["time_step"] == str(pd.Timedelta("1h"))
+
+
+def test_text_columns_are_reported_and_one_hot_encoded_on_request(tmp_path):
+    from seqlab import data
+
+    site = np.where(np.arange(300) % 3 == 0, "north", "south")
+    path = _series_csv(tmp_path, "sites.csv", extra={"site": site})
+    splits, spec = data.load(_cfg(path).dataset)
+    assert splits.info["string_columns"] == ["site"] and splits.info["unused_columns"] == ["site"]
+    assert spec.feature_names == ("load", "temp")
+    splits, spec = data.load(_cfg(path, "dataset.categorical=[site]").dataset)
+    assert spec.feature_names == ("load", "temp", "site=north", "site=south")
+    assert spec.target_names == ("load", "temp")  # one-hot columns are never default targets
+    assert splits.info["categorical"] == {"site": ["north", "south"]}
+
+
+def test_csv_refusals_come_before_tensorflow_and_name_the_option(tmp_path):
+    unsorted = _series_csv(tmp_path, "unsorted.csv", shuffle=True)
+    code = (
+        "import sys\n"
+        "from seqlab.config import compose, validate, ConfigError\n"
+        f"cfg = compose(['dataset=csv', 'dataset.path={unsorted}', 'dataset.time_column=time'])\n"
+        "try:\n    validate(cfg)\nexcept ConfigError as e:\n    print(e)\n"
+        "assert 'tensorflow' not in sys.modules\n"
+        f"cfg = compose(['dataset=csv', 'dataset.path={unsorted}', 'dataset.time_column=time', 'dataset.sort=true'])\n"
+        "validate(cfg); print('sorted ok')\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("dataset.sort: expected rows in time order in unsorted.csv") and "sorted ok" in r.stdout

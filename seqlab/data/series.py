@@ -6,7 +6,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,7 @@ from ..config.schema import DatasetConfig
 from ..registry import REGISTRIES
 from . import download
 from .base import DataSpec, Splits, WindowSplit
+from .tabular import AUTO, one_hot, parse_time, read_table
 
 log = logging.getLogger(__name__)
 SPLIT_NAMES = ("train", "val", "test")
@@ -48,19 +49,33 @@ class SineConfig(SeriesConfig):
 
 
 @dataclass
-class CsvConfig(SeriesConfig):
-    path: str = MISSING
-    time_column: Optional[str] = None
+class FileSeriesConfig(SeriesConfig):
+    """A series read from a CSV file: its dialect (detected by default), time column and text columns."""
+
+    sep: str = AUTO  # field separator: auto | , | ; | \t | |
+    decimal: str = AUTO  # decimal mark: auto | . | ,
+    thousands: Optional[str] = None  # thousands separator, e.g. "," or "." (numbers that need one are refused)
+    encoding: str = AUTO  # auto (BOM, else UTF-8, else cp1252) or a codec name
+    # a column of timestamps, or [year, month, day, hour, ...] columns; parsed, checked for order/gaps, dropped
+    time_column: Any = None
+    time_unit: Optional[str] = None  # for a numeric time column: s | ms | us | ns | m | h | D
+    sort: bool = False  # sort rows by time instead of refusing rows out of order
+    categorical: Optional[List[str]] = None  # text columns one-hot encoded as features (training categories)
 
 
 @dataclass
-class EttConfig(SeriesConfig):
+class CsvConfig(FileSeriesConfig):
+    path: str = MISSING
+
+
+@dataclass
+class EttConfig(FileSeriesConfig):
     """ETT benchmark under the DLinear/PatchTST protocol (boundaries in rows)."""
 
     file: str = "ETTh1.csv.gz"
     url: str = ""
     sha256: str = ""
-    time_column: Optional[str] = "date"
+    time_column: Any = "date"
 
 
 def load_sine(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:
@@ -72,7 +87,7 @@ def load_sine(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Split
 def load_csv(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:
     """Any time-series CSV (plain or .gz) at `dataset.path`."""
     path = download.local_path(_get(cfg, "path"), "dataset.path", data_dir)
-    frame, info = read_series(path, "dataset.path", cfg.get("time_column"))
+    frame, info = read_series(path, "dataset.path", cfg)
     return build_windows(frame, cfg, path.name, info)
 
 
@@ -87,7 +102,7 @@ def load_ett(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits
             raise config_error("dataset.url", f"a URL to download {plain} from, as neither {cfg.file} nor {plain} "
                                f"is in data_dir or the cache ({download.search_dirs(data_dir)})", cfg.url)
         path = download.fetch(plain, cfg.url, cfg.sha256, data_dir)
-    frame, info = read_series(path, "dataset.file", cfg.get("time_column"))
+    frame, info = read_series(path, "dataset.file", cfg)
     return build_windows(frame, cfg, path.name, info)
 
 
@@ -118,26 +133,62 @@ def sine_frame(length: int, channels: int, periods: List[float], noise: float,
     return pd.DataFrame(columns), info
 
 
-def read_series(path: Path, key: str, time_column: Optional[str]) -> Tuple[pd.DataFrame, Dict]:
-    """Read a CSV; the time column (if any) is checked, parsed for its range and dropped."""
-    frame = download.read_csv(path, key)
-    info: Dict = {"source": str(path)}
-    if time_column:
-        if time_column not in frame.columns:
-            raise config_error("dataset.time_column", f"a column of {path.name}", time_column, list(frame.columns))
-        times = pd.to_datetime(frame[time_column], errors="coerce")
-        if times.isna().any():
-            bad = frame[time_column][times.isna()].iloc[0]
-            raise config_error("dataset.time_column", f"timestamps in every row of {path.name}",
-                               f"{int(times.isna().sum())} unparseable values, e.g. {bad!r}")
-        info["time_range"] = [str(times.iloc[0]), str(times.iloc[-1])]
-        frame = frame.drop(columns=[time_column])
-    return frame, info
+_READ_CACHE: Dict[tuple, Tuple[pd.DataFrame, Dict]] = {}
+
+
+def read_series(path: Path, key: str, ds) -> Tuple[pd.DataFrame, Dict]:
+    """Read a series CSV in its dialect; the time column(s), if any, are parsed, checked and dropped.
+
+    Returns (frame, info: source, dialect, text columns, time report). Cached per file and options, so the
+    checks before TensorFlow and the loader read a file once."""
+    time_column = ds.get("time_column")
+    columns = [] if time_column is None else [time_column] if isinstance(time_column, str) else list(time_column)
+    opts = (ds.get("sep", AUTO), ds.get("decimal", AUTO), ds.get("thousands"), ds.get("encoding", AUTO),
+            tuple(columns), ds.get("time_unit"), bool(ds.get("sort", False)))
+    stat = path.stat()
+    cache_key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, key) + opts
+    if cache_key in _READ_CACHE:
+        frame, info = _READ_CACHE[cache_key]
+        return frame, dict(info)
+    table = read_table(path, key, sep=opts[0], decimal=opts[1], thousands=opts[2], encoding=opts[3])
+    frame = table.frame
+    info: Dict = {"source": str(path), **table.describe()}
+    if columns:
+        frame, times, report = parse_time(frame, columns, path, unit=opts[5], sort=opts[6])
+        info["time"] = report
+        info["time_range"] = report["time_range"]
+        info["string_columns"] = [c for c in info["string_columns"] if c not in columns]
+    _READ_CACHE.clear()  # one file at a time: a sweep's trials read the same one
+    _READ_CACHE[cache_key] = (frame, info)
+    return frame, dict(info)
+
+
+def _encoded(frame: pd.DataFrame, cfg, source: str, info: Optional[Dict] = None):
+    """(frame with `dataset.categorical` one-hot encoded, cfg, source, the one-hot column names)."""
+    cats = list(cfg.get("categorical") or [])
+    if not cats:
+        return frame, cfg, source, []
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    for c in cats:
+        if c in frame.columns and c not in text:
+            raise config_error("dataset.categorical", f"text columns of {source} to one-hot encode", c, text)
+    train_rows = _boundaries(cfg, len(frame), source)[0]
+    frame, categories = one_hot(frame, cats, train_rows, Path(source))
+    if info is not None:
+        info["categorical"] = categories
+    encoded = [f"{c}={v}" for c, vs in categories.items() for v in vs]
+    return frame, cfg, source, encoded
 
 
 def build_windows(frame: pd.DataFrame, cfg, source: str, info: Dict) -> Tuple[Splits, DataSpec]:
     """Split rows, z-score with training rows only and wrap each split's windows in a WindowSplit."""
-    features, targets, bounds, ranges, starts = plan_windows(frame, cfg, source)
+    frame, cfg, source, encoded = _encoded(frame, cfg, source, info)
+    features, targets, bounds, ranges, starts = plan_windows(frame, cfg, source, encoded)
+    unused = [c for c in frame.columns if c not in features and c not in targets]
+    if unused:
+        info["unused_columns"] = unused
+        log.info("%s: columns not used as features or targets: %s", source, ", ".join(unused))
+    log.info("%s: features %s; targets %s", source, ", ".join(features), ", ".join(targets))
     used = list(dict.fromkeys(features + targets))
     L, H = cfg.input_len, cfg.horizon
     data = frame[used].iloc[: bounds[2]]  # rows after test_end are never read by any window
@@ -170,12 +221,14 @@ def build_windows(frame: pd.DataFrame, cfg, source: str, info: Dict) -> Tuple[Sp
     return splits, spec
 
 
-def plan_windows(frame: pd.DataFrame, cfg, source: str):
+def plan_windows(frame: pd.DataFrame, cfg, source: str, encoded: Optional[List[str]] = None):
     """(features, targets, boundaries, row ranges, window starts per split), or a ConfigError naming the key:
-    a missing or non-numeric column, bad boundaries, a split too short for input_len + horizon."""
+    a missing or non-numeric column, bad boundaries, a split too short for input_len + horizon. One-hot columns
+    (`encoded`) are features by default, never default targets."""
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
     features = _columns(cfg.get("features"), "dataset.features", frame, numeric, source)
-    targets = _columns(cfg.get("targets"), "dataset.targets", frame, numeric, source)
+    targets = _columns(cfg.get("targets"), "dataset.targets", frame,
+                       [c for c in numeric if c not in (encoded or [])], source)
     bounds = _boundaries(cfg, len(frame), source)
     L, H = cfg.input_len, cfg.horizon
     ranges = dict(zip(SPLIT_NAMES, zip([0] + bounds[:2], bounds)))
@@ -221,7 +274,10 @@ def _columns(names, key: str, frame: pd.DataFrame, numeric: List[str], source: s
         if c not in frame.columns:
             raise config_error(key, f"numeric columns of {source}", c, numeric)
         if c not in numeric:
-            raise config_error(key, f"a numeric column of {source} ({c!r} has dtype {frame[c].dtype})", c, numeric)
+            what = "text" if not pd.api.types.is_numeric_dtype(frame[c]) else "one-hot encoded"
+            hint = f"; one-hot encode it with dataset.categorical=[{c}]" if key == "dataset.features" and \
+                what == "text" else ""
+            raise config_error(key, f"a numeric column of {source} ({c!r} is {what}{hint})", c, numeric)
     return names
 
 
@@ -286,8 +342,8 @@ def check_csv(cfg) -> None:
     """The file exists and reads; its columns and length fit the config (pandas only)."""
     _check_windows(cfg)
     path = download.local_path(_get(cfg.dataset, "path"), "dataset.path", cfg.data_dir)
-    frame, _ = read_series(path, "dataset.path", cfg.dataset.get("time_column"))
-    plan_windows(frame, cfg.dataset, path.name)
+    frame, _ = read_series(path, "dataset.path", cfg.dataset)
+    plan_windows(*_encoded(frame, cfg.dataset, path.name))
 
 
 def check_ett(cfg) -> None:
@@ -296,8 +352,8 @@ def check_ett(cfg) -> None:
     ds = cfg.dataset
     path = download.find([ds.file, ds.file[:-3] if ds.file.endswith(".gz") else ds.file], cfg.data_dir)
     if path is not None:
-        frame, _ = read_series(path, "dataset.file", ds.get("time_column"))
-        plan_windows(frame, ds, path.name)
+        frame, _ = read_series(path, "dataset.file", ds)
+        plan_windows(*_encoded(frame, ds, path.name))
 
 
 _FORECASTING = {"window_forecasting"}

@@ -397,7 +397,9 @@ def parse_time(frame: pd.DataFrame, columns: Sequence[str], path: Path, unit: Op
                                    f"(e.g. s for Unix seconds)", None, list(TIME_UNITS))
             times = pd.to_datetime(values, unit=unit, errors="coerce")
         else:
-            times = pd.to_datetime(values, errors="coerce", format="mixed")
+            times = pd.to_datetime(values, errors="coerce")  # one format, inferred from the first value: fast
+            if times.isna().any():
+                times = pd.to_datetime(values, errors="coerce", format="mixed")
     if times.isna().any():
         i = int(np.flatnonzero(times.isna().to_numpy())[0])
         raise config_error(key, f"timestamps in every row of {path.name}",
