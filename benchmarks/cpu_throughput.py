@@ -2,10 +2,16 @@
 
 Usage: python benchmarks/cpu_throughput.py [--cells lstm gru] [--options base unroll ...] [--seq 64] [--units 64]
 Shapes: the reference shapes of docs/RESULTS.md (sequence 64, 8 features, 64 units, batch 128, one RNN layer
-and a Dense(1) head, MSE, Adam), trained with model.fit on an in-memory tf.data pipeline; the first epoch
-(tracing) is not timed. Options that are process-wide settings (oneDNN off, 1 thread) get their own
-subprocess; the rest share one process, interleaved; with --repeats the processes are interleaved too and
-the best rate of each option counts. Ratio = samples/s / samples/s of `base`.
+and seqlab's regression head, MSE, Adam). Every measurement walks seqlab's own path: the random reference data
+comes from a `dataset=custom` loader (benchmarks/reference_data.py), `seqlab.train.stages.prepare` builds and
+compiles `model=<cell>` from the composed config, and `stages.fit` trains it with `trainer=fit` and its callback
+list (TensorBoard and checkpoints off), a timing callback added as an extra callback. Only the training steps
+of each epoch are timed (validation, 128 samples, is not), and the first epoch (tracing) not at all. Options
+map to config keys (`trainer.batch_size`, `model.unroll`, `trainer.jit_compile`), except bf16: seqlab has no
+precision option, so it sets Keras' global mixed-precision policy before `prepare`. Options that are
+process-wide settings (oneDNN off, 1 thread) get their own subprocess; the rest share one process,
+interleaved; with --repeats the processes are interleaved too and the best rate of each option counts.
+Ratio = samples/s / samples/s of `base`.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 # option -> (process group, settings); a process group's environment / threading is set before TF starts
@@ -31,35 +38,58 @@ OPTIONS = {
 GROUPS = {"main": ({}, None), "onednn_off": ({"TF_ENABLE_ONEDNN_OPTS": "0"}, None), "threads1": ({}, 1)}
 
 
-def measure(cell: str, settings: dict, args) -> float:
+def train_clock():
+    """A callback recording each epoch's training-step seconds: from the epoch's start to its validation."""
     import keras
-    import numpy as np
-    import tensorflow as tf
 
-    keras.mixed_precision.set_global_policy(settings.get("policy", "float32"))
-    keras.utils.set_random_seed(0)
-    n, seq, feat, batch = args["samples"], args["seq"], 8, settings.get("batch", 128)
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(n, seq, feat)).astype("float32")
-    y = x[:, -5:, 0].sum(axis=1, keepdims=True).astype("float32")
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).cache().repeat().prefetch(tf.data.AUTOTUNE)
-    layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
-    model = keras.Sequential([keras.Input((seq, feat)), layer(args["units"], unroll=settings.get("unroll", False)),
-                              keras.layers.Dense(1, dtype="float32")])
-    model.compile(optimizer="adam", loss="mse", jit_compile=settings.get("jit", False))
-    steps = max(1, n // batch)
-    times = []
+    class TrainClock(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds, self._t0 = [], None
 
-    class Timer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.perf_counter()
+            self._t0 = time.perf_counter()
 
-        def on_epoch_end(self, epoch, logs=None):
-            times.append(time.perf_counter() - self.t0)
+        def on_test_begin(self, logs=None):  # validation starts: the epoch's training steps are done
+            if self._t0 is not None:
+                self.seconds.append(time.perf_counter() - self._t0)
+                self._t0 = None
 
-    model.fit(ds, epochs=1 + args["epochs"], steps_per_epoch=steps, callbacks=[Timer()], verbose=0)
-    keras.mixed_precision.set_global_policy("float32")
-    return steps * batch / min(times[1:])
+    return TrainClock()
+
+
+def overrides(cell: str, settings: dict, args) -> list:
+    """The seqlab config of one measurement: the reference data and model, the option's keys, nothing written.
+
+    `reference_data` is importable because the measuring child runs as `python benchmarks/cpu_throughput.py`,
+    which puts benchmarks/ on sys.path."""
+    return ["dataset=custom", "dataset.loader=reference_data:load", f"+dataset.params.samples={args['samples']}",
+            f"+dataset.params.steps={args['seq']}", f"model={cell}", f"model.units={args['units']}",
+            f"model.unroll={str(settings.get('unroll', False)).lower()}",
+            f"trainer.batch_size={settings.get('batch', 128)}", f"trainer.epochs={1 + args['epochs']}",
+            f"trainer.jit_compile={str(settings.get('jit', False)).lower()}", "trainer.tensorboard.enabled=false",
+            "trainer.checkpoint.every=0", "trainer.verbose=0"]
+
+
+def measure(cell: str, settings: dict, args) -> float:
+    """Best samples/s over the timed epochs of one fresh seqlab run (prepare, then stages.fit)."""
+    import keras
+
+    from seqlab.config import compose
+    from seqlab.train import stages
+
+    cfg = compose(overrides(cell, settings, args))
+    keras.mixed_precision.set_global_policy(settings.get("policy", "float32"))  # read by the layers prepare builds
+    try:
+        prepared = stages.prepare(cfg)
+        clock = train_clock()
+        with tempfile.TemporaryDirectory() as run_dir:
+            ended = stages.fit(prepared, cfg, stages.make_callbacks(cfg, run_dir, prepared, [clock]))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    if ended.status != "completed":
+        raise RuntimeError(f"{cell} {settings}: training {ended.status}: {ended.details}")
+    return len(prepared.splits.train) / min(clock.seconds[1:])
 
 
 def child(job: dict) -> None:
