@@ -95,6 +95,7 @@ def _check_trainer(cfg: DictConfig) -> None:
     positive(t.checkpoint, "trainer.checkpoint", "keep")
     positive(t.tensorboard, "trainer.tensorboard", "histogram_freq", allow_zero=True)
     positive(t.tensorboard, "trainer.tensorboard", "probe_size")
+    positive(t.tensorboard, "trainer.tensorboard", "image_freq", "image_windows", "wrong_texts", allow_zero=True)
     uf = t.tensorboard.update_freq
     check(uf == "epoch" or (isinstance(uf, int) and not isinstance(uf, bool) and uf > 0),
           "trainer.tensorboard.update_freq", "'epoch' or a positive number of steps", uf)

@@ -64,6 +64,9 @@ class TensorBoardConfig:
     histogram_freq: int = 1  # epochs between weight histograms; 0 turns them off
     write_graph: bool = True
     probe_size: int = 64  # training examples in the fixed batch the gradient norm is measured on
+    image_freq: int = 5  # epochs between forecast-vs-actual images of fixed test windows; 0: only at the end
+    image_windows: int = 3  # fixed test windows drawn (forecasting)
+    wrong_texts: int = 10  # most confidently wrong test texts in the text table (text classification)
 
 
 @dataclass

@@ -91,9 +91,9 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
 
 def build_callbacks(cfg, run_dir: Path, model: keras.Model, splits,
                     extra: Optional[List[keras.callbacks.Callback]] = None,
-                    timer: Optional[EpochTimer] = None) -> List[keras.callbacks.Callback]:
+                    timer: Optional[EpochTimer] = None, spec=None) -> List[keras.callbacks.Callback]:
     """The callback list both trainers run, for the whole config `cfg`: `timer` (a new EpochTimer when None),
-    early stopping, TensorBoard, then `extra`."""
+    early stopping, TensorBoard (and, given the DataSpec, the prediction pictures), then `extra`."""
     tcfg = cfg.trainer
     cbs: List[keras.callbacks.Callback] = [timer if timer is not None else EpochTimer()]
     if tcfg.patience:
@@ -102,6 +102,14 @@ def build_callbacks(cfg, run_dir: Path, model: keras.Model, splits,
         from .tensorboard import TensorBoardReview
 
         cbs.append(TensorBoardReview(cfg, run_dir, splits))
+        if spec is not None:  # after early stopping: its pictures at the end show the restored weights
+            from ..artifacts import inference_info
+            from .pictures import PredictionImages
+
+            tb = tcfg.tensorboard
+            cbs.append(PredictionImages(run_dir, splits, spec, inference_info(cfg, splits, spec),
+                                        image_freq=tb.image_freq, windows=tb.image_windows,
+                                        wrong_texts=tb.wrong_texts, batch_size=tcfg.batch_size))
     cbs.extend(extra or [])
     return cbs
 

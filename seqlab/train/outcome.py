@@ -19,8 +19,45 @@ from .outputs import save_model, write_history_csv, write_json
 log = logging.getLogger(__name__)
 STATUSES = ("completed", "diverged", "interrupted", "failed")
 
-# hook(run_dir, cfg, prepared, metrics) -> extra metrics.json fields or None; called for completed runs only
-ON_COMPLETED: List[Callable[[Path, DictConfig, Any, Dict[str, Any]], Optional[Dict[str, Any]]]] = []
+
+
+def inference_files(run_dir: Path, cfg: DictConfig, prepared, metrics: Dict[str, Any]) -> Dict[str, Any]:
+    """What makes the run directory a self-contained model (inference.json, vocabulary.txt, examples.npz), and
+    the test metrics beyond Keras' (per-class scores, ROC AUC; regression errors in original units)."""
+    from ..artifacts import inference_info, write_artifacts
+    from ..evaluation import extra_test_metrics
+
+    splits, spec, model = prepared
+    write_artifacts(run_dir, cfg, splits, spec)
+    return extra_test_metrics(model, splits, spec, inference_info(cfg, splits, spec), cfg.trainer.batch_size)
+
+
+def baseline_verdict(cfg: DictConfig, prepared, metrics: Dict[str, Any],
+                     history: Dict[str, List[float]]) -> Optional[Dict[str, Any]]:
+    """`worse-than-baseline` with its likely cause when the test metric loses to the naive baseline (verdict.judge);
+    None when the model beats it."""
+    from .verdict import judge, level_shift
+
+    splits, spec, _ = prepared
+    shift = None
+    if spec.task == "regression":
+        ranges = (splits.info or {}).get("row_ranges")
+        if ranges and hasattr(splits.train, "targets"):  # windows: the target rows of each split
+            (a, b), (c, d) = ranges["train"], ranges["test"]
+            shift = level_shift(splits.train.targets[a:b], splits.train.targets[c:d])
+        elif len(splits.train) and len(splits.test):
+            shift = level_shift(splits.train.arrays()[1], splits.test.arrays()[1])
+    verdict = judge({**metrics, "history": history}, dict(cfg.trainer), splits.train.steps(cfg.trainer.batch_size),
+                    shift, uses_window_norm=cfg.model.get("norm", "none") != "none")
+    if verdict is not None:
+        log.warning("%s: %s", verdict["verdict"], verdict["message"])
+    return verdict
+
+
+# hook(run_dir, cfg, prepared, metrics) -> extra metrics.json fields or None; called for completed runs only, in
+# order, after model.keras and history.csv are written and before metrics.json is
+ON_COMPLETED: List[Callable[[Path, DictConfig, Any, Dict[str, Any]], Optional[Dict[str, Any]]]] = [
+    inference_files]
 
 
 @dataclass
@@ -82,6 +119,9 @@ def write_outcome(run_dir: Path, outcome: Outcome) -> Dict[str, Any]:
         write_history_csv(run_dir / "history.csv", history)
     if outcome.status == "completed":
         metrics["diagnosis"] = diagnose_curves(history.get("loss", []), history.get("val_loss"))
+        verdict = baseline_verdict(cfg, prepared, metrics, history)
+        if verdict is not None:  # the curves' verdict stays as evidence
+            metrics["curve_diagnosis"], metrics["diagnosis"] = metrics["diagnosis"], verdict
         save_model(run_dir / "model.keras", prepared.model)
         for hook in ON_COMPLETED:
             metrics.update(hook(run_dir, cfg, prepared, metrics) or {})

@@ -125,7 +125,7 @@ def make_callbacks(cfg: DictConfig, run_dir: Path, prepared: Prepared, extra: Op
     store = CheckpointStore(Path(run_dir) / "checkpoints", keep=tcfg.checkpoint.keep)
     state = resume_state(cfg, store)
     timer, history, guard = EpochTimer(), keras.callbacks.History(), DivergenceGuard()
-    shared = build_callbacks(cfg, run_dir, prepared.model, prepared.splits, extra, timer=timer)
+    shared = build_callbacks(cfg, run_dir, prepared.model, prepared.splits, extra, timer=timer, spec=prepared.spec)
     saver = Checkpointer(store, tcfg.checkpoint.every, tcfg.epochs, shared, history, comparable_config(cfg), state)
     # after the shared callbacks: the saver sees early stopping's decision and the epoch's history
     return RunCallbacks(shared + [history, guard, saver], timer, history, guard, saver, state)
