@@ -4,9 +4,11 @@ Usage: python benchmarks/fit_vs_keras.py [--models lstm gru] [--epochs 4] [--rep
 Data: the adding problem (T = --length, 2 features), batch 128, 64 units/filters: the shapes of the CPU
 reference numbers in docs/RESULTS.md. Both sides train the same architecture from the same initial weights on
 the same pipeline (`Split.dataset`), with validation every epoch and no progress bar; the first epoch (tracing)
-is not timed. Ratio = seqlab samples/s / Keras samples/s (target >= 0.97). The seqlab side runs its whole
-callback list (EpochTimer, EarlyStopping when set) with TensorBoard off, and once more with the TensorBoard
-review on to show that callback's cost. Tape vs fit: see benchmarks/tape_vs_fit.py.
+is not timed. Ratio = seqlab samples/s / Keras samples/s (target >= 0.97). The seqlab side is seqlab's own
+path (`stages.prepare`, `stages.make_callbacks`, `stages.fit`: trainer=fit with the run's whole callback list,
+checkpoints off) with TensorBoard off, and once more with the TensorBoard review on to show that callback's
+cost. The Keras side is the reference, not seqlab's path: a plain `model.fit` with one timing callback on the
+model that `stages.prepare` compiled. Tape vs fit: see benchmarks/tape_vs_fit.py.
 """
 
 from __future__ import annotations
@@ -22,9 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from tape_vs_fit import EpochClock  # benchmarks/ is on sys.path when run as a script
 
 from seqlab.config import compose
-from seqlab.train import fit
-from seqlab.train.callbacks import build_callbacks
-from seqlab.train.run import prepare
+from seqlab.train import stages
 
 
 def config(model: str, args, tensorboard: bool):
@@ -36,19 +36,21 @@ def config(model: str, args, tensorboard: bool):
 
 
 def seqlab_fit(cfg, weights) -> float:
-    """samples/s of seqlab's trainer=fit (its callback list) over epochs 2..E."""
-    splits, _, model = prepare(cfg)
-    model.set_weights(weights)
+    """samples/s of seqlab's path (stages.prepare, make_callbacks, fit: trainer=fit and its callbacks), epochs 2..E."""
+    prepared = stages.prepare(cfg)
+    prepared.model.set_weights(weights)
     timer = EpochClock()
     with tempfile.TemporaryDirectory() as run_dir:
-        callbacks = build_callbacks(cfg, run_dir, model, splits, [timer])
-        fit.train(model, splits, cfg.trainer, callbacks, seed=cfg.seed)
-    return len(splits.train) / statistics.median(timer.seconds[1:])
+        ended = stages.fit(prepared, cfg, stages.make_callbacks(cfg, run_dir, prepared, [timer]))
+    if ended.status != "completed":
+        raise RuntimeError(f"{cfg.model.name}: training {ended.status}: {ended.details}")
+    return len(prepared.splits.train) / statistics.median(timer.seconds[1:])
 
 
 def keras_fit(cfg, weights) -> float:
-    """samples/s of a bare model.fit on the same model, pipeline and optimizer, over epochs 2..E."""
-    splits, _, model = prepare(cfg)  # compiled as seqlab compiles: same loss, metrics, optimizer
+    """The reference, not seqlab's path: samples/s of a bare model.fit on the same compiled model, pipeline and
+    optimizer, over epochs 2..E."""
+    splits, _, model = stages.prepare(cfg)  # compiled as seqlab compiles: same loss, metrics, optimizer
     model.set_weights(weights)
     bs, tcfg = cfg.trainer.batch_size, cfg.trainer
     train_ds = splits.train.dataset(bs, shuffle_seed=cfg.seed, epochs=tcfg.epochs)
@@ -74,7 +76,7 @@ def main(argv=None) -> None:
     rows = []
     for name in args.models:
         cfg = config(name, args, tensorboard=False)
-        weights = prepare(cfg)[2].get_weights()  # one initialisation shared by every side
+        weights = stages.prepare(cfg).model.get_weights()  # one initialisation shared by every side
         runs = {"keras": [], "seqlab": [], "seqlab_tb": []}
         sides = {"keras": (keras_fit, cfg), "seqlab": (seqlab_fit, cfg)}
         if not args.no_tensorboard:

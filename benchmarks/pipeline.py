@@ -2,7 +2,9 @@
 
 Usage: python benchmarks/pipeline.py [--datasets sine adding ...] [--steps 40] [--model lstm]
 For each dataset, the training split's pipeline (`Split.dataset`, shuffled, as trainer=fit uses it) is iterated
-alone, then the default model (`model=lstm`, seqlab defaults) trains on the same pipeline with model.fit.
+alone, then the default model (`model=lstm`, seqlab defaults), built and compiled by seqlab's `stages.prepare`,
+trains on the same pipeline. That training side is a reference, not seqlab's path: a plain `model.fit` with
+one timing callback, so that it times the train step alone (no seqlab callbacks, no validation).
 Ratio = pipeline batches/s / training batches/s; the pipeline must never be the bottleneck (target >= 10x).
 Real datasets need $SEQLAB_DATA_DIR (e.g. /work/shared/datasets) and are skipped without it; IMDB is capped at
 `dataset.limit` examples per split (the pipeline's speed does not depend on the split's size).
@@ -19,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 
 from seqlab.config import compose
-from seqlab.train.run import prepare
+from seqlab.train.stages import prepare
 
 DATASETS = {
     "sine": [],

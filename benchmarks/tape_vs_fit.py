@@ -3,12 +3,13 @@
     python benchmarks/tape_vs_fit.py                       # LSTM, GRU, Conv1D on the default sine data
     python benchmarks/tape_vs_fit.py --reps 5 --eager      # more repetitions; also time the un-compiled loop
 
-Both trainers get the same data, model config and callback list as in a real run (epoch timer, NaN guard,
-History), with TensorBoard and checkpoints off. The first epoch of every run (tracing) is left out, and each
-repetition alternates which trainer goes first. Three tape/fit throughput ratios are printed: of each trainer's
-fastest epoch (the one least disturbed by other load on a shared CPU), the median over repetitions of the
-per-run median ratio (wall time), and of the median CPU time per epoch (all threads of this process; the least
-sensitive to other processes). On a shared machine only the ratios mean something, not the absolute speeds.
+Both trainers run through seqlab's one path (`seqlab.train.run`: the same data, model config and callback
+list as a real run), with TensorBoard and checkpoints off and an epoch clock as an extra callback. The first
+epoch of every run (tracing) is left out, and each repetition alternates which trainer goes first. Three
+tape/fit throughput ratios are printed: of each trainer's fastest epoch (the one least disturbed by other load
+on a shared CPU), the median over repetitions of the per-run median ratio (wall time), and of the median CPU
+time per epoch (all threads of this process; the least sensitive to other processes). On a shared machine
+only the ratios mean something, not the absolute speeds.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import logging
 import os
 import statistics
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -40,17 +42,14 @@ class EpochClock(keras.callbacks.Callback):
 
 
 def epoch_seconds(overrides, trainer: str, eager: bool = False) -> tuple:
-    """(wall, CPU) seconds of each epoch after the first, for one fresh run of `trainer`."""
+    """(wall, CPU) seconds of each epoch after the first, for one fresh `seqlab.train.run` of `trainer`."""
     from seqlab.config import compose
-    from seqlab.train.callbacks import EpochTimer
-    from seqlab.train.diagnose import DivergenceGuard
-    from seqlab.train.run import prepare, trainers
+    from seqlab.train import run
 
     cfg = compose(overrides + [f"trainer={trainer}", f"trainer.eager={str(eager).lower()}"])
-    splits, _, model = prepare(cfg)
     clock = EpochClock()
-    callbacks = [EpochTimer(), keras.callbacks.History(), DivergenceGuard(), clock]
-    trainers()[trainer](model, splits, cfg.trainer, callbacks, seed=cfg.seed)
+    with tempfile.TemporaryDirectory() as run_dir:
+        run(cfg, run_dir, extra_callbacks=[clock])
     return clock.seconds[1:], clock.cpu_seconds[1:]
 
 

@@ -7,7 +7,8 @@ For each experiment the real config is composed (`experiment=NAME`), capped at `
 (`dataset.limit`) and trained for `--epochs` epochs, once with `trainer.jit_compile=false` and once with
 `true`, alternating which goes first on every repetition. The first epoch (tracing, and for XLA compiling) is
 timed apart: it is the one-off cost, reported as `compile s`. Ratios are of the fastest later epoch of each
-setting (the one least disturbed by other load on a shared CPU). TensorBoard and checkpoints are off.
+setting (the one least disturbed by other load on a shared CPU). Each run is `seqlab.train.run` with an epoch
+clock as an extra callback; TensorBoard and checkpoints are off.
 """
 
 from __future__ import annotations
@@ -15,30 +16,29 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402  (after the log-level setting)
 from tape_vs_fit import EpochClock  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 DEFAULT = ["adding_lstm", "adding_gru", "etth1_lstm", "etth1_gru", "etth1_conv1d", "imdb_bilstm"]
 
 
-def run(experiment: str, jit: bool, args) -> tuple:
+def measure(experiment: str, jit: bool, args) -> tuple:
     """(first-epoch seconds, fastest later epoch seconds, training examples, final loss) of one fresh run."""
     from seqlab.config import compose
-    from seqlab.train.callbacks import EpochTimer
-    from seqlab.train.run import prepare, trainers
+    from seqlab.train import run
 
     cfg = compose([f"experiment={experiment}", f"dataset.limit={args.limit}", f"trainer.epochs={args.epochs}",
                    "trainer.patience=null", "trainer.verbose=0", f"trainer.jit_compile={str(jit).lower()}",
                    "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"])
-    splits, _, model = prepare(cfg)
-    assert bool(model.jit_compile) == jit, (experiment, jit, model.jit_compile)
     clock = EpochClock()
-    hist = trainers()[cfg.trainer.name](model, splits, cfg.trainer, [EpochTimer(), keras.callbacks.History(), clock],
-                                        seed=cfg.seed)
-    return clock.seconds[0], min(clock.seconds[1:]), len(splits.train), hist["loss"][-1]
+    with tempfile.TemporaryDirectory() as run_dir:
+        result = run(cfg, run_dir, extra_callbacks=[clock])
+    if bool(result.model.jit_compile) != jit:
+        raise RuntimeError(f"{experiment}: asked for jit_compile={jit}, the model has {result.model.jit_compile}")
+    return clock.seconds[0], min(clock.seconds[1:]), result.metrics["examples"]["train"], result.history["loss"][-1]
 
 
 def main() -> None:
@@ -54,7 +54,7 @@ def main() -> None:
         best = {False: [float("inf"), float("inf"), 0, 0.0], True: [float("inf"), float("inf"), 0, 0.0]}
         for rep in range(args.reps):
             for jit in ((False, True) if rep % 2 == 0 else (True, False)):
-                first, epoch, n, loss = run(name, jit, args)
+                first, epoch, n, loss = measure(name, jit, args)
                 b = best[jit]
                 best[jit] = [min(b[0], first), min(b[1], epoch), n, loss]
                 print(f"  {name} jit={jit}: first epoch {first:.1f} s, fastest later epoch {epoch:.2f} s "
