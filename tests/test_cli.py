@@ -74,6 +74,7 @@ def _csv(tmp_path):
     return p
 
 
+SLOW = pytest.mark.slow  # the data's errors come after TensorFlow loads; the config's before it (fast)
 BAD_INPUT = [
     (["model=lstmm"], "model/lstmm", ["conv1d", "gru", "lstm", "simplernn"]),
     (["model.unitz=3"], "model.unitz", []),
@@ -82,16 +83,19 @@ BAD_INPUT = [
     (["model.units=-3"], "model.units", ["> 0"]),
     (["regularizer.dropout=1.5"], "regularizer.dropout", ["[0, 1)"]),
     (["dataset.horizon=0"], "dataset.horizon", ["> 0"]),
-    (["dataset=csv", "dataset.path=/nonexistent/series.csv"], "dataset.path", ["/nonexistent/series.csv"]),
-    (["dataset=csv", "dataset.path={csv}", "dataset.targets=[nope]"], "dataset.targets", ["nope", "load"]),
-    (["dataset=csv", "dataset.path={csv}", "dataset.targets=[note]"], "dataset.targets", ["note"]),
-    (["dataset=csv", "dataset.path={csv}", "dataset.time_column=time", "dataset.features=[load]",
-      "dataset.targets=[load]", "dataset.input_len=500"], "dataset.input_len", ["500"]),
+    pytest.param(["dataset=csv", "dataset.path=/nonexistent/series.csv"], "dataset.path", ["/nonexistent/series.csv"],
+                 marks=SLOW),
+    pytest.param(["dataset=csv", "dataset.path={csv}", "dataset.targets=[nope]"], "dataset.targets", ["nope", "load"],
+                 marks=SLOW),
+    pytest.param(["dataset=csv", "dataset.path={csv}", "dataset.targets=[note]"], "dataset.targets", ["note"],
+                 marks=SLOW),
+    pytest.param(["dataset=csv", "dataset.path={csv}", "dataset.time_column=time", "dataset.features=[load]",
+                  "dataset.targets=[load]", "dataset.input_len=500"], "dataset.input_len", ["500"], marks=SLOW),
 ]
+BAD_IDS = [(b.values if hasattr(b, "values") else b)[1] for b in BAD_INPUT]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("overrides,key,mentions", BAD_INPUT, ids=[b[1] for b in BAD_INPUT])
+@pytest.mark.parametrize("overrides,key,mentions", BAD_INPUT, ids=BAD_IDS)
 def test_bad_input_exits_nonzero_naming_the_key(overrides, key, mentions, tmp_path):
     csv = _csv(tmp_path)
     args = [o.replace("{csv}", str(csv)) for o in overrides]
