@@ -80,3 +80,24 @@ def test_config_module_does_not_import_tensorflow():
     code = ("import sys, seqlab.cli, seqlab.config; from seqlab.config import compose; compose(['model=gru']);"
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("overrides,message", [
+    (["+model.unit=8"], "model.unit: expected a key of model=lstm (did you mean model.units?), got 8"),
+    (["+trainer.checkpoint.evry=2"], "trainer.checkpoint.evry: expected a key of trainer.checkpoint (did you mean "
+                                     "trainer.checkpoint.every?)"),
+    (["+dataset.horizn=3"], "dataset.horizn: expected a key of dataset=sine (did you mean dataset.horizon?)"),
+    (["+colour=red"], "colour: expected a key of the root config"),
+    (["seed=-1"], "seed: expected an integer in [0, 2**32 - 1), got -1"),
+    (["sweep=lr", "sweep.objective=val_accuracy"], "sweep.objective: expected a metric that regression runs on "
+                                                   "dataset=sine log every epoch, got 'val_accuracy'"),
+])
+def test_appended_unknown_keys_seeds_and_unlogged_objectives_are_refused(overrides, message):
+    with pytest.raises(ConfigError) as e:
+        validate(compose(overrides))
+    assert str(e.value).startswith(message), str(e.value)
+
+
+def test_known_appended_keys_and_free_params_pass():
+    validate(compose(["dataset=text_synth", "sweep=lr", "sweep.objective=val_accuracy"]))
+    validate(compose(["+sweep.space.trainer.lr.max=0.05", "sweep=lr"]))

@@ -61,6 +61,8 @@ def validate(cfg: DictConfig) -> None:
     # a sweep YAML of the user's own (hydra.searchpath) has no entry: it composed, so its schema is SweepConfig
     entries = {g: entry(cfg, g) for g in GROUPS if g != "sweep" or cfg.sweep.name in registry("sweep")}
 
+    check(isinstance(cfg.seed, int) and 0 <= cfg.seed < 2**32 - 1, "seed", "an integer in [0, 2**32 - 1)", cfg.seed)
+    _check_known_keys(cfg, entries)
     positive(cfg.dataset, "dataset", "limit")
     _check_regularizer(cfg.regularizer)
     _check_trainer(cfg)
@@ -70,7 +72,53 @@ def validate(cfg: DictConfig) -> None:
             e.check(cfg)
     _check_across_groups(cfg, entries["dataset"], entries["model"])
     if cfg.sweep.name != "none":
+        _check_objective_is_logged(cfg, entries["dataset"])
         sweep_space(cfg)
+
+
+# metric names a task logs every epoch (train and val_), the ones a sweep objective can name
+TASK_METRICS = {"regression": ("loss", "mse", "mae"), "classification": ("loss", "accuracy")}
+
+
+def _check_objective_is_logged(cfg: DictConfig, dataset) -> None:
+    """A sweep objective the runs never log fails here, before the first trial (custom datasets: unknown task)."""
+    task = next((t for t in TASK_METRICS if dataset.has(t)), None)
+    if task is None:
+        return
+    logged = [p + m for p in ("val_", "") for m in TASK_METRICS[task]]
+    check(cfg.sweep.objective in logged, "sweep.objective",
+          f"a metric that {task} runs on dataset={cfg.dataset.name} log every epoch", cfg.sweep.objective, logged)
+
+
+def _check_known_keys(cfg: DictConfig, entries) -> None:
+    """Every key in the config belongs to its option's schema: `+model.unit=8` is refused, not ignored."""
+    from .schema import Config, SweepConfig
+
+    _known(cfg, Config, "", extra=("hydra",))
+    for group in GROUPS:
+        schema = entries[group].schema if group in entries else SweepConfig
+        _known(cfg[group], schema, group)
+
+
+def _known(node: DictConfig, schema: type, prefix: str, extra: tuple = ()) -> None:
+    import dataclasses
+    import difflib
+    import typing
+
+    hints = typing.get_type_hints(schema)
+    names = [f.name for f in dataclasses.fields(schema)]
+    for key in node.keys():
+        full = f"{prefix}.{key}" if prefix else str(key)
+        if key not in names and key not in extra:
+            close = difflib.get_close_matches(str(key), names, n=3, cutoff=0.6)
+            what = f"{prefix}={node.get('name')}" if prefix and "name" in names else (prefix or "the root config")
+            hint = f" (did you mean {', '.join(f'{prefix}.{c}' if prefix else c for c in close)}?)" if close else ""
+            raise config_error(full, f"a key of {what}{hint}", OmegaConf.select(node, str(key)), names)
+        kind = hints.get(key)
+        if not prefix and key in GROUPS:
+            continue  # each group against its chosen option's schema (_check_known_keys)
+        if dataclasses.is_dataclass(kind) and isinstance(node.get(key), DictConfig):
+            _known(node[key], kind, full)
 
 
 def _check_regularizer(r: DictConfig) -> None:

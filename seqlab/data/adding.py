@@ -65,4 +65,5 @@ def check(cfg) -> None:
             cfg.dataset.length)
 
 
-REGISTRIES["dataset"].add("adding", AddingConfig, target="seqlab.data.adding:load_adding", check=check)
+REGISTRIES["dataset"].add("adding", AddingConfig, target="seqlab.data.adding:load_adding", check=check,
+                          capabilities={"regression"})

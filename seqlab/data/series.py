@@ -356,7 +356,7 @@ def check_ett(cfg) -> None:
         plan_windows(*_encoded(frame, ds, path.name))
 
 
-_FORECASTING = {"window_forecasting"}
+_FORECASTING = {"window_forecasting", "regression"}
 REGISTRIES["dataset"].add("sine", SineConfig, target="seqlab.data.series:load_sine", check=check_sine,
                           capabilities=_FORECASTING)
 REGISTRIES["dataset"].add("csv", CsvConfig, target="seqlab.data.series:load_csv", check=check_csv,

@@ -292,7 +292,7 @@ def check_text_csv(cfg) -> None:
     _read_text_csv(cfg.dataset, cfg.data_dir, nrows=100)
 
 
-_TEXT = {"text"}
+_TEXT = {"text", "classification"}
 REGISTRIES["dataset"].add("text_synth", TextSynthConfig, target="seqlab.data.text:load_text_synth",
                           check=check_text_synth, capabilities=_TEXT)
 REGISTRIES["dataset"].add("text_csv", TextCsvConfig, target="seqlab.data.text:load_text_csv",

@@ -150,4 +150,5 @@ def check(cfg) -> None:
     _paths(cfg.dataset, cfg.data_dir)
 
 
-REGISTRIES["dataset"].add("ucr", UcrConfig, target="seqlab.data.ucr:load_ucr", check=check)
+REGISTRIES["dataset"].add("ucr", UcrConfig, target="seqlab.data.ucr:load_ucr", check=check,
+                          capabilities={"classification"})
