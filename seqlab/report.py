@@ -52,8 +52,20 @@ def _number(v: Any) -> Any:
     return v
 
 
+def _read_metrics(run: Path) -> Dict[str, Any]:
+    """metrics.json, or a row that says why it cannot be read (a truncated or half-copied file)."""
+    try:
+        m = json.loads((run / "metrics.json").read_text())
+        if not isinstance(m, dict):
+            raise ValueError(f"expected a JSON object, got {type(m).__name__}")
+        return m
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        log.warning("%s/metrics.json is unreadable (%s): listed with status unreadable", run, e)
+        return {"status": "unreadable", "error": {"message": f"metrics.json: {str(e)[:120]}"}}
+
+
 def _row(run: Path, root: Path) -> Dict[str, Any]:
-    m = json.loads((run / "metrics.json").read_text())
+    m = _read_metrics(run)
     rel = run.relative_to(root).as_posix()
     row: Dict[str, Any] = {"run": rel if rel != "." else run.name}
     for group in ("test", "baseline"):
@@ -65,8 +77,23 @@ def _row(run: Path, root: Path) -> Dict[str, Any]:
         "seconds": m.get("train_seconds"),
         "status": m.get("status", "unknown"),
         "diagnosis": (diag.get("verdict") if isinstance(diag, dict) else diag) or "",
+        "error": _why(m),
     })
     return row
+
+
+def _why(m: Dict[str, Any]) -> str:
+    """Why a run did not complete: a failed run's error (and stage), an interrupted run's signal and checkpoint."""
+    status = m.get("status")
+    if status in ("failed", "unreadable"):
+        err = m.get("error") or {}
+        where = f" in {err['stage']}" if err.get("stage") else ""
+        return f"{err.get('type', '')}{where}: {err.get('message', '')}".strip(": ")[:160]
+    if status == "interrupted":
+        return f"{m.get('signal', 'interrupted')}; resume from {m.get('checkpoint')}"
+    if status == "diverged":
+        return ((m.get("diagnosis") or {}).get("message") or "")[:160]
+    return ""
 
 
 def collect(root: Path) -> pd.DataFrame:
@@ -84,7 +111,7 @@ def collect(root: Path) -> pd.DataFrame:
     met_df = pd.DataFrame(rows)
     metric_cols = sorted((c for c in met_df.columns if c.startswith(("test.", "baseline."))),
                          key=lambda c: (not c.startswith("test."), not c.endswith(".loss"), c))
-    tail = metric_cols + ["epochs", "best_epoch", "seconds", "status", "diagnosis"]
+    tail = metric_cols + ["epochs", "best_epoch", "seconds", "status", "diagnosis", "error"]
     return pd.concat([met_df[["run"]], cfg_df, met_df[tail]], axis=1).convert_dtypes()  # 300.0 -> 300
 
 

@@ -17,6 +17,7 @@ import random
 import re
 import signal
 import threading
+import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,6 +165,7 @@ class CheckpointStore:
     def __init__(self, directory: Path, keep: int = 3):
         self.dir = Path(directory)
         self.keep = keep
+        self.corrupt: List[str] = []  # checkpoints latest() could not read
 
     def paths(self) -> Dict[int, Path]:
         if not self.dir.is_dir():
@@ -202,10 +204,18 @@ class CheckpointStore:
         return State(epoch=int(meta["epoch"]), meta=meta, arrays=arrays, path=Path(path))
 
     def latest(self) -> Optional[State]:
+        """The newest checkpoint that reads; a corrupt one (disk full, copied half) is reported by name and the
+        one before it is used."""
         for stale in self.dir.glob(".epoch-*") if self.dir.is_dir() else []:
             stale.unlink(missing_ok=True)  # temp files of a run killed while writing
-        paths = self.paths()
-        return self.load(paths[max(paths)]) if paths else None
+        for _, path in sorted(self.paths().items(), reverse=True):
+            try:
+                return self.load(path)
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+                log.error("checkpoint %s is corrupt (%s: %s): falling back to the one before it", path,
+                          type(e).__name__, str(e)[:200])
+                self.corrupt.append(str(path))
+        return None
 
 
 def resume_state(cfg, store: CheckpointStore) -> Optional[State]:

@@ -1,0 +1,50 @@
+"""Damaged files never turn into tracebacks: a corrupt latest checkpoint falls back to the one before it, and
+`seqlab report` lists runs whose metrics.json is truncated, failed or interrupted, saying why."""
+
+import json
+
+import numpy as np
+
+from seqlab import report
+from seqlab.train.checkpoint import CheckpointStore, State
+
+
+def _state(epoch: int) -> State:
+    meta = {"epoch": epoch, "step": 10 * epoch, "stopped": False, "history": {"loss": [1.0] * epoch},
+            "callbacks": {}, "rng": {}, "config": {}, "best": None}
+    return State(epoch=epoch, meta=meta, arrays={"model.0": np.full(3, float(epoch))})
+
+
+def test_a_corrupt_latest_checkpoint_is_named_and_the_previous_one_is_used(tmp_path, caplog):
+    store = CheckpointStore(tmp_path / "checkpoints", keep=5)
+    for epoch in (1, 2, 3):
+        store.save(_state(epoch))
+    latest = tmp_path / "checkpoints" / "epoch-0003.npz"
+    latest.write_bytes(latest.read_bytes()[:100])  # a half-written copy
+    state = store.latest()
+    assert state.epoch == 2 and state.arrays["model.0"].tolist() == [2.0, 2.0, 2.0]
+    assert store.corrupt == [str(latest)] and "epoch-0003.npz is corrupt" in caplog.text
+
+
+def _run(root, name, metrics, config="model:\n  name: lstm\n"):
+    d = root / name
+    (d / ".hydra").mkdir(parents=True)
+    (d / ".hydra" / "config.yaml").write_text(config)
+    (d / "metrics.json").write_text(metrics if isinstance(metrics, str) else json.dumps(metrics))
+    return d
+
+
+def test_report_lists_truncated_failed_and_interrupted_runs_with_the_reason(tmp_path, capsys):
+    _run(tmp_path, "good", {"status": "completed", "test": {"loss": 0.5}, "epochs": 3})
+    _run(tmp_path, "cut", '{"status": "completed", "test": {"lo')
+    _run(tmp_path, "failed", {"status": "failed", "error": {"type": "ConfigError", "message": "dataset.path: gone",
+                                                            "stage": "prepare"}})
+    _run(tmp_path, "stopped", {"status": "interrupted", "signal": "SIGTERM", "checkpoint": "ck/epoch-0002.npz"})
+    assert report.main([str(tmp_path)]) == 0
+    rows = {r["run"]: r for r in report.collect(tmp_path).to_dict("records")}
+    assert rows["cut"]["status"] == "unreadable" and "metrics.json" in rows["cut"]["error"]
+    assert rows["failed"]["error"] == "ConfigError in prepare: dataset.path: gone"
+    assert rows["stopped"]["error"] == "SIGTERM; resume from ck/epoch-0002.npz"
+    assert rows["good"]["status"] == "completed" and rows["good"]["test.loss"] == 0.5
+    out = capsys.readouterr().out
+    assert "unreadable" in out and "4 runs" in out
