@@ -48,3 +48,25 @@ def test_report_lists_truncated_failed_and_interrupted_runs_with_the_reason(tmp_
     assert rows["good"]["status"] == "completed" and rows["good"]["test.loss"] == 0.5
     out = capsys.readouterr().out
     assert "unreadable" in out and "4 runs" in out
+
+
+def test_an_offline_download_says_which_file_to_place_where(tmp_path, monkeypatch):
+    import urllib.error
+    import urllib.request
+
+    import pytest
+
+    from seqlab.config import ConfigError
+    from seqlab.data import download
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(ConfigError) as e:
+        download.fetch("ETTh2.csv", "https://example.invalid/ETTh2.csv", "", data_dir=tmp_path / "data",
+                       cache=tmp_path / "cache")
+    msg = str(e.value)
+    assert msg.startswith("dataset.url: could not download ETTh2.csv") and "name resolution" in msg
+    assert str(tmp_path / "data") in msg and str(tmp_path / "cache") in msg and "SEQLAB_DATA_DIR" in msg
+    assert not list((tmp_path / "cache").glob("*.part"))  # nothing half-written is left

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import urllib.error
 import urllib.request
 import zlib
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Optional, Sequence, Union
 
 import pandas as pd
 
-from ..config import config_error
+from ..config import ConfigError, config_error
 
 log = logging.getLogger(__name__)
 PathLike = Union[str, Path]
@@ -68,7 +69,7 @@ def fetch(filename: str, url: str, sha256: str, data_dir: Optional[PathLike] = N
     digest = hashlib.sha256()
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{filename}.", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url) as response:
+        with os.fdopen(fd, "wb") as out, _open(url, filename, data_dir, cache) as response:
             total = int(response.headers.get("Content-Length") or 0)
             done, next_log = 0, 5
             while chunk := response.read(_CHUNK):
@@ -89,6 +90,18 @@ def fetch(filename: str, url: str, sha256: str, data_dir: Optional[PathLike] = N
         raise
     log.info("saved %s (sha256 %s)", target, received)
     return target
+
+
+def _open(url: str, filename: str, data_dir: Optional[PathLike], cache: Optional[PathLike]):
+    """urlopen, or (offline, blocked, server down) a ConfigError that says which file to place where."""
+    try:
+        return urllib.request.urlopen(url, timeout=60)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        places = " or ".join(str(d) for d in search_dirs(data_dir, cache))
+        raise ConfigError(f"dataset.url: could not download {filename} from {url} ({reason}). Offline? Place "
+                          f"{filename} (or its .gz) in {places}, or set SEQLAB_DATA_DIR=/folder/holding/it "
+                          "(data_dir=... on the command line)") from None
 
 
 def verify(path: Path, sha256: str) -> None:
