@@ -225,3 +225,55 @@ def test_csv_refusals_come_before_tensorflow_and_name_the_option(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("dataset.sort: expected rows in time order in unsorted.csv") and "sorted ok" in r.stdout
+
+
+# --------------------------------------------------------------------------- labelled text files
+def _reviews(tmp_path, rows, name="reviews.csv", sep=",", encoding="utf-8"):
+    lines = [sep.join(["text", "label"])] + [sep.join(r) for r in rows]
+    return _write(tmp_path / name, "\n".join(lines) + "\n", encoding)
+
+
+def _text_cfg(path, *extra):
+    from seqlab.config import compose
+
+    return compose(["dataset=text_csv", f"dataset.path={path}", "dataset.test_fraction=0.25",
+                    "dataset.val_fraction=0.25", *extra])
+
+
+def test_labels_are_stripped_and_numbers_read_as_integers(tmp_path):
+    from seqlab.data.text import _labels
+
+    ids, classes = _labels(pd.Series([" 1", "0 ", "1.0", "0"]), "x.csv")
+    assert classes == [0, 1] and ids.tolist() == [1, 0, 1, 0]
+    ids, classes = _labels(pd.Series([" pos", "neg ", "pos"]), "x.csv")
+    assert classes == ["neg", "pos"] and ids.tolist() == [1, 0, 1]
+
+
+def test_empty_texts_or_labels_are_refused_with_their_lines_or_dropped(tmp_path):
+    from seqlab.config import ConfigError, validate
+    from seqlab.data.text import _read_text_csv, clean_rows
+
+    rows = [(f"review number {i} good" if i != 3 else "  ", "pos" if i % 2 else "neg") for i in range(12)]
+    rows[7] = ("a fine film", "")
+    path = _reviews(tmp_path, rows, sep=";", encoding="cp1252")
+    with pytest.raises(ConfigError) as e:
+        validate(_text_cfg(path))
+    assert str(e.value).startswith("dataset.drop_missing: expected true") and "on lines [5, 9]" in str(e.value)
+    cfg = _text_cfg(path, "dataset.drop_missing=true")
+    validate(cfg)
+    _, frame = _read_text_csv(cfg.dataset, None)
+    kept, dropped = clean_rows(frame, cfg.dataset, path.name)
+    assert dropped == 2 and len(kept) == 10
+
+
+def test_a_class_with_no_training_example_is_an_error(tmp_path):
+    from seqlab.config import ConfigError
+    from seqlab.data.text import load_text_csv
+
+    rows = [(f"text {i}", "a" if i % 2 else "b") for i in range(10)] + [("rare words", "c")]
+    frame = pd.DataFrame(rows, columns=["text", "label"])
+    frame["split"] = ["train"] * 10 + ["test"]
+    path = tmp_path / "split.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(ConfigError, match=r"^dataset.label_column: .*every class.*\['c'\] only outside"):
+        load_text_csv(_text_cfg(path, "dataset.split_column=split").dataset)

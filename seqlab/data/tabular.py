@@ -303,11 +303,12 @@ def _read(text: str, sep: str, key: str, path: Path, prefix: str, **kwargs) -> p
 
 
 def read_table(path: Path, key: str = "dataset.path", sep: str = AUTO, decimal: str = AUTO,
-               thousands: Optional[str] = None, encoding: str = AUTO, prefix: str = "dataset") -> Table:
+               thousands: Optional[str] = None, encoding: str = AUTO, prefix: str = "dataset",
+               as_text: bool = False) -> Table:
     """Read a CSV (plain or .gz) whatever its dialect, or refuse it with the line and the option that fixes it.
 
     `sep`, `decimal`, `encoding`: `auto` detects them; `thousands`: None means none (a column that reads only
-    without one is refused, naming `dataset.thousands`).
+    without one is refused, naming `dataset.thousands`). `as_text`: every column stays text (labelled text files).
     """
     path = Path(path)
     if not path.is_file():
@@ -340,6 +341,13 @@ def read_table(path: Path, key: str = "dataset.path", sep: str = AUTO, decimal: 
     if dupes:
         raise config_error(key, f"unique column names in {path.name}", f"duplicated {dupes}")
     fast: Dict[str, pd.Series] = {}
+    if as_text:
+        frame = _read(text, sep, key, path, prefix, dtype=str, keep_default_na=False)
+        if len(frame) == 0:
+            raise config_error(key, "a CSV file with at least one data row", f"{path} (header only)")
+        frame.columns = names
+        dialect = {"sep": sep, "decimal": None, "thousands": None, "encoding": used_encoding}
+        return Table(frame=frame, path=path, dialect=dialect, string_columns=list(names), notes=notes)
     if decimal in (AUTO, ".") and thousands is None:
         typed = _read(text, sep, key, path, prefix)
         typed.columns = names

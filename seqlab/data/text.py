@@ -58,6 +58,9 @@ class TextCsvConfig(TextConfig):
     label_column: str = "label"
     split_column: Optional[str] = None  # column with train/test values; else a random test split
     test_fraction: float = 0.2
+    drop_missing: bool = False  # drop rows with an empty text or label (counted) instead of refusing the file
+    sep: str = "auto"  # field separator: auto | , | ; | \t | |
+    encoding: str = "auto"  # auto (BOM, else UTF-8, else cp1252) or a codec name
 
 
 @dataclass
@@ -103,8 +106,9 @@ def load_text_synth(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple
 def load_text_csv(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:
     """A CSV with a text and a label column; `split_column` (train/test) or a random `test_fraction` split."""
     path, frame = _read_text_csv(cfg, data_dir)
+    frame, dropped = clean_rows(frame, cfg, path.name)
     labels, classes = _labels(frame[cfg.label_column], path.name)
-    texts = frame[cfg.text_column].astype(str).to_numpy(dtype=object)
+    texts = frame[cfg.text_column].to_numpy(dtype=object)
     rng = np.random.default_rng(seed)
     if cfg.split_column:
         split = frame[cfg.split_column].astype(str).str.strip().str.lower()
@@ -119,7 +123,8 @@ def load_text_csv(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[S
     if is_test.all() or not is_test.any():
         raise config_error("dataset.split_column" if cfg.split_column else "dataset.test_fraction",
                            "both train and test rows", f"{int(is_test.sum())} test rows of {len(frame)} in {path.name}")
-    info = {"source": str(path)}
+    info = {"source": str(path), "dropped_rows": dropped}
+    _every_class_trains(labels[~is_test], classes, path.name)
     return _from_train_test(cfg, seed, texts[~is_test], labels[~is_test], texts[is_test], labels[is_test],
                             classes, info)
 
@@ -189,8 +194,46 @@ def synth_sentences(n: int, max_len: int, rng: np.random.Generator) -> Tuple[Lis
     return texts, labels
 
 
+def clean_rows(frame: pd.DataFrame, cfg, source: str) -> Tuple[pd.DataFrame, int]:
+    """Labels and texts with surrounding whitespace stripped; rows with an empty text or label are refused (file
+    line numbers named) or, with `dataset.drop_missing`, dropped and counted."""
+    frame = frame.copy()
+    for key in ("label_column", "text_column"):
+        frame[cfg[key]] = frame[cfg[key]].astype(str).str.strip()
+    empty = (frame[cfg.label_column] == "") | (frame[cfg.text_column] == "")
+    if empty.any() and not cfg.get("drop_missing", False):
+        lines = (np.flatnonzero(empty.to_numpy()) + 2).tolist()  # +1 header, +1 one-based
+        raise config_error("dataset.drop_missing", "true to drop rows with an empty text or label, or a file "
+                           "without them", f"{len(lines)} such rows in {source}, on lines {lines[:10]}"
+                           + (" ..." if len(lines) > 10 else ""))
+    if empty.any():
+        log.warning("%s: dropped %d rows with an empty text or label (dataset.drop_missing)", source, int(empty.sum()))
+    return frame[~empty].reset_index(drop=True), int(empty.sum())
+
+
+def _every_class_trains(train_ids: np.ndarray, classes: list, source: str) -> None:
+    """A class with no training example cannot be learned: refuse the split that leaves one out."""
+    missing = sorted(set(range(len(classes))) - set(np.unique(train_ids).tolist()))
+    if missing:
+        raise config_error("dataset.label_column", f"a training example of every class in {source}",
+                           f"classes {[classes[i] for i in missing]} only outside the training rows")
+
+
+def clean_label(text: str):
+    """" 1 " -> 1, "1.0" -> 1, "0.5" -> 0.5, " pos " -> "pos": numbers as numbers, words stripped."""
+    text = str(text).strip()
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return int(value) if value.is_integer() else value
+
+
 def _labels(column: pd.Series, source: str) -> Tuple[np.ndarray, list]:
-    ids, classes = encode_labels(column.tolist())
+    values = [clean_label(v) for v in column.tolist()]
+    if any(isinstance(v, str) for v in values) and any(not isinstance(v, str) for v in values):
+        values = [str(v) for v in values]  # "1" and "x" in one column: all names, compared as text
+    ids, classes = encode_labels(values)
     if len(classes) < 2:
         raise config_error("dataset.label_column", f"at least two classes in column {column.name!r} of {source}",
                            f"only {classes}")
@@ -254,8 +297,13 @@ def _vectorized(cfg, parts: Sequence[Tuple], classes: list, info: Dict) -> Tuple
 def _read_text_csv(cfg, data_dir: Optional[str], nrows: Optional[int] = None) -> Tuple[Path, pd.DataFrame]:
     """dataset.path read (the first `nrows` rows), with its text/label/split columns checked."""
     path = download.local_path(None if OmegaConf.is_missing(cfg, "path") else cfg.path, "dataset.path", data_dir)
-    # "NA" is a word, not a missing value
-    frame = download.read_csv(path, "dataset.path", keep_default_na=False, nrows=nrows)
+    # every column as text ("NA" is a word, "1" a label); the dialect detected like a series CSV
+    from .tabular import read_table
+
+    frame = read_table(path, "dataset.path", sep=cfg.get("sep", "auto"), encoding=cfg.get("encoding", "auto"),
+                       as_text=True).frame
+    if nrows is not None:
+        frame = frame.head(nrows)
     for key in ("text_column", "label_column", "split_column"):
         col = cfg.get(key)
         if col is not None and col not in frame.columns:
@@ -289,7 +337,9 @@ def check_text_csv(cfg) -> None:
 
     check_text(cfg)
     fraction(cfg.dataset, "dataset", "test_fraction", lower_open=True)
-    _read_text_csv(cfg.dataset, cfg.data_dir, nrows=100)
+    path, frame = _read_text_csv(cfg.dataset, cfg.data_dir)
+    frame, _ = clean_rows(frame, cfg.dataset, path.name)
+    _labels(frame[cfg.dataset.label_column], path.name)
 
 
 _TEXT = {"text", "classification"}
