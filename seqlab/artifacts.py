@@ -47,10 +47,12 @@ def inference_info(cfg, splits, spec) -> Dict[str, Any]:
         out.update(kind="series", features=list(spec.feature_names), targets=list(spec.target_names),
                    input_len=int(spec.input_shape[0]), horizon=int(spec.output_shape[0]),
                    time_column=artifacts.get("time_column", dcfg.get("time_column")),
+                   time_unit=dcfg.get("time_unit"), dialect=info.get("dialect"),
                    normalization={"mean": norm["mean"], "std": norm["std"]} if norm else None)
     elif spec.task != "regression":
         norm = get("normalization")
-        out.update(kind="ucr", length=int(spec.input_shape[0]), padding=get("padding"),
+        out.update(kind="ucr", length=int(spec.input_shape[0]), channels=int(spec.input_shape[1]),
+                   padding=get("padding"),
                    normalization={"mean": norm["mean"], "std": norm["std"]} if norm else None)
     else:  # e.g. the adding problem: arrays in the model's own units
         out.update(kind="array")

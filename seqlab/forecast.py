@@ -47,7 +47,8 @@ class SeriesPredictor(Predictor):
                 ) -> Tuple[np.ndarray, Optional[np.ndarray], Optional[pd.Series]]:
         """(features (rows, f), targets (rows, t) when all present, timestamps when the run had a time column)."""
         time_col = self.meta.get("time_column")
-        known = set(self.features) | set(self.targets) | ({time_col} if time_col else set())
+        time_cols = [] if not time_col else [time_col] if isinstance(time_col, str) else list(time_col)
+        known = set(self.features) | set(self.targets) | set(time_cols)
         missing = [c for c in self.features if c not in frame.columns]
         if missing:
             raise config_error("INPUT", f"the run's feature columns {self.features}", f"missing {missing}",
@@ -57,11 +58,14 @@ class SeriesPredictor(Predictor):
             raise config_error("INPUT", "only the run's columns (pass --ignore-extra to drop the others)",
                                f"extra columns {extra}", sorted(known))
         times = None
-        if time_col and time_col in frame.columns:
-            times = pd.to_datetime(frame[time_col], errors="coerce")
-            if times.isna().any():
-                raise config_error("INPUT", f"timestamps in every row of column {time_col!r}",
-                                   f"{int(times.isna().sum())} unparseable")
+        if time_cols and all(c in frame.columns for c in time_cols):
+            from pathlib import Path
+
+            from .data.tabular import parse_time
+
+            # timestamps as in training: one column or year/month/day/... parts; rows must be in time order
+            _, times, _ = parse_time(frame, time_cols, Path("INPUT"), unit=self.meta.get("time_unit"),
+                                     prefix="INPUT")
         has_targets = all(c in frame.columns for c in self.targets)
         used = self.features + ([c for c in self.targets if c not in self.features] if has_targets else [])
         for c in used:

@@ -69,11 +69,12 @@ def read_ucr_rows(path: Path, unlabelled: bool) -> Tuple[list, Optional[list]]:
 
 def _series(pred, args) -> Tuple[pd.DataFrame, Optional[dict], int]:
     from . import plots
+    from .data.tabular import read_table
 
-    try:
-        frame = pd.read_csv(args.input)
-    except (UnicodeDecodeError, pd.errors.ParserError) as e:
-        raise config_error("INPUT", "a readable CSV like the training file", f"{args.input}: {e}") from None
+    dialect = pred.meta.get("dialect") or {}  # the training file's separator, decimal mark, ... (else detected)
+    frame = read_table(Path(args.input), "INPUT", sep=dialect.get("sep", "auto"),
+                       decimal=dialect.get("decimal") or "auto", thousands=dialect.get("thousands"),
+                       prefix="INPUT").frame
     out = pred.forecast(frame, rolling=args.rolling, stride=args.stride, ignore_extra=args.ignore_extra)
     metrics = pred.evaluate(frame, ignore_extra=args.ignore_extra)
     if args.plot:

@@ -148,20 +148,25 @@ class UcrPredictor(_Classifier):
     """Raw series (rows of values, NaN-padded at the end or a list of 1-D arrays) in, as in the UCR files."""
 
     def encode(self, series) -> np.ndarray:
-        """(n, length, 1) float32: normalised with the training statistics, padded as in training."""
+        """(n, length, channels) float32: normalised with the training statistics, padded as in training. A
+        series is 1-D (one channel) or (time, channels)."""
         rows = [np.asarray(r, np.float64) for r in series]
+        rows = [r[:, None] if r.ndim == 1 else r for r in rows]
         length, norm = int(self.meta["length"]), self.meta.get("normalization")
-        x = np.zeros((len(rows), length, 1), np.float32)
+        channels = int(self.meta.get("channels") or 1)
+        x = np.zeros((len(rows), length, channels), np.float32)
         for i, r in enumerate(rows):  # per series (ragged input); the model call below is batched
-            r = r[: np.flatnonzero(~np.isnan(r))[-1] + 1] if np.isfinite(r).any() else r[:0]
-            if len(r) == 0 or len(r) > length or np.isnan(r).any():
-                raise config_error("series", f"1..{length} numbers per series, NaNs only at the end",
-                                   f"series {i} with {len(r)} values")
-            r = (r - norm["mean"]) / norm["std"] if norm else r
+            present = np.flatnonzero(~np.isnan(r).all(axis=1)) if r.size else []
+            r = r[: present[-1] + 1] if len(present) else r[:0]
+            if len(r) == 0 or len(r) > length or np.isnan(r).any() or r.shape[1] != channels:
+                raise config_error("series", f"1..{length} steps of {channels} value(s) per series, NaNs only at "
+                                   "the end", f"series {i} with shape {r.shape}")
+            if norm:
+                r = (r - np.asarray(norm["mean"], np.float64)) / np.asarray(norm["std"], np.float64)
             if self.meta.get("padding") == "pre":
-                x[i, length - len(r):, 0] = r
+                x[i, length - len(r):] = r
             else:
-                x[i, : len(r), 0] = r
+                x[i, : len(r)] = r
         return x
 
     def predict_proba(self, series) -> np.ndarray:

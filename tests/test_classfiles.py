@@ -85,3 +85,24 @@ def test_ts_errors_say_what_was_expected(text, words, tmp_path):
     with pytest.raises(ConfigError) as e:
         read_ts(path, "dataset.train_path")
     assert str(e.value).startswith("dataset.train_path") and words in str(e.value), str(e.value)
+
+
+def test_the_ucr_dataset_reads_multivariate_ts_files(tmp_path):
+    from seqlab.config import compose, validate
+    from seqlab.data import load
+
+    train, test = tmp_path / "tiny_TRAIN.ts", tmp_path / "tiny_TEST.ts"
+    cases = [TS.split("@data\n")[1].splitlines()[i] for i in (0, 2)]  # complete cases only
+    body = "\n".join(cases * 5) + "\n"
+    train.write_text(TS.split("@data\n")[0] + "@data\n" + body)
+    test.write_text(TS)  # holds a missing value
+    base = ["dataset=ucr", f"dataset.train_path={train}", f"dataset.test_path={test}", "dataset.padding=post",
+            "dataset.val_fraction=0.2"]
+    validate(compose(base))
+    with pytest.raises(ConfigError, match=r"^dataset.interpolate: .*1 missing values in case 2 of tiny_TEST.ts"):
+        load(compose(base).dataset)
+    splits, spec = load(compose(base + ["dataset.interpolate=true"]).dataset)
+    assert spec.input_shape == (4, 2) and spec.num_classes == 2 and spec.feature_names == ("channel_0", "channel_1")
+    x, _ = splits.test.arrays()
+    assert x.shape == (3, 4, 2) and np.isfinite(x).all()
+    assert len(splits.info["normalization"]["mean"]) == 2

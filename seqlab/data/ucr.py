@@ -1,4 +1,5 @@
-"""UCR-archive classification: tab-separated rows (label, then values); trailing NaNs mark shorter series."""
+"""Series classification from UCR-archive text files (label, then values) or UEA/sktime `.ts` files (multivariate,
+unequal lengths); a shorter series is padded (`dataset.padding`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ..config.schema import DatasetConfig
 from ..registry import REGISTRIES
 from . import download
 from .base import ArraySplit, DataSpec, Splits, encode_labels, majority_class_baseline, shuffled_split_indices
+from .classfiles import read_labelled
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +27,22 @@ class UcrConfig(DatasetConfig):
     test_path: str = MISSING
     padding: Optional[str] = None  # None: rows must have equal length; "pre" or "post": pad with zeros
     val_fraction: float = 0.2
-    normalize: bool = True
+    normalize: bool = True  # z-score each channel with the training rows' statistics
+    interpolate: bool = False  # fill missing values inside a series (.ts `?`) by linear interpolation
 
 
 def load_ucr(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:
-    """`train_path`/`test_path` tsv files -> x (n, T, 1) float32, labels 0..K-1; validation carved from train."""
+    """`train_path`/`test_path` (UCR text or UEA `.ts`) -> x (n, T, channels) float32, labels 0..K-1; validation
+    carved from the training file."""
     paths = _paths(cfg, data_dir)
-    train_rows, train_labels = read_ucr(paths["train_path"], "dataset.train_path")
-    test_rows, test_labels = read_ucr(paths["test_path"], "dataset.test_path")
+    train_rows, train_labels = read_labelled(paths["train_path"], "dataset.train_path")
+    test_rows, test_labels = read_labelled(paths["test_path"], "dataset.test_path")
+    channels = {r.shape[1] for r in train_rows + test_rows}
+    if len(channels) > 1:
+        raise config_error("dataset.test_path", f"series with as many channels as {paths['train_path'].name}",
+                           f"channel counts {sorted(channels)}")
+    train_rows = [_filled(r, cfg, paths["train_path"], i) for i, r in enumerate(train_rows)]
+    test_rows = [_filled(r, cfg, paths["test_path"], i) for i, r in enumerate(test_rows)]
 
     lengths = [len(r) for r in train_rows + test_rows]
     if min(lengths) != max(lengths) and cfg.padding not in ("pre", "post"):
@@ -51,89 +61,71 @@ def load_ucr(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits
     index = {"train": train_order, "val": val_order}
     parts = {k: ([train_rows[i] for i in idx], y_train[idx]) for k, idx in index.items()}
     parts["test"] = ([test_rows[i] for i in test_order], y_test[test_order])
+    C = channels.pop()
 
     info: Dict = {"source": {k: str(p) for k, p in paths.items()}, "class_names": classes,
-                  "lengths": [min(lengths), max(lengths)], "padding": cfg.padding,
+                  "lengths": [min(lengths), max(lengths)], "channels": C, "padding": cfg.padding,
                   "sizes": {k: len(v[1]) for k, v in parts.items()},
                   "train_class_counts": np.bincount(parts["train"][1], minlength=len(classes)).tolist()}
     if cfg.normalize:
-        # one mean/std over every value of the training rows (padding excluded, as it is added afterwards)
-        values = np.concatenate(parts["train"][0])
-        mean, std = float(values.mean()), float(values.std())
-        std = std if std > 1e-12 else 1.0
+        # per channel, over every value of the training rows (padding excluded, as it is added afterwards)
+        values = np.concatenate(parts["train"][0])  # (values, channels)
+        mean, std = values.mean(axis=0), values.std(axis=0)
+        std = np.where(std > 1e-12, std, 1.0)
         parts = {k: ([(r - mean) / std for r in rows], y) for k, (rows, y) in parts.items()}
-        info["normalization"] = {"mean": mean, "std": std, "rows": "train split (after carving validation)"}
+        # one channel: plain numbers, as before multivariate files were read
+        mean_out, std_out = (float(mean[0]), float(std[0])) if C == 1 else (mean.tolist(), std.tolist())
+        info["normalization"] = {"mean": mean_out, "std": std_out, "rows": "train split (after carving validation)"}
 
     T = max(lengths)
     arrays = {k: (_pad(rows, T, cfg.padding), y) for k, (rows, y) in parts.items()}
     norm = info.get("normalization", {})
-    artifacts = {"length": T, "padding": cfg.padding, "class_names": classes, "normalize": bool(cfg.normalize),
-                 "mean": norm.get("mean"), "std": norm.get("std")}
+    artifacts = {"length": T, "channels": C, "padding": cfg.padding, "class_names": classes,
+                 "normalize": bool(cfg.normalize), "mean": norm.get("mean"), "std": norm.get("std")}
     splits = Splits(*(ArraySplit(*arrays[k]) for k in ("train", "val", "test")), baseline_name="majority class",
                     baseline_fn=majority_class_baseline, info=info, artifacts=artifacts)
     k = len(classes)
-    spec = DataSpec(name=cfg.name, task="binary" if k == 2 else "multiclass", input_shape=(T, 1),
-                    output_shape=(), num_classes=k, feature_names=("value",))
+    names = ("value",) if C == 1 else tuple(f"channel_{j}" for j in range(C))
+    spec = DataSpec(name=cfg.name, task="binary" if k == 2 else "multiclass", input_shape=(T, C),
+                    output_shape=(), num_classes=k, feature_names=names)
     return splits, spec
 
 
 def read_ucr(path: Path, key: str) -> Tuple[List[np.ndarray], list]:
-    """Rows of a UCR tsv file: (values per row with trailing NaNs removed, raw labels)."""
-    try:
-        lines = path.read_text().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise config_error(key, "a readable tab-separated file", f"{path}: {exc}") from None
-    rows, labels = [], []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        fields = line.rstrip().split("\t")
-        try:
-            values = np.array(fields[1:], dtype=np.float64)
-        except ValueError:
-            bad = next(f for f in fields[1:] if not _is_float(f))
-            raise config_error(key, "numeric values after the label, tab-separated",
-                               f"{bad!r} on line {number} of {path}") from None
-        present = np.flatnonzero(~np.isnan(values))
-        if len(present) == 0:
-            raise config_error(key, "at least one value after the label", f"line {number} of {path}")
-        values = values[: present[-1] + 1]  # trailing NaNs only pad a shorter series to the file's width
-        if np.isnan(values).any():
-            raise config_error(key, "NaNs only at the end of a row (UCR 2018 variable-length convention)",
-                               f"{int(np.isnan(values).sum())} NaNs inside line {number} of {path}")
-        rows.append(values)
-        labels.append(_label(fields[0]))
-    if not rows:
-        raise config_error(key, "a non-empty tab-separated file", str(path))
-    return rows, labels
+    """Rows of a UCR (or one-channel .ts) file as 1-D arrays, and their raw labels; multichannel rows stay 2-D."""
+    rows, labels = read_labelled(path, key)
+    return [r[:, 0] if r.shape[1] == 1 else r for r in rows], labels
+
+
+def _filled(row: np.ndarray, cfg, path: Path, i: int) -> np.ndarray:
+    """A series with missing values inside (a .ts `?`) interpolated per channel with `dataset.interpolate`; a
+    channel shorter than the others is padded by the reader with NaN at its end and treated the same."""
+    row = row[: np.flatnonzero(~np.isnan(row).all(axis=1))[-1] + 1]  # trailing all-NaN steps: shorter series
+    if not np.isnan(row).any():
+        return row
+    if not cfg.get("interpolate", False):
+        raise config_error("dataset.interpolate", "true to fill missing values inside a series, or a file without "
+                           "them", f"{int(np.isnan(row).sum())} missing values in case {i + 1} of {path.name}")
+    t = np.arange(len(row))
+    out = row.copy()
+    for j in range(row.shape[1]):
+        ok = ~np.isnan(row[:, j])
+        if not ok.any():
+            raise config_error("dataset.interpolate", "a value to interpolate from in every channel",
+                               f"case {i + 1}, channel {j} of {path.name} is empty")
+        out[:, j] = np.interp(t, t[ok], row[ok, j])
+    return out
 
 
 def _pad(rows: List[np.ndarray], length: int, padding: Optional[str]) -> np.ndarray:
-    x = np.zeros((len(rows), length, 1), dtype=np.float32)  # (n, time, 1); zeros are the padding
+    channels = rows[0].shape[1] if rows else 1
+    x = np.zeros((len(rows), length, channels), dtype=np.float32)  # (n, time, channels); zeros are the padding
     for i, r in enumerate(rows):
         if padding == "pre":
-            x[i, length - len(r):, 0] = r
+            x[i, length - len(r):] = r
         else:
-            x[i, : len(r), 0] = r
+            x[i, : len(r)] = r
     return x
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
-
-
-def _label(text: str):
-    """UCR labels are written as numbers ("1", "-1", "1.0000000e+00") or words; keep ints as ints."""
-    text = text.strip()
-    try:
-        value = float(text)
-    except ValueError:
-        return text
-    return int(value) if value.is_integer() else value
 
 
 def _paths(cfg, data_dir: Optional[str]) -> Dict[str, Path]:
