@@ -185,3 +185,16 @@ def test_window_options_reject_what_they_cannot_do():
         validate(compose(["model.norm=first"]))
     with pytest.raises(ConfigError, match="model.patch"):
         validate(compose(["dataset=etth1", "model.patch=5"]))
+
+
+def test_a_conv_kernel_longer_than_the_input_is_a_config_error():
+    from seqlab.config import ConfigError, compose
+    from seqlab.models import build
+    from seqlab.spec import DataSpec
+
+    spec = DataSpec(name="tiny", task="regression", input_shape=(20, 2), output_shape=(3, 2))
+    cfg = compose(["model=conv1d", "model.padding=valid", "model.kernel_size=9"])
+    with pytest.raises(ConfigError, match=r"^model.kernel_size: .*12 steps reaching conv1d layer 1.*got 9"):
+        build(cfg.model, cfg.regularizer, spec)
+    cfg = compose(["model=conv1d", "model.padding=causal", "model.kernel_size=9"])
+    assert build(cfg.model, cfg.regularizer, spec).output_shape == (None, 3, 2)  # causal padding keeps the length

@@ -361,6 +361,6 @@ REGISTRIES["dataset"].add("sine", SineConfig, target="seqlab.data.series:load_si
                           capabilities=_FORECASTING)
 REGISTRIES["dataset"].add("csv", CsvConfig, target="seqlab.data.series:load_csv", check=check_csv,
                           capabilities=_FORECASTING)
-for _name in ("etth1", "ettm1"):
+for _name in ("etth1", "ettm1", "etth2", "ettm2"):
     REGISTRIES["dataset"].add(_name, EttConfig, target="seqlab.data.series:load_ett", check=check_ett,
                               capabilities=_FORECASTING, schema_name="ett")

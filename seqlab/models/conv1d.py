@@ -27,6 +27,7 @@ def backbone(model_cfg, reg_cfg, x):
     from .blocks import l2, pool
 
     for i in range(model_cfg.layers):
+        _fits(model_cfg, i, x.shape[1])
         x = keras.layers.Conv1D(
             model_cfg.filters,
             model_cfg.kernel_size,
@@ -39,6 +40,20 @@ def backbone(model_cfg, reg_cfg, x):
         if reg_cfg.dropout:
             x = keras.layers.SpatialDropout1D(reg_cfg.dropout, name=f"spatial_dropout_{i}")(x)
     return pool(x, model_cfg.pooling)
+
+
+def _fits(model_cfg, i: int, steps) -> None:
+    """With padding=valid each layer shortens the series by (kernel_size - 1) x dilation: it must leave a step."""
+    if model_cfg.padding != "valid" or steps is None:
+        return
+    from ..config import config_error
+
+    dilation = 2**i if model_cfg.dilated else 1
+    if (model_cfg.kernel_size - 1) * dilation >= steps:
+        raise config_error("model.kernel_size", f"a kernel that fits the {steps} steps reaching conv1d layer {i} "
+                           f"(padding=valid, dilation {dilation}: (kernel_size - 1) x dilation < {steps}; or "
+                           "model.padding=causal, fewer model.layers, a longer dataset.input_len)",
+                           model_cfg.kernel_size)
 
 
 def build(model_cfg, reg_cfg, spec):
