@@ -144,3 +144,19 @@ def test_data_checks_fail_before_tensorflow_is_imported(files, tmp_path):
         message, seconds = out[name]
         assert message.startswith(key + ":"), (name, message)
         assert seconds < 1.0, (name, seconds)
+
+
+def test_option_modules_are_found_without_a_list_and_support_modules_register_nothing():
+    """A new model or dataset family is one module beside the others (plus its YAML): the packages import every
+    module that is not shared code, and each such module's options name it as their code."""
+    import pkgutil
+
+    import seqlab.data
+    import seqlab.models
+    from seqlab.registry import registry
+
+    for package, group in ((seqlab.data, "dataset"), (seqlab.models, "model")):
+        modules = {m.name for m in pkgutil.iter_modules(package.__path__)} - set(package.SUPPORT_MODULES)
+        targets = {e.target.split(":")[0].rsplit(".", 1)[1] for e in registry(group) if e.target}
+        assert targets <= modules, (group, targets - modules)
+        assert modules - targets <= {"regularizers"}, (group, modules - targets)  # regularizer presets: YAML only

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from ..registry import REGISTRIES
 from .schema import SweepConfig
+from .store import options
 
-for _name in ("none", "lr", "batch_size", "capacity", "full"):
+# presets are pure data on one schema: every conf/sweep/<name>.yaml is an option, nothing else to list
+for _name in options("sweep"):
     REGISTRIES["sweep"].add(_name, SweepConfig, schema_name="sweep")

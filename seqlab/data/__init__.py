@@ -5,10 +5,18 @@ Importing this package registers the dataset options; it imports no TensorFlow (
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Optional, Tuple
 
-from . import adding, custom, series, text, ucr  # noqa: F401 (they register their options)
 from .base import ArraySplit, DataSpec, Split, Splits, WindowSplit
+
+# shared code, not options; every other module here registers its dataset options on import, so a new dataset
+# family is one module (schema, loader, check, registration) plus its YAML
+SUPPORT_MODULES = ("base", "download", "tabular", "classfiles")
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name not in SUPPORT_MODULES:
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["ArraySplit", "DataSpec", "Split", "Splits", "WindowSplit", "load"]
 

@@ -5,10 +5,19 @@ Importing this package registers the model and regularizer options (seqlab.regis
 
 from __future__ import annotations
 
-from . import conv1d, custom, regularizers, rnn  # noqa: F401 (they register their options)
+import importlib
+import pkgutil
+
 from .build import build, head_for, output_shape_for
+
+# shared code, not options (layers, adversarial and blocks import Keras); every other module here registers its
+# options on import, so a new model family is one module (schema, builder, check, registration) plus its YAML
+SUPPORT_MODULES = ("build", "blocks", "layers", "adversarial")
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name not in SUPPORT_MODULES:
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 # every module holding a @keras.saving.register_keras_serializable class: import them all before load_model
 KERAS_MODULES = ("seqlab.models.layers", "seqlab.models.adversarial")
 
-__all__ = ["KERAS_MODULES", "build", "head_for", "output_shape_for"]
+__all__ = ["KERAS_MODULES", "SUPPORT_MODULES", "build", "head_for", "output_shape_for"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from ..config.schema import RegularizerConfig
+from ..config.store import options
 from ..registry import REGISTRIES
 
-for _name in ("none", "l2", "dropout", "l2_dropout"):  # conf/regularizer/<name>.yaml
+# presets are pure data on one schema: every conf/regularizer/<name>.yaml is an option, nothing else to list
+for _name in options("regularizer"):
     REGISTRIES["regularizer"].add(_name, RegularizerConfig, schema_name="regularizer")
