@@ -277,6 +277,10 @@ def test_runs_started_together_get_their_own_directories(tmp_path):
     for m in metrics:
         assert json.loads(m.read_text())["status"] == "completed"
         assert (m.parent / ".hydra" / "config.yaml").exists()
+    from seqlab import report
+
+    df = report.collect(tmp_path / "outputs")  # reads .hydra/config.yaml, which the CLI now writes itself
+    assert len(df) == 2 and set(df["model.name"]) == {"lstm"}
 
 
 @pytest.mark.slow
