@@ -75,9 +75,23 @@ def summary(result) -> str:
     for k, v in m["test"].items():
         b = m["baseline"].get(k)
         lines.append(f"  {k:<10} {v:>10.4f} {'' if b is None else f'{b:>10.4f}'}")
+    original = m.get("test_original_units")
+    if original:
+        lines.append(f"  in original units: mse {original['mse']:.5g}, mae {original['mae']:.5g}")
+    report = m.get("classification")
+    if report:
+        extra = [f"macro F1 {report['macro_f1']:.4f}"] if "macro_f1" in report else []
+        extra += [f"ROC AUC {report['roc_auc']:.4f}"] if report.get("roc_auc") is not None else []
+        lines.append("  " + ", ".join(extra) + " (per class: metrics.json, classification)")
+    data = m.get("data") or {}
+    if data.get("features"):
+        lines.append(f"  features: {', '.join(data['features'])}; targets: {', '.join(data['targets'])}"
+                     + (f"; not used: {', '.join(data['unused_columns'])}" if data.get("unused_columns") else ""))
     if "diagnosis" in m:
         d = m["diagnosis"]
         lines.append(f"  diagnosis: {d.get('verdict')} - {d.get('advice', '')}")
+        if d.get("verdict") == "worse-than-baseline":
+            lines.append(f"    {d.get('message', '')}")
     lines.append(f"  run directory: {result.run_dir}")
     return "\n".join(lines)
 
@@ -200,6 +214,7 @@ def _start_flag(state: dict):
 def main(argv: Optional[List[str]] = None) -> None:
     """Entry point of `seqlab` and `python -m seqlab`."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter (predict, export too)
     if argv and argv[0] == "report":
         from .report import main as report_main
 
@@ -215,7 +230,6 @@ def main(argv: Optional[List[str]] = None) -> None:
     if "--help" in argv or "-h" in argv:
         print(help_text())
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     try:
         register()
         import hydra

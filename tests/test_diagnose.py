@@ -78,7 +78,7 @@ def test_divergence_verdicts_without_training():
 
 
 # --------------------------------------------------------------------------- real runs, both trainers
-def _bad_labels_loader(cfg, data_dir=None, seed=0):
+def bad_labels(cfg, seed=0):  # dataset=custom dataset.loader=test_diagnose:bad_labels
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 8, 2)).astype("float32")
     y = rng.integers(0, 5, 64).astype("int32")  # five label values for a three-class model
@@ -88,10 +88,9 @@ def _bad_labels_loader(cfg, data_dir=None, seed=0):
 
 @pytest.mark.parametrize("trainer", ["fit", "tape"])
 def test_out_of_range_labels_stop_the_run_with_a_diagnosis(trainer, tmp_path, monkeypatch):
-    from seqlab import data
-
-    monkeypatch.setitem(data.LOADERS, "sine", _bad_labels_loader)
-    cfg = compose([f"trainer={trainer}", "model=gru", "model.units=4", "trainer.epochs=3"] + QUIET)
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    cfg = compose([f"trainer={trainer}", "model=gru", "model.units=4", "trainer.epochs=3", "dataset=custom",
+                   "dataset.loader=test_diagnose:bad_labels"] + QUIET)
     with pytest.raises(Diverged) as info:
         run(cfg, tmp_path)
     m = json.loads((tmp_path / "metrics.json").read_text())
