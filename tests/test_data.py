@@ -453,7 +453,7 @@ def test_fetch_prefers_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("SEQLAB_DATA_DIR", str(local))
     assert download.fetch("x.csv", "file:///nowhere/x.csv", "bad") == local / "x.csv"
     shutil.rmtree(local)
-    with pytest.raises(OSError):
+    with pytest.raises(ConfigError, match=r"^dataset.url: could not download x.csv .*SEQLAB_DATA_DIR"):
         download.fetch("x.csv", "file:///nowhere/x.csv", "bad")
 
 
