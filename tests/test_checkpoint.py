@@ -67,6 +67,7 @@ def test_data_order_changes_every_epoch_and_is_the_same_after_a_resume():
     whole = np.concatenate([y.numpy() for _, y in split.dataset(8, shuffle_seed=3, first_epoch=0, epochs=3)])
     np.testing.assert_array_equal(whole, np.concatenate(epochs))  # resuming at epoch e replays epoch e's order
 
+@pytest.mark.slow
 
 def test_rerunning_a_finished_run_evaluates_it_again_without_training(tmp_path):
     from seqlab.train import run

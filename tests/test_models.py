@@ -91,6 +91,7 @@ def test_model_round_trips_through_keras_file(tmp_path):
     m2 = keras.saving.load_model(tmp_path / "m.keras")
     assert np.allclose(m(_x(spec)), m2(_x(spec)))
 
+@pytest.mark.slow
 
 def test_adversarial_perturbation_raises_the_loss_and_is_the_identity_outside_training(tmp_path):
     """regularizer.adversarial: the push along the loss gradient raises the loss, in proportion to epsilon."""

@@ -257,6 +257,7 @@ SWEEP_RUN = ["model.units=4", "trainer.epochs=1", "trainer.verbose=0", "trainer.
              "sweep.isolation=none"]
 
 
+@pytest.mark.slow
 def test_a_trial_that_the_model_refuses_fails_and_the_sweep_goes_on(tmp_path, monkeypatch):
     """A combination that validate passes but the model builder refuses (a ConfigError in the run's prepare stage,
     like data too short for its input_len) fails that trial; the sweep completes the others."""
@@ -311,6 +312,7 @@ def test_kerastuner_variables_decide_the_role(monkeypatch):
     monkeypatch.setenv("KERASTUNER_TUNER_ID", "worker-3")
     assert distributed.configure(dcfg) == "worker" and distributed.address() == "127.0.0.1:8000"
 
+@pytest.mark.slow
 
 def test_executions_per_trial_write_two_run_dirs_and_average_them(tmp_path):
     from seqlab.tune.sweep import run_sweep
@@ -324,6 +326,7 @@ def test_executions_per_trial_write_two_run_dirs_and_average_them(tmp_path):
     assert best[0] != best[1]  # two seeds
     assert row["val_loss"] == pytest.approx(sum(best) / 2, rel=1e-6)
 
+@pytest.mark.slow
 
 def test_hyperband_promotion_continues_the_parent_trials_checkpoint(tmp_path):
     from seqlab.tune.sweep import run_sweep

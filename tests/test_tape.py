@@ -105,6 +105,7 @@ class Recorder(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         self._rec("train_end", None, logs)
 
+@pytest.mark.slow
 
 def test_tape_drives_the_callbacks_exactly_like_fit(tmp_path):
     calls = {}
@@ -119,6 +120,7 @@ def test_tape_drives_the_callbacks_exactly_like_fit(tmp_path):
     assert {"loss", "mae", "mse", "val_loss", "val_mae", "val_mse"} == set(epoch_end[2])
     assert [c[1] for c in calls["fit"] if c[0] == "batch_end"][-3:] == [12, 0, 1]  # epoch 2 stopped after batch 1
 
+@pytest.mark.slow
 
 def test_eager_mode_runs_the_same_loop(tmp_path):
     hist = {}

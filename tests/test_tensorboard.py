@@ -108,6 +108,7 @@ def test_fit_values_match_history_and_metrics(fit_run):
     assert charts["learning rate"] == ["^optim/learning_rate$"]
     assert charts["global gradient norm"] == ["^optim/grad_norm$"]
 
+@pytest.mark.slow
 
 def test_tape_trainer_writes_the_same_tags_as_fit(fit_run, tmp_path):
     train_with("tape", tmp_path)
@@ -118,6 +119,7 @@ def test_tape_trainer_writes_the_same_tags_as_fit(fit_run, tmp_path):
     assert set(fit_tags["summary"]) == set(tape_tags["summary"])
     assert tape_tags["train"]["__graph__"] is True
 
+@pytest.mark.slow
 
 def test_review_does_not_change_training(tmp_path):
     """Dropout model, op determinism: identical losses with and without the review callback (no RNG consumed)."""
@@ -311,6 +313,7 @@ def test_real_tensorboard_shows_every_dashboard(tmp_path, monkeypatch, capsys):
         assert {g["hparams"]["model.units"] for g in groups} == {4, 6}
         assert all({m["name"]["tag"] for m in g["metricValues"]} >= {"val/loss", "test/mse"} for g in groups)
 
+@pytest.mark.slow
 
 def test_best_validation_record_survives_a_resume(tmp_path):
     """A run resumed from its checkpoint reports HParams' val/* at the best epoch of the whole run: the checkpoint

@@ -36,8 +36,13 @@ TASKS = {
 }
 
 
-@pytest.mark.parametrize("model", ["simplernn", "lstm", "gru", "conv1d"])
-@pytest.mark.parametrize("task", list(TASKS))
+# one model per dataset in the fast tier (each model once), every pair in the slow tier
+FAST_PAIRS = {("sine", "lstm"), ("adding", "gru"), ("text_synth", "conv1d"), ("ucr", "simplernn")}
+
+
+@pytest.mark.parametrize("model,task", [
+    pytest.param(m, t, marks=() if (t, m) in FAST_PAIRS else pytest.mark.slow, id=f"{t}-{m}")
+    for t in TASKS for m in ("simplernn", "lstm", "gru", "conv1d")])
 def test_loss_falls_for_each_model_and_task(model, task, tmp_path):
     size = "model.filters=16" if model == "conv1d" else "model.units=16"
     cfg = compose(TASKS[task](tmp_path) + [f"model={model}", size, "trainer.epochs=3", "trainer.batch_size=32",
@@ -64,6 +69,7 @@ def test_run_writes_outputs_and_beats_baseline(tmp_path):
     assert list(hist["epoch"]) == [1, 2, 3, 4] and {"loss", "val_loss", "mae", "val_mae"} <= set(hist.columns)
     assert not list(tmp_path.glob(".*tmp*")) and not list(tmp_path.glob(".metrics.*"))  # no temp leftovers
 
+@pytest.mark.slow
 
 def test_classification_reports_accuracy_and_majority_baseline(tmp_path):
     cfg = compose(["dataset=text_synth", "dataset.train_size=256", "dataset.val_size=64", "dataset.test_size=64",
@@ -72,6 +78,7 @@ def test_classification_reports_accuracy_and_majority_baseline(tmp_path):
     assert m["task"] == "binary" and "accuracy" in m["test"] and "accuracy" in m["baseline"]
     assert m["baseline_name"] and 0.3 < m["baseline"]["accuracy"] < 0.7
 
+@pytest.mark.slow
 
 def test_early_stopping_restores_best_weights(tmp_path):
     import keras
@@ -95,6 +102,7 @@ def test_early_stopping_restores_best_weights(tmp_path):
         np.testing.assert_array_equal(kept, at_best)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("trainer", ["fit", "tape"])
 def test_text_model_trains_short_and_evaluates_long(trainer, tmp_path):
     """dataset.eval_sequence_length: one model trains on 8-token cuts and scores 24-token validation/test rows."""
@@ -114,6 +122,7 @@ def test_text_model_trains_short_and_evaluates_long(trainer, tmp_path):
     assert model.input_shape == (None, None)  # the saved model also takes any length
     assert model.predict(np.ones((2, 40), np.int32), verbose=0).shape == (2, 1)
 
+@pytest.mark.slow
 
 def test_adversarial_training_learns_and_fit_and_tape_take_the_same_step(tmp_path):
     """regularizer.adversarial: both trainers take the adversarial step, the loss falls, model.keras loads."""
@@ -156,6 +165,7 @@ def test_limit_caps_every_split(tmp_path):
     assert len(splits.train) == len(splits.val) == len(splits.test) == 50
     assert spec.output_shape == (1,)
 
+@pytest.mark.slow
 
 def test_default_conv1d_learns_the_default_data(tmp_path):
     """Regression: a single 5-step convolution with average pooling plateaued at ~0.6x the baseline."""
@@ -192,6 +202,7 @@ def test_jit_compile_auto_picks_xla_for_long_cpu_runs_of_unmasked_models():
     assert resolve_jit_compile("auto", open_length, False, long_run) is False  # eval_sequence_length
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overrides", [
     ["dataset.length=600", "dataset.input_len=16", "dataset.horizon=2"],
     ["dataset.length=600", "dataset.input_len=16", "dataset.horizon=2", "trainer=tape"],

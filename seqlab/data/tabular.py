@@ -302,6 +302,25 @@ def _read(text: str, sep: str, key: str, path: Path, prefix: str, **kwargs) -> p
                            f"{path.name}: {str(exc).strip()}") from None
 
 
+def _header(text: str, sep: str, key: str, path: Path) -> List[str]:
+    """The column names as written (pandas would rename a duplicate "a" to "a.1" silently: refused here)."""
+    header = next((row for row in csv.reader(io.StringIO(_head(text, 50)), delimiter=sep) if row), [])
+    names = [c.strip() for c in header]
+    if names and not names[0]:
+        names[0] = "Unnamed: 0"  # pandas' name for the index column that to_csv() writes
+    dupes = sorted({c for c in names if names.count(c) > 1})
+    if dupes:
+        raise config_error(key, f"unique column names in {path.name}", f"duplicated {dupes}")
+    return names
+
+
+def _plain_numbers(typed: pd.DataFrame, names: List[str]) -> Dict[str, pd.Series]:
+    """The columns pandas' default parser read as numbers (booleans and all-empty columns excluded), float64."""
+    typed.columns = names
+    return {c: typed[c].astype(np.float64) for c in names if pd.api.types.is_numeric_dtype(typed[c])
+            and not pd.api.types.is_bool_dtype(typed[c]) and typed[c].notna().any()}
+
+
 def read_table(path: Path, key: str = "dataset.path", sep: str = AUTO, decimal: str = AUTO,
                thousands: Optional[str] = None, encoding: str = AUTO, prefix: str = "dataset",
                as_text: bool = False) -> Table:
@@ -332,14 +351,7 @@ def read_table(path: Path, key: str = "dataset.path", sep: str = AUTO, decimal: 
         found = np.array([line for line, _ in counts[1:]], dtype=np.int64)
         return found if len(found) == len(frame) else np.arange(2, len(frame) + 2)
 
-    # the fast path: pandas' own C parser reads the plain numeric columns; only the others are read as text
-    header = next((row for row in csv.reader(io.StringIO(_head(text, 50)), delimiter=sep) if row), [])
-    names = [c.strip() for c in header]  # pandas would rename a duplicate "a" to "a.1" silently
-    if names and not names[0]:
-        names[0] = "Unnamed: 0"  # pandas' name for the index column that to_csv() writes
-    dupes = sorted({c for c in names if names.count(c) > 1})
-    if dupes:
-        raise config_error(key, f"unique column names in {path.name}", f"duplicated {dupes}")
+    names = _header(text, sep, key, path)
     fast: Dict[str, pd.Series] = {}
     if as_text:
         frame = _read(text, sep, key, path, prefix, dtype=str, keep_default_na=False)
@@ -348,20 +360,16 @@ def read_table(path: Path, key: str = "dataset.path", sep: str = AUTO, decimal: 
         frame.columns = names
         dialect = {"sep": sep, "decimal": None, "thousands": None, "encoding": used_encoding}
         return Table(frame=frame, path=path, dialect=dialect, string_columns=list(names), notes=notes)
+    # the fast path: pandas' own C parser reads the plain numeric columns; only the others are read as text
     if decimal in (AUTO, ".") and thousands is None:
-        typed = _read(text, sep, key, path, prefix)
-        typed.columns = names
-        fast = {c: typed[c].astype(np.float64) for c in names if pd.api.types.is_numeric_dtype(typed[c])
-                and not pd.api.types.is_bool_dtype(typed[c]) and typed[c].notna().any()}
+        fast = _plain_numbers(_read(text, sep, key, path, prefix), names)
     others = [i for i, c in enumerate(names) if c not in fast]
     frame = _read(text, sep, key, path, prefix, dtype=str, keep_default_na=False, usecols=others) if others else \
-        pd.DataFrame(index=typed.index)
-    if len(frame) == 0 and not fast:
-        raise config_error(key, "a CSV file with at least one data row", f"{path} (header only)")
+        pd.DataFrame(index=next(iter(fast.values())).index)
     frame.columns = [names[i] for i in others]
     dotted = [c for c, v in fast.items() if not np.all(np.mod(v.dropna().to_numpy(), 1) == 0)]
     rest, decimal, strings = convert_columns(frame, path, sep, decimal, thousands, prefix, lines, notes, dotted)
-    frame = pd.concat([pd.DataFrame(fast, index=rest.index if others else typed.index), rest], axis=1)[names]
+    frame = pd.concat([pd.DataFrame(fast, index=rest.index), rest], axis=1)[names]
     if len(frame) == 0:
         raise config_error(key, "a CSV file with at least one data row", f"{path} (header only)")
     frame, dropped = _drop_index_column(frame, notes)
@@ -385,37 +393,10 @@ def parse_time(frame: pd.DataFrame, columns: Sequence[str], path: Path, unit: Op
     Returns (frame without the time columns, sorted when `sort`; timestamps; report). Rows out of time order are
     refused unless `sort`; duplicate timestamps and gaps (steps longer than the most common one) are counted.
     """
-    key = f"{prefix}.time_column"
     columns = list(columns)
-    for c in columns:
-        if c not in frame.columns:
-            raise config_error(key, f"a column of {path.name}", c, list(frame.columns))
-    if len(columns) > 1:
-        parts = {c: str(c).strip().lower() for c in columns}
-        unknown = [c for c, p in parts.items() if p not in _PARTS]
-        if unknown or not {"year", "month", "day"} <= set(parts.values()):
-            raise config_error(key, "one column, or columns named year, month, day (and hour, minute, second)",
-                               columns)
-        times = pd.to_datetime(frame[columns].rename(columns=parts), errors="coerce")
-    else:
-        values = frame[columns[0]]
-        if pd.api.types.is_numeric_dtype(values):
-            if unit is None:
-                raise config_error(f"{prefix}.time_unit", f"the unit of the numeric time column {columns[0]!r} "
-                                   f"(e.g. s for Unix seconds)", None, list(TIME_UNITS))
-            times = pd.to_datetime(values, unit=unit, errors="coerce")
-        else:
-            times = pd.to_datetime(values, errors="coerce")  # one format, inferred from the first value: fast
-            if times.isna().any():
-                times = pd.to_datetime(values, errors="coerce", format="mixed")
-    if times.isna().any():
-        i = int(np.flatnonzero(times.isna().to_numpy())[0])
-        raise config_error(key, f"timestamps in every row of {path.name}",
-                           f"{int(times.isna().sum())} unparseable, first {frame[columns].iloc[i].tolist()} "
-                           f"(data row {i + 1})")
+    times = _timestamps(frame, columns, path, unit, prefix)
     report: Dict[str, Any] = {"time_column": columns if len(columns) > 1 else columns[0]}
-    steps = times.diff().iloc[1:]
-    back = np.flatnonzero((steps < pd.Timedelta(0)).to_numpy())
+    back = np.flatnonzero((times.diff().iloc[1:] < pd.Timedelta(0)).to_numpy())
     if len(back):
         if not sort:
             i = int(back[0]) + 1
@@ -425,22 +406,56 @@ def parse_time(frame: pd.DataFrame, columns: Sequence[str], path: Path, unit: Op
         order = np.argsort(times.to_numpy(), kind="stable")
         frame, times = frame.iloc[order].reset_index(drop=True), times.iloc[order].reset_index(drop=True)
         report["sorted"] = True
-        steps = times.diff().iloc[1:]
+    report.update(_steps(times, path))
+    return frame.drop(columns=columns), times, report
+
+
+def _timestamps(frame: pd.DataFrame, columns: List[str], path: Path, unit: Optional[str], prefix: str) -> pd.Series:
+    """The parsed time column(s), or a ConfigError naming the key and the first value that does not parse."""
+    key = f"{prefix}.time_column"
+    for c in columns:
+        if c not in frame.columns:
+            raise config_error(key, f"a column of {path.name}", c, list(frame.columns))
+    if len(columns) > 1:
+        parts = {c: str(c).strip().lower() for c in columns}
+        if any(p not in _PARTS for p in parts.values()) or not {"year", "month", "day"} <= set(parts.values()):
+            raise config_error(key, "one column, or columns named year, month, day (and hour, minute, second)",
+                               columns)
+        times = pd.to_datetime(frame[columns].rename(columns=parts), errors="coerce")
+    elif pd.api.types.is_numeric_dtype(frame[columns[0]]):
+        if unit is None:
+            raise config_error(f"{prefix}.time_unit", f"the unit of the numeric time column {columns[0]!r} "
+                               "(e.g. s for Unix seconds)", None, list(TIME_UNITS))
+        times = pd.to_datetime(frame[columns[0]], unit=unit, errors="coerce")
+    else:
+        times = pd.to_datetime(frame[columns[0]], errors="coerce")  # one format, inferred from the first value
+        if times.isna().any():
+            times = pd.to_datetime(frame[columns[0]], errors="coerce", format="mixed")
+    if times.isna().any():
+        i = int(np.flatnonzero(times.isna().to_numpy())[0])
+        raise config_error(key, f"timestamps in every row of {path.name}",
+                           f"{int(times.isna().sum())} unparseable, first {frame[columns].iloc[i].tolist()} "
+                           f"(data row {i + 1})")
+    return times
+
+
+def _steps(times: pd.Series, path: Path) -> Dict[str, Any]:
+    """Range, duplicate timestamps, the usual step and the gaps (longer steps) of sorted timestamps."""
+    steps = times.diff().iloc[1:]
     dup = int((steps == pd.Timedelta(0)).sum())
+    out: Dict[str, Any] = {"time_range": [str(times.iloc[0]), str(times.iloc[-1])], "duplicate_timestamps": dup}
+    if dup:
+        log.warning("%s: %d duplicate timestamps", path.name, dup)
     positive = steps[steps > pd.Timedelta(0)]
-    report.update(time_range=[str(times.iloc[0]), str(times.iloc[-1])], duplicate_timestamps=dup)
     if len(positive):
         step = positive.mode().iloc[0]
         long = positive[positive > step]
-        report.update(time_step=str(step), gaps=int(len(long)),
-                      missing_steps=int(sum(int(g / step) - 1 for g in long)),
-                      largest_gap=str(long.max()) if len(long) else None)
+        out.update(time_step=str(step), gaps=int(len(long)), missing_steps=int(sum(int(g / step) - 1 for g in long)),
+                   largest_gap=str(long.max()) if len(long) else None)
         if len(long):
             log.warning("%s: %d gaps in time (%d missing steps of %s; largest %s)", path.name, len(long),
-                        report["missing_steps"], step, report["largest_gap"])
-    if dup:
-        log.warning("%s: %d duplicate timestamps", path.name, dup)
-    return frame.drop(columns=columns), times, report
+                        out["missing_steps"], step, out["largest_gap"])
+    return out
 
 
 # --------------------------------------------------------------------------- categorical columns
