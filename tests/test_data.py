@@ -541,3 +541,22 @@ def test_eval_sequence_length_lets_validation_and_test_read_whole_texts(tmp_path
     with pytest.raises(ConfigError, match=r"model\.pooling: expected max for model=conv1d.*got 'average'"):
         validate(compose(base + ["dataset.eval_sequence_length=8", "model=conv1d", "model.pooling=average"]))
     validate(compose(base + ["dataset.eval_sequence_length=8", "model=conv1d", "model.pooling=max"]))
+
+
+def test_token_split_sorts_by_length_and_cuts_each_batch_to_its_longest_row():
+    from seqlab.data.base import TokenSplit
+
+    lengths = [5, 1, 3, 8, 2, 7]
+    x = np.zeros((6, 10), np.int32)
+    for i, n in enumerate(lengths):
+        x[i, :n] = np.arange(2, 2 + n) + 10 * i  # token ids, 0 = padding at the end
+    y = np.arange(6, dtype=np.int32)
+    split = TokenSplit(x, y)
+    assert [int((r != 0).sum()) for r in split.x] == sorted(lengths)  # kept in order of length
+    batches = list(split.dataset(batch_size=2))
+    assert [b[0].shape[1] for b in batches] == [2, 5, 8]  # each batch as wide as its longest row, not 10
+    for (bx, by) in batches:
+        for row, label in zip(bx.numpy(), by.numpy()):
+            n = lengths[label]
+            np.testing.assert_array_equal(row[:n], x[label, :n])  # the row's tokens, the label its own
+            assert (row[n:] == 0).all()
