@@ -193,11 +193,31 @@ def task(cfg: DictConfig) -> None:
     except KeyboardInterrupt:
         when = "after training, while writing the outputs" if training["started"] else "during start-up"
         fail(f"error: interrupted {when} (run directory {out_dir})", EXIT_INTERRUPTED)
-    except OSError as e:  # a path problem (read-only, full, a file in the way) takes one line; others a traceback
+    except OSError as e:  # a path problem (read-only, full, a file in the way) takes one line
         if e.filename is None:
-            raise
+            _failed(e, out_dir)
         fail(path_error(e, out_dir), EXIT_RUN_DIR)
+    except Exception as e:  # noqa: BLE001 - any other error: one line here, the traceback in cli.log
+        _failed(e, out_dir)
     print(summary(result))
+
+
+def _failed(e: Exception, out_dir: Path) -> NoReturn:
+    """An unexpected error (a bug in a builder or loader, a framework error): the traceback goes to cli.log,
+    the console gets one line naming the stage; metrics.json already says `status: failed`."""
+    import traceback
+
+    from .train.errors import stage_of
+
+    trace = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, trace.strip(), None, None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+    stage = stage_of(e)
+    where = f" in stage {stage}" if stage else ""
+    recorded = "; metrics.json has status: failed" if (out_dir / "metrics.json").is_file() else ""
+    fail(f"error: the run failed{where}: {type(e).__name__}: {e} (traceback in {out_dir / 'cli.log'}{recorded})", 1)
 
 
 def _start_flag(state: dict):

@@ -4,6 +4,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from seqlab import report
 from seqlab.train.checkpoint import CheckpointStore, State
@@ -70,3 +71,31 @@ def test_an_offline_download_says_which_file_to_place_where(tmp_path, monkeypatc
     assert msg.startswith("dataset.url: could not download ETTh2.csv") and "name resolution" in msg
     assert str(tmp_path / "data") in msg and str(tmp_path / "cache") in msg and "SEQLAB_DATA_DIR" in msg
     assert not list((tmp_path / "cache").glob("*.part"))  # nothing half-written is left
+
+
+@pytest.mark.slow
+def test_a_run_that_fails_after_its_directory_exists_records_status_failed(tmp_path):
+    """A real CLI run whose model builder raises: exit non-zero with one error line (no traceback), metrics.json
+    says failed with the error and the stage, cli.log holds the error, and `seqlab report` lists it."""
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    (tmp_path / "broken.py").write_text("def model(cfg, spec):\n    raise RuntimeError('the GPU caught fire')\n")
+    run_dir = tmp_path / "run"
+    r = subprocess.run([sys.executable, "-m", "seqlab", "model=custom", "model.builder=broken:model",
+                        "dataset.length=300", "trainer.epochs=1", f"hydra.run.dir={run_dir}"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    if r.returncode == 0:
+        pytest.fail(r.stdout[-2000:])
+    assert "Traceback" not in r.stderr, r.stderr[-3000:]
+    assert "the GPU caught fire" in r.stderr
+    m = json.loads((run_dir / "metrics.json").read_text())
+    assert m["status"] == "failed"
+    assert m["error"] == {"type": "RuntimeError", "message": "the GPU caught fire", "stage": "prepare"}
+    assert "the GPU caught fire" in (run_dir / "cli.log").read_text()
+    rows = report.collect(tmp_path).to_dict("records")
+    assert rows[0]["status"] == "failed" and rows[0]["error"] == "RuntimeError in prepare: the GPU caught fire"
