@@ -46,6 +46,7 @@ def test_preset_is_global_and_says_why(name):
         if re.match(r"^\s*[\w.]+:\s*[^\s#]", line):
             assert " # " in line, f"{name}.yaml: no why-comment on {line.strip()!r}"
 
+@pytest.mark.slow
 
 def test_forecasting_preset_trains_a_few_steps(shared_datasets, tmp_path):
     from seqlab.train import run
@@ -56,6 +57,7 @@ def test_forecasting_preset_trains_a_few_steps(shared_datasets, tmp_path):
     assert np.isfinite(result.metrics["test"]["mse"])
     assert (tmp_path / "metrics.json").is_file()
 
+@pytest.mark.slow
 
 def test_adding_preset_trains_a_few_steps(tmp_path):
     from seqlab.train import run
