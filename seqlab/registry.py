@@ -111,20 +111,29 @@ def entry(cfg: Any, group: str) -> Entry:
     return registry(group).get(name)
 
 
-def import_target(target: str, key: str) -> Callable:
-    """`"module:attr"` -> the object; the working directory is importable (user code beside the command)."""
+def _split_target(target: str, key: str):
+    """`"module:attr"` -> (module, attr), with the working directory importable (user code beside the command)."""
     module, sep, attr = str(target).partition(":")
     if not sep or not module or not attr:
         raise config_error(key, "an import path 'module:function' (e.g. my_models:tcn)", target)
-    cwd = os.getcwd()
-    if cwd not in sys.path and "" not in sys.path:
-        sys.path.insert(0, cwd)
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    return module, attr
+
+
+def _not_found(module: str, target: str, key: str) -> ConfigError:
+    return config_error(key, f"an importable module {module!r} (a {module.replace('.', '/')}.py file in the "
+                        f"working directory {os.getcwd()} or an installed package)", target)
+
+
+def import_target(target: str, key: str) -> Callable:
+    """`"module:attr"` -> the object; the working directory is importable (user code beside the command)."""
+    module, attr = _split_target(target, key)
     try:
         mod = importlib.import_module(module)
     except ModuleNotFoundError as e:
         if e.name and module.startswith(e.name):
-            raise config_error(key, f"an importable module {module!r} (a {module.replace('.', '/')}.py file in the "
-                               f"working directory {cwd} or an installed package)", target) from None
+            raise _not_found(module, target, key) from None
         raise
     obj = mod
     for part in attr.split("."):
@@ -141,19 +150,13 @@ def find_target(target: str, key: str) -> None:
     """Check, without importing it, that `"module:attr"`'s module can be found (for checks before TensorFlow)."""
     import importlib.util
 
-    module, sep, attr = str(target).partition(":")
-    if not sep or not module or not attr:
-        raise config_error(key, "an import path 'module:function' (e.g. my_models:tcn)", target)
-    cwd = os.getcwd()
-    if cwd not in sys.path and "" not in sys.path:
-        sys.path.insert(0, cwd)
+    module, _ = _split_target(target, key)
     try:
         spec = importlib.util.find_spec(module)
     except ModuleNotFoundError:  # a missing parent package
         spec = None
     if spec is None:
-        raise config_error(key, f"an importable module {module!r} (a {module.replace('.', '/')}.py file in the "
-                           f"working directory {cwd} or an installed package)", target)
+        raise _not_found(module, target, key)
 
 
 def check_target_key(node: Any, field_name: str, key: str, example: str) -> None:
