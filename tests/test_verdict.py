@@ -41,3 +41,22 @@ def test_too_few_optimizer_steps_are_named():
     v = judge(_metrics(0.4, 0.5, task="multiclass", epochs=10), TRAINER, steps_per_epoch=1)
     assert v["causes"][0]["cause"] == "too-few-steps" and "only 10 optimizer steps" in v["message"]
     assert "trainer.epochs" in v["advice"] and "below the naive baseline's 0.5" in v["message"]
+
+
+def test_a_real_run_that_loses_to_its_baseline_is_told_so(tmp_path):
+    """Through the whole training path: metrics.json's diagnosis is the baseline verdict, the curves' kept."""
+    import json
+
+    from seqlab.config import compose
+    from seqlab.train import run
+
+    cfg = compose(["dataset=adding", "dataset.length=20", "dataset.limit=64", "model=gru", "model.units=4",
+                   "trainer.epochs=2", "trainer.lr=1e-6", "trainer.verbose=0", "trainer.tensorboard.enabled=false",
+                   "trainer.checkpoint.every=0"])
+    run(cfg, tmp_path)
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert m["test"]["mse"] > m["baseline"]["mse"]  # an untrained model against the constant baseline
+    assert m["diagnosis"]["verdict"] == "worse-than-baseline"
+    assert m["diagnosis"]["causes"][0]["cause"] == "too-few-steps" and "only 2 optimizer steps" in m["diagnosis"][
+        "message"]
+    assert m["curve_diagnosis"]["verdict"] in ("still-learning", "plateau", "diverging", "over-fitting")
