@@ -177,7 +177,7 @@ def test_window_options_reject_what_they_cannot_do():
 
     with pytest.raises(ConfigError, match="model.patch"):
         _window_model("model.patch=5")  # 24 steps do not split into patches of 5
-    with pytest.raises(ConfigError, match="target columns"):
+    with pytest.raises(ConfigError, match="all input columns"):  # unnamed columns, 3 in, 1 out: no level for it
         cfg = compose(["model=gru", "model.units=4", "model.norm=last"])
         build(cfg.model, cfg.regularizer, DataSpec("w", "regression", (24, 3), (6, 1)))
     with pytest.raises(ConfigError, match="model.norm"):

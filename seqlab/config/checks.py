@@ -170,7 +170,7 @@ def _check_across_groups(cfg: DictConfig, dataset, model) -> None:
     from ..registry import registry
 
     ds, m, r = cfg.dataset, cfg.model, cfg.regularizer
-    if model.has("window_options") and (m.norm != "none" or m.channel_independent or m.patch):
+    if model.has("window_options") and (m.norm not in ("none", "auto") or m.channel_independent or m.patch):
         forecasting = registry("dataset").with_capability("window_forecasting")
         check(dataset.has("window_forecasting"), "model.norm / model.channel_independent / model.patch",
               f"a window-forecasting dataset ({', '.join(forecasting)})", ds.name)

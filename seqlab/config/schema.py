@@ -32,8 +32,10 @@ class SequenceModelConfig(ModelConfig):
     pooling: str = "last"  # last | average | max
     embedding_dim: int = 64  # text datasets only
     # window forecasting only (see docs/RESULTS.md, ETTh1): per-window input normalisation whose level is added
-    # back to the forecast (last: NLinear, revin: window mean/std), one shared model per channel, input patches
-    norm: str = "none"  # none | last | revin
+    # back to the forecast (last: NLinear, revin: window mean/std), one shared model per channel, input patches.
+    # auto (default): last for window forecasting, where test values may lie outside the training range (a trend
+    # or level shift, docs/RESULTS.md "Defaults vs the naive baseline"); none elsewhere
+    norm: str = "auto"  # auto | none | last | revin
     channel_independent: bool = False
     patch: int = 0  # steps per patch (0: none); must divide dataset.input_len
 

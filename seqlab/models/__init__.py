@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from .build import build, head_for, output_shape_for
+from .build import build, head_for, output_shape_for, resolve_norm
 
 # shared code, not options (layers, adversarial and blocks import Keras); every other module here registers its
 # options on import, so a new model family is one module (schema, builder, check, registration) plus its YAML
@@ -20,4 +20,4 @@ for _module in pkgutil.iter_modules(__path__):
 # every module holding a @keras.saving.register_keras_serializable class: import them all before load_model
 KERAS_MODULES = ("seqlab.models.layers", "seqlab.models.adversarial")
 
-__all__ = ["KERAS_MODULES", "SUPPORT_MODULES", "build", "head_for", "output_shape_for"]
+__all__ = ["KERAS_MODULES", "SUPPORT_MODULES", "build", "head_for", "output_shape_for", "resolve_norm"]

@@ -14,7 +14,7 @@ from keras import layers
 from ..config import config_error
 from ..spec import DataSpec
 from .adversarial import AdversarialNoise
-from .build import head_for
+from .build import head_for, resolve_norm, target_channels
 from .layers import FoldChannels, LastStep, MaskedMaxPooling1D, UnfoldChannels, WindowDenorm, WindowNorm
 
 # (model_cfg, reg_cfg, x (batch, time, channels)) -> features (batch, units)
@@ -50,8 +50,9 @@ def assemble(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, masks_paddi
     """input -> backbone -> (dropout) -> head, or the window-forecasting wrapper when its options are set."""
     if spec.vocab_size is None and len(spec.input_shape) != 2:
         raise ValueError(f"numeric inputs must be (time, features), got {spec.input_shape}")
-    if model_cfg.norm != "none" or model_cfg.channel_independent or model_cfg.patch:
-        return _forecaster(model_cfg, reg_cfg, spec, backbone)
+    norm = resolve_norm(model_cfg, spec)
+    if norm != "none" or model_cfg.channel_independent or model_cfg.patch:
+        return _forecaster(model_cfg, reg_cfg, spec, backbone, norm)
     inp, x = inputs(model_cfg, reg_cfg, spec, mask=masks_padding)
     x = backbone(model_cfg, reg_cfg, x)
     if reg_cfg.dropout:
@@ -63,7 +64,7 @@ def assemble(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, masks_paddi
     return keras.Model(inp, out, name=f"{model_cfg.name}_{spec.name}")
 
 
-def _forecaster(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone) -> keras.Model:
+def _forecaster(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, norm: str) -> keras.Model:
     """Window forecasting as in NLinear / PatchTST / SegRNN: normalise each input window, optionally treat every
     channel as its own series (shared weights) and feed the backbone patches of `patch` steps; a linear head
     forecasts all horizon steps at once and the window's level is added back."""
@@ -73,18 +74,22 @@ def _forecaster(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone) -> keras
     if spec.vocab_size or spec.task != "regression" or len(out_shape) != 2:
         raise config_error("model.norm / model.channel_independent / model.patch", "a window-forecasting dataset",
                            spec.name, registry("dataset").with_capability("window_forecasting"))
-    per_channel = model_cfg.norm != "none" or model_cfg.channel_independent
-    if per_channel and out_shape[1] != channels:
-        raise config_error("model.norm / model.channel_independent", "as many target columns as input columns "
+    if model_cfg.channel_independent and out_shape[1] != channels:
+        raise config_error("model.channel_independent", "as many target columns as input columns "
                            "(dataset.targets = dataset.features)", f"{channels} in, {out_shape[1]} out")
+    levels = target_channels(spec)  # the input channel each target's window level comes from
+    if norm != "none" and levels is None:
+        raise config_error("model.norm", "targets that are all input columns (each target's level is read from "
+                           "the input window; or model.norm=none)",
+                           f"targets {list(spec.target_names)}, features {list(spec.feature_names)}")
     patch = model_cfg.patch or 1
     if length % patch:
         raise config_error("model.patch", f"a divisor of dataset.input_len ({length})", model_cfg.patch)
     horizon = out_shape[0]
     inp = keras.Input(shape=spec.input_shape, name="series")  # (batch, time, channels)
     x = inp
-    if model_cfg.norm != "none":
-        x, loc, scale = WindowNorm(model_cfg.norm, name="window_norm")(x)
+    if norm != "none":
+        x, loc, scale = WindowNorm(norm, name="window_norm")(x)
     if model_cfg.channel_independent:
         x = FoldChannels(name="fold_channels")(x)  # (batch * channels, time, 1)
     if patch > 1:
@@ -98,6 +103,7 @@ def _forecaster(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone) -> keras
         out = UnfoldChannels(channels, name="forecast")(out)  # (batch, horizon, channels)
     else:
         out = layers.Reshape(out_shape, name="forecast")(out)
-    if model_cfg.norm != "none":
-        out = WindowDenorm(name="window_denorm")([out, loc, scale])
+    if norm != "none":
+        subset = None if levels == tuple(range(channels)) else levels  # targets a subset/reordering of inputs
+        out = WindowDenorm(subset, name="window_denorm")([out, loc, scale])
     return keras.Model(inp, out, name=f"{model_cfg.name}_{spec.name}")

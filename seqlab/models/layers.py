@@ -72,14 +72,26 @@ class WindowNorm(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="seqlab")
 class WindowDenorm(keras.layers.Layer):
-    """[y, loc, scale] -> y * scale + loc: undoes WindowNorm on a (batch, horizon, channels) forecast."""
+    """[y, loc, scale] -> y * scale + loc: undoes WindowNorm on a (batch, horizon, targets) forecast.
+
+    `channels`: the input channel of each target when the targets are not all the inputs in order (None: they are).
+    """
+
+    def __init__(self, channels=None, **kwargs):
+        super().__init__(**kwargs)
+        self.channels = None if channels is None else [int(c) for c in channels]
 
     def call(self, inputs):
         y, loc, scale = inputs
+        if self.channels is not None:  # (batch, 1, inputs) -> (batch, 1, targets)
+            loc, scale = ops.take(loc, self.channels, axis=-1), ops.take(scale, self.channels, axis=-1)
         return y * scale + loc
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels}
 
 
 @keras.saving.register_keras_serializable(package="seqlab")

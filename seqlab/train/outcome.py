@@ -86,6 +86,7 @@ def describe(cfg: DictConfig, prepared, timer, history: Dict[str, List[float]]) 
         "task": spec.task,
         "dataset": spec.name,
         "model": cfg.model.name,
+        "norm": cfg.model.get("norm"),  # model.norm as run (auto resolved: models.resolve_norm)
         "trainer": cfg.trainer.name,
         "params": int(model.count_params()),
         "jit_compile": bool(model.jit_compile),  # whether the train/eval steps ran through XLA

@@ -92,6 +92,8 @@ def prepare(cfg: DictConfig) -> Prepared:
 
     setup_tensorflow(cfg.seed, cfg.deterministic)
     splits, spec = data.load(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed)
+    if cfg.model.get("norm") == "auto":  # decided once, from the data: the verdict and metrics.json see the choice
+        cfg.model.norm = models.resolve_norm(cfg.model, spec)
     model = models.build(cfg.model, cfg.regularizer, spec)
     compile_model(model, cfg.trainer, spec, splits.train.steps(cfg.trainer.batch_size), cfg.deterministic)
     log.info("data %s: %d train / %d val / %d test examples, task %s, input %s",
