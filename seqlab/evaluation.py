@@ -12,7 +12,7 @@ _CACHE: Dict[Tuple, np.ndarray] = {}  # one entry: the last test predictions (im
 
 def predict_split(model, split, batch_size: int) -> np.ndarray:
     """The model's outputs on a split in its order (inference mode); the last answer is reused."""
-    step = int(model.optimizer.iterations) if getattr(model, "optimizer", None) is not None else -1
+    step = int(model.optimizer.iterations.numpy()) if getattr(model, "optimizer", None) is not None else -1
     key = (id(model), id(split), step, batch_size)
     if key not in _CACHE:
         _CACHE.clear()

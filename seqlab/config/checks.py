@@ -147,6 +147,41 @@ def _check_trainer(cfg: DictConfig) -> None:
     uf = t.tensorboard.update_freq
     check(uf == "epoch" or (isinstance(uf, int) and not isinstance(uf, bool) and uf > 0),
           "trainer.tensorboard.update_freq", "'epoch' or a positive number of steps", uf)
+    _check_distribute(cfg)
+
+
+def _check_distribute(cfg: DictConfig) -> None:
+    """trainer.distribute and its keys; the combinations that cannot work name the trainer or key to change."""
+    from .cluster import cluster_of
+
+    t = cfg.trainer
+    choice(t, "trainer", "distribute", ["none", "mirrored", "multi_worker"])
+    choice(t, "trainer", "lr_scaling", ["none", "linear"])
+    positive(t, "trainer", "replicas")
+    positive(t.cluster, "trainer.cluster", "timeout_s")
+    if t.distribute == "none":
+        return
+    check(t.get("jit_compile", "auto") is not True, "trainer.jit_compile",
+          f"false or auto with trainer.distribute={t.distribute} (the replicas' all-reduce runs outside XLA)",
+          t.jit_compile)
+    check(not t.eager, "trainer.eager", f"false with trainer.distribute={t.distribute} (strategy.run traces the step)",
+          t.eager)
+    if t.distribute == "mirrored":
+        check(t.replicas is None or t.batch_size >= t.replicas, "trainer.batch_size",
+              f"a global batch of at least trainer.replicas={t.replicas} examples (one per replica)", t.batch_size)
+        return
+    # Keras 3's model.fit fails under MultiWorkerMirroredStrategy (keras-team/keras#20585)
+    check(t.name == "tape", "trainer", "trainer=tape with trainer.distribute=multi_worker (Keras 3's model.fit "
+          "cannot run under MultiWorkerMirroredStrategy, keras-team/keras#20585; or use trainer.distribute=mirrored)",
+          t.name, ["tape"])
+    check(t.replicas is None, "trainer.replicas", "null with trainer.distribute=multi_worker (each worker trains on "
+          "its local device; trainer.cluster.workers sets their number)", t.replicas)
+    check(cfg.sweep.name == "none", "trainer.distribute", "none or mirrored in a sweep (a multi-worker cluster "
+          "trains one run: spread trials over machines with sweep.distributed.*)", t.distribute,
+          ["none", "mirrored"])
+    cluster = cluster_of(t.cluster)
+    check(t.batch_size >= cluster.size, "trainer.batch_size",
+          f"a global batch of at least one example per worker ({cluster.size})", t.batch_size)
 
 
 def _check_sweep(cfg: DictConfig) -> None:

@@ -6,7 +6,7 @@ An option's own schema lives beside its code (e.g. RNNConfig in seqlab/models/rn
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, Mapping, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 from omegaconf import MISSING
 
@@ -72,6 +72,15 @@ class TensorBoardConfig:
 
 
 @dataclass
+class ClusterConfig:
+    """trainer.distribute=multi_worker: the workers (task 0 is the chief) and this process's place among them."""
+
+    workers: List[str] = field(default_factory=list)  # host:port of every worker; empty: read TF_CONFIG
+    task_index: Optional[int] = None  # this process's index in workers
+    timeout_s: float = 60.0  # a collective that waits longer for a peer fails the run (a dead or stuck worker)
+
+
+@dataclass
 class TrainerConfig:
     name: str = MISSING
     epochs: int = 10
@@ -91,6 +100,12 @@ class TrainerConfig:
     verbose: int = 1  # 0 silent, 1 progress bar, 2 one line per epoch
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     tensorboard: TensorBoardConfig = field(default_factory=TensorBoardConfig)
+    # docs/DISTRIBUTED.md. batch_size is the global batch, split across the replicas: each step computes the
+    # single-device gradient of the same batch. none | mirrored (local devices) | multi_worker (trainer=tape)
+    distribute: str = "none"
+    replicas: Optional[int] = None  # mirrored: None = every local GPU (one CPU without); N = N GPUs or N logical CPUs
+    lr_scaling: str = "none"  # none | linear: lr x replicas in sync (for a batch_size grown with the replicas)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
 
 # --------------------------------------------------------------------------- sweep

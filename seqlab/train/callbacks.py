@@ -98,7 +98,10 @@ def build_callbacks(cfg, run_dir: Path, model: keras.Model, splits,
     cbs: List[keras.callbacks.Callback] = [timer if timer is not None else EpochTimer()]
     if tcfg.patience:
         cbs.append(EarlyStopping(monitor="val_loss", patience=tcfg.patience, restore_best_weights=True, verbose=1))
-    if tcfg.tensorboard.enabled:  # replaces keras.callbacks.TensorBoard: same tags for every trainer
+    from .distribute import current
+
+    # replaces keras.callbacks.TensorBoard (same tags for every trainer); a multi-worker run's chief alone writes it
+    if tcfg.tensorboard.enabled and current().chief:
         from .tensorboard import TensorBoardReview
 
         cbs.append(TensorBoardReview(cfg, run_dir, splits))

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 _NAME = re.compile(r"^epoch-(\d+)\.npz$")
 # keys that do not change what a run computes: a run may resume under different values
 IGNORED_KEYS = ("resume", "data_dir", "sweep", "trainer.verbose", "trainer.eager", "trainer.tensorboard",
-                "trainer.checkpoint")
+                "trainer.checkpoint", "trainer.cluster")  # a restarted cluster may use other ports; each task its index
 
 
 @dataclass
@@ -198,10 +198,7 @@ class CheckpointStore:
                 p.unlink(missing_ok=True)
 
     def load(self, path: Path) -> State:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        meta = json.loads(str(arrays.pop("meta")))
-        return State(epoch=int(meta["epoch"]), meta=meta, arrays=arrays, path=Path(path))
+        return read_state(path, Path(path))
 
     def latest(self) -> Optional[State]:
         """The newest checkpoint that reads; a corrupt one (disk full, copied half) is reported by name and the
@@ -216,6 +213,14 @@ class CheckpointStore:
                           type(e).__name__, str(e)[:200])
                 self.corrupt.append(str(path))
         return None
+
+
+def read_state(source, path: Optional[Path] = None) -> State:
+    """A checkpoint from a file, or from a file-like object (a multi-worker chief's checkpoint, sent to the others)."""
+    with np.load(source, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    return State(epoch=int(meta["epoch"]), meta=meta, arrays=arrays, path=path)
 
 
 def resume_state(cfg, store: CheckpointStore) -> Optional[State]:
@@ -235,7 +240,8 @@ def resume_state(cfg, store: CheckpointStore) -> Optional[State]:
                           "it: use a new hydra.run.dir, or resume=true to continue it with this config")
     if diffs:
         log.warning("resume=true: continuing %s under a changed config: %s", state.path, "; ".join(diffs))
-    log.info("resuming from %s (epoch %d, step %d)", state.path, state.epoch, state.meta["step"])
+    log.info("resuming from %s (epoch %d, step %d)", state.path or "the chief's checkpoint (sent over the cluster)",
+             state.epoch, state.meta["step"])
     return state
 
 

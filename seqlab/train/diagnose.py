@@ -175,8 +175,9 @@ class DivergenceGuard(keras.callbacks.Callback):
             self._stop(None, "val_loss", float(val))
 
     def _stop(self, batch: Optional[int], name: str, value: float) -> None:
-        raise NonFiniteLoss({"epoch": self.epoch + 1, "batch": batch, "step": int(self.model.optimizer.iterations),
-                             "metric": name, "loss": value, "losses": [float(f"{x:.6g}") for x in self.losses]})
+        step = int(self.model.optimizer.iterations.numpy())  # numpy(): int() of a mirrored variable raises
+        raise NonFiniteLoss({"epoch": self.epoch + 1, "batch": batch, "step": step, "metric": name, "loss": value,
+                             "losses": [float(f"{x:.6g}") for x in self.losses]})
 
 
 class NonFiniteLoss(Exception):

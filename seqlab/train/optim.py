@@ -29,4 +29,5 @@ def make_optimizer(tcfg, steps_per_epoch: int) -> keras.optimizers.Optimizer:
 def current_lr(optimizer) -> float:
     """The learning rate the optimizer uses at its current step."""
     lr = optimizer.learning_rate
-    return float(lr(optimizer.iterations) if callable(lr) else lr)
+    # through numpy: float() of a variable a tf.distribute strategy mirrors raises a TypeError
+    return float(keras.ops.convert_to_numpy(lr(optimizer.iterations) if callable(lr) else lr))

@@ -70,6 +70,7 @@ class Outcome:
     callbacks: Optional[Any] = None  # stages.RunCallbacks, once make_callbacks ran
     test: Optional[Dict[str, float]] = None  # completed: the test metrics
     details: Dict[str, Any] = field(default_factory=dict)  # diverged: where, diagnosis; interrupted: signal, ...
+    write: bool = True  # False: a multi-worker run's worker other than the chief (same metrics, no files)
 
 
 def failure(error: BaseException, stage: str) -> Dict[str, Any]:
@@ -102,9 +103,11 @@ def describe(cfg: DictConfig, prepared, timer, history: Dict[str, List[float]]) 
 
 
 def write_outcome(run_dir: Path, outcome: Outcome) -> Dict[str, Any]:
-    """Write the outcome's files and return metrics.json's content; every way a run ends comes through here."""
+    """Write the outcome's files and return metrics.json's content; every way a run ends comes through here
+    (`outcome.write` False: return the metrics and write nothing)."""
     from .callbacks import on_run_end
     from .diagnose import diagnose_curves
+    from .distribute import current
 
     if outcome.status not in STATUSES:
         raise ValueError(f"outcome status: expected one of {STATUSES}, got {outcome.status!r}")
@@ -117,6 +120,11 @@ def write_outcome(run_dir: Path, outcome: Outcome) -> Dict[str, Any]:
     metrics.update(outcome.details)
     if prepared is not None and cbs is not None:
         metrics.update(describe(cfg, prepared, cbs.timer, history))
+        if current().kind != "none":
+            metrics["distribute"] = current().describe()
+    if not outcome.write:
+        return metrics
+    if prepared is not None and cbs is not None:
         write_history_csv(run_dir / "history.csv", history)
     if outcome.status == "completed":
         metrics["diagnosis"] = diagnose_curves(history.get("loss", []), history.get("val_loss"))

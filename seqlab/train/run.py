@@ -18,6 +18,7 @@ from .stages import (
     compile_model,
     evaluate,
     fit,
+    localize,
     make_callbacks,
     prepare,
     resolve_jit_compile,
@@ -29,7 +30,7 @@ from .stages import (
 log = logging.getLogger(__name__)
 STAGES = ("prepare", "callbacks", "fit", "evaluate", "outputs")  # what metrics.json's error.stage names
 
-__all__ = ["ON_COMPLETED", "STAGES", "XLA_MIN_STEPS", "Prepared", "compile_model", "evaluate", "fit",
+__all__ = ["ON_COMPLETED", "STAGES", "XLA_MIN_STEPS", "Prepared", "compile_model", "evaluate", "fit", "localize",
            "make_callbacks", "prepare", "resolve_jit_compile", "run", "setup_tensorflow", "trainer", "trainers",
            "write_outcome"]
 
@@ -58,6 +59,7 @@ def run(cfg: DictConfig, run_dir: Path, extra_callbacks: Optional[list] = None) 
     writing metrics.json (and, when interrupted, a checkpoint); any other error writes metrics.json with
     `status: failed`, the error and its stage (`errors.stage_of(e)`), then propagates.
     """
+    from .distribute import current
     from .outputs import write_config_yaml
 
     run_dir = Path(run_dir)
@@ -69,6 +71,7 @@ def run(cfg: DictConfig, run_dir: Path, extra_callbacks: Optional[list] = None) 
     try:
         with stage("prepare"):
             outcome.prepared = prepare(cfg)
+        outcome.write = current().chief  # multi_worker: the chief alone writes
         with stage("callbacks"):
             outcome.callbacks = make_callbacks(cfg, run_dir, outcome.prepared, extra_callbacks)
         with stage("fit"):
@@ -76,6 +79,7 @@ def run(cfg: DictConfig, run_dir: Path, extra_callbacks: Optional[list] = None) 
         outcome.status, outcome.details = ended.status, ended.details
         if ended.status == "completed":
             with stage("evaluate"):
+                outcome.prepared = localize(outcome.prepared, cfg)  # multi_worker: no collectives from here on
                 outcome.test = evaluate(outcome.prepared.model, outcome.prepared.splits.test, cfg.trainer.batch_size)
         with stage("outputs"):
             metrics = write_outcome(run_dir, outcome)
@@ -93,7 +97,8 @@ def run(cfg: DictConfig, run_dir: Path, extra_callbacks: Optional[list] = None) 
 
 def _write_failed(run_dir: Path, outcome: Outcome, error: Exception, stage: str) -> None:
     """The failed outcome; a failure to write it is logged, never raised over the error that ended the run."""
-    failed = Outcome("failed", outcome.cfg, outcome.prepared, outcome.callbacks, details=failure(error, stage))
+    failed = Outcome("failed", outcome.cfg, outcome.prepared, outcome.callbacks, details=failure(error, stage),
+                     write=outcome.write)
     log.error("run failed in stage %s: %s: %s", stage, type(error).__name__, error)
     try:
         write_outcome(run_dir, failed)

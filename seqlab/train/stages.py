@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, NamedTuple, Optional
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from ..config import validate
 from .errors import Interrupted
@@ -48,7 +48,9 @@ def resolve_jit_compile(setting, model, deterministic: bool, train_steps: int):
         return setting
     import tensorflow as tf
 
-    if deterministic:
+    from . import distribute
+
+    if deterministic or distribute.current().strategy is not None:  # the replicas' all-reduce runs outside XLA
         return False
     if tf.config.list_physical_devices("GPU"):
         return "auto"
@@ -62,6 +64,7 @@ def compile_model(model, tcfg, spec, steps_per_epoch: int, deterministic: bool =
     import keras
 
     from ..models import head_for
+    from . import distribute
     from .optim import make_optimizer
 
     _, _, loss_name = head_for(spec)
@@ -72,6 +75,10 @@ def compile_model(model, tcfg, spec, steps_per_epoch: int, deterministic: bool =
         metrics: List[Any] = [keras.metrics.MeanSquaredError(name="mse"), keras.metrics.MeanAbsoluteError(name="mae")]
     else:
         metrics = ["accuracy"]
+    replicas = distribute.current().replicas
+    if distribute.scaled_lr(tcfg, replicas) != tcfg.lr:  # trainer.lr_scaling=linear
+        tcfg = OmegaConf.merge(tcfg, {"lr": distribute.scaled_lr(tcfg, replicas)})
+        log.info("trainer.lr_scaling=linear: lr %g x %d replicas = %g", tcfg.lr / replicas, replicas, tcfg.lr)
     model.compile(optimizer=make_optimizer(tcfg, steps_per_epoch), loss=loss, metrics=metrics,
                   jit_compile=resolve_jit_compile(tcfg.get("jit_compile", "auto"), model, deterministic,
                                                   steps_per_epoch * tcfg.epochs))
@@ -89,13 +96,18 @@ def prepare(cfg: DictConfig) -> Prepared:
     """Validate, seed, load data, build and compile the model: everything before the first step."""
     validate(cfg)
     from .. import data, models
+    from . import distribute
 
+    distribute.configure_devices(cfg.trainer)  # logical CPU replicas: before TensorFlow's runtime starts
     setup_tensorflow(cfg.seed, cfg.deterministic)
+    placement = distribute.place(cfg.trainer)
     splits, spec = data.load(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed)
     if cfg.model.get("norm") == "auto":  # decided once, from the data: the verdict and metrics.json see the choice
         cfg.model.norm = models.resolve_norm(cfg.model, spec)
-    model = models.build(cfg.model, cfg.regularizer, spec)
-    compile_model(model, cfg.trainer, spec, splits.train.steps(cfg.trainer.batch_size), cfg.deterministic)
+    with placement.scope():  # variables (model, optimizer, metrics) mirrored on every replica
+        model = models.build(cfg.model, cfg.regularizer, spec)
+        compile_model(model, cfg.trainer, spec, splits.train.steps(cfg.trainer.batch_size), cfg.deterministic)
+    distribute.detach(placement, model)  # multi_worker: the chief's predictions (pictures, outputs) stay local
     log.info("data %s: %d train / %d val / %d test examples, task %s, input %s",
              spec.name, len(splits.train), len(splits.val), len(splits.test), spec.task, spec.input_shape)
     log.info("model %s: %s parameters", model.name, f"{model.count_params():,}")
@@ -119,13 +131,18 @@ def make_callbacks(cfg: DictConfig, run_dir: Path, prepared: Prepared, extra: Op
     """The shared callback list, and the checkpoint this run continues from (ConfigError for another config's)."""
     import keras
 
+    from . import distribute
     from .callbacks import EpochTimer, build_callbacks
     from .checkpoint import Checkpointer, CheckpointStore, comparable_config, resume_state
     from .diagnose import DivergenceGuard
 
     tcfg = cfg.trainer
+    placement = distribute.current()
     store = CheckpointStore(Path(run_dir) / "checkpoints", keep=tcfg.checkpoint.keep)
-    state = resume_state(cfg, store)
+    if placement.kind == "multi_worker":  # the chief writes; every worker resumes from the chief's latest
+        store = distribute.ChiefStore(store, placement)
+    with distribute.peers_watched(placement):
+        state = resume_state(cfg, store)
     timer, history, guard = EpochTimer(), keras.callbacks.History(), DivergenceGuard()
     shared = build_callbacks(cfg, run_dir, prepared.model, prepared.splits, extra, timer=timer, spec=prepared.spec)
     saver = Checkpointer(store, tcfg.checkpoint.every, tcfg.epochs, shared, history, comparable_config(cfg), state)
@@ -163,18 +180,21 @@ def fit(prepared: Prepared, cfg: DictConfig, callbacks: RunCallbacks) -> Ended:
     or an interrupt: the returned `Ended` says what happened, for the outcome writer."""
     import tensorflow as tf
 
+    from . import distribute
     from .checkpoint import interrupts_raise, replay_end, restore_model
     from .diagnose import NonFiniteLoss, check_data, diagnose_divergence
 
     splits, spec, model = prepared
     tcfg, state, cbs = cfg.trainer, callbacks.state, callbacks
+    placement = distribute.current()
     initial_epoch = 0
     if state is not None:
-        restore_model(state, model)
+        with placement.scope():  # optimizer slots created here must be mirrored
+            restore_model(state, model)
         cbs.history.history = {k: list(v) for k, v in state.history.items()}
         initial_epoch = state.epoch
     try:
-        with interrupts_raise():
+        with interrupts_raise(), distribute.peers_watched(placement):
             if state is not None and (state.stopped or state.epoch >= tcfg.epochs):
                 log.info("training had ended after epoch %d: evaluating it again", state.epoch)
                 replay_end(state, model, cbs.all)
@@ -185,8 +205,8 @@ def fit(prepared: Prepared, cfg: DictConfig, callbacks: RunCallbacks) -> Ended:
         if isinstance(e, tf.errors.InvalidArgumentError) and not problems:
             raise  # not the data's fault: a genuine error
         where = e.where if isinstance(e, NonFiniteLoss) else {  # e.g. a label beyond the classes, on CPU
-            "epoch": cbs.guard.epoch + 1, "batch": None, "step": int(model.optimizer.iterations), "metric": "loss",
-            "loss": float("nan"), "error": str(e).splitlines()[0][:300], "losses": cbs.guard.losses}
+            "epoch": cbs.guard.epoch + 1, "batch": None, "step": int(model.optimizer.iterations.numpy()),
+            "metric": "loss", "loss": float("nan"), "error": str(e).splitlines()[0][:300], "losses": cbs.guard.losses}
         diagnosis = diagnose_divergence(where, problems, tcfg, splits.train.steps(tcfg.batch_size))
         where.pop("losses", None)
         log.error("training diverged at epoch %s (step %s): %s", where["epoch"], where["step"], diagnosis["message"])
@@ -195,10 +215,29 @@ def fit(prepared: Prepared, cfg: DictConfig, callbacks: RunCallbacks) -> Ended:
         path = cbs.saver.flush()
         log.warning("%s: checkpoint %s (epoch %d)", e, path, cbs.saver.last_epoch)
         return Ended("interrupted", {"signal": e.signal_name, "checkpoint": str(path) if path else None}, e.signum)
+    if placement.kind == "multi_worker":  # tests and users compare these lines across the workers' logs
+        log.info("%s: weights sha256 %s", placement.cluster.describe(), distribute.weights_digest(model))
     return Ended("completed", {})
 
 
 # --------------------------------------------------------------------------- evaluate
+def localize(prepared: Prepared, cfg: DictConfig) -> Prepared:
+    """After multi-worker training: the model rebuilt outside the strategy with the trained weights, so that each
+    worker evaluates and writes on its own (the strategy's metrics would wait for the others at every read).
+    Otherwise `prepared` itself. The copy's optimizer is fresh: the checkpoints keep the trained one."""
+    from . import distribute
+
+    if distribute.current().kind != "multi_worker":
+        return prepared
+    from .. import models
+
+    splits, spec, trained = prepared
+    model = models.build(cfg.model, cfg.regularizer, spec)
+    compile_model(model, cfg.trainer, spec, splits.train.steps(cfg.trainer.batch_size), cfg.deterministic)
+    model.set_weights(trained.get_weights())
+    return Prepared(splits, spec, model)
+
+
 def evaluate(model, split, batch_size: int) -> Dict[str, float]:
     """Test metrics under Keras names (loss, mse, mae / loss, accuracy), in inference mode."""
     res = model.evaluate(split.dataset(batch_size), verbose=0, return_dict=True)

@@ -13,6 +13,7 @@ from typing import Callable, Dict, List, Tuple
 import keras
 import tensorflow as tf
 
+from . import distribute
 from .callbacks import progress_verbosity
 
 log = logging.getLogger(__name__)
@@ -23,32 +24,48 @@ def _loss_tracker(model: keras.Model) -> keras.metrics.Metric:
     return next(m for m in model.metrics if m.name == "loss")
 
 
-def make_steps(model: keras.Model, eager: bool = False) -> Tuple[Callable, Callable]:
-    """(train_step, eval_step): each pulls one batch from a tf.data iterator and returns the running metrics."""
+def make_steps(model: keras.Model, eager: bool = False, strategy=None) -> Tuple[Callable, Callable]:
+    """(train_step, eval_step): each pulls one batch from a tf.data iterator and returns the running metrics.
+
+    With a tf.distribute `strategy` each pulls (x, y, n) per replica from a distributed iterator
+    (distribute.distribute_split) and runs on every replica; the metrics it returns are reduced across them.
+    """
     optimizer = model.optimizer
     tracker = _loss_tracker(model)
 
-    def train_step(x, y) -> Dict[str, tf.Tensor]:
+    def train_step(x, y, n=None) -> Dict[str, tf.Tensor]:
         with tf.GradientTape() as tape:
             y_pred = model(x, training=True)
             # the compiled loss plus the regularization losses (model.losses) and the model's loss hooks
             # (regularizer.adversarial), exactly as fit computes it
             loss = model.compute_loss(x, y, y_pred, training=True)
-        grads = tape.gradient(loss, model.trainable_variables)
-        # clipnorm and the learning-rate schedule (a function of optimizer.iterations) live in the optimizer
+            if strategy is not None:  # this replica's share of the global batch's mean (see distribute.py)
+                objective = distribute.replica_loss(loss, tf.shape(x)[0], n)
+                loss = distribute.unscaled(loss)
+            else:
+                objective = loss
+        grads = tape.gradient(objective, model.trainable_variables)
+        # clipnorm and the learning-rate schedule (a function of optimizer.iterations) live in the optimizer; under
+        # a strategy it sums the replicas' gradients (clipnorm clips each replica's share first, as in fit)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         tracker.update_state(loss, sample_weight=tf.shape(x)[0])  # a per-example mean over the epoch, like fit
         return model.compute_metrics(x, y, y_pred)
 
-    def eval_step(x, y) -> Dict[str, tf.Tensor]:
+    def eval_step(x, y, n=None) -> Dict[str, tf.Tensor]:
         y_pred = model(x, training=False)
         loss = model.compute_loss(x, y, y_pred, training=False)
-        tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        tracker.update_state(loss if strategy is None else distribute.unscaled(loss), sample_weight=tf.shape(x)[0])
         return model.compute_metrics(x, y, y_pred)
 
     def from_iterator(step: Callable) -> Callable:
         if eager:  # trainer.eager: plain Python, debuggable with pdb/print; ~10x slower
             return lambda iterator: step(*next(iterator))
+        if strategy is not None:  # metrics read in cross-replica context: summed over the replicas (and workers)
+            def distributed(iterator):
+                strategy.run(step, args=next(iterator))
+                return model.get_metrics_result()
+
+            return tf.function(distributed)
         # like fit: XLA (when Keras enabled it for this model) on the step, the iterator read inside the graph
         compiled = tf.function(step, jit_compile=bool(model.jit_compile), reduce_retracing=True)
         return tf.function(lambda iterator: compiled(*next(iterator)))
@@ -93,18 +110,27 @@ def evaluate(model: keras.Model, dataset, steps: int, eval_step: Callable, callb
 def train(model: keras.Model, splits, tcfg, callbacks: List[keras.callbacks.Callback], seed: int,
           initial_epoch: int = 0) -> Dict[str, List[float]]:
     """Train epochs [initial_epoch, tcfg.epochs); returns the per-epoch history (Keras metric names)."""
+    placement = distribute.current()
+    strategy = placement.strategy
     bs = tcfg.batch_size
     steps, val_steps = splits.train.steps(bs), splits.val.steps(bs)
+
+    def dataset(split, **kwargs):
+        if strategy is None:
+            return split.dataset(bs, **kwargs)
+        return distribute.distribute_split(placement, split, bs, **kwargs)
+
     # one stream over all remaining epochs, each epoch's order a function of (seed, epoch)
-    train_ds = splits.train.dataset(bs, shuffle_seed=seed if tcfg.shuffle else None, first_epoch=initial_epoch,
-                                    epochs=tcfg.epochs)
-    val_ds = splits.val.dataset(bs) if val_steps else None
+    train_ds = dataset(splits.train, shuffle_seed=seed if tcfg.shuffle else None, first_epoch=initial_epoch,
+                       epochs=tcfg.epochs)
+    val_ds = dataset(splits.val) if val_steps else None
     verbose = progress_verbosity(tcfg.verbose)
     cbs = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, verbose=verbose,
                                        epochs=tcfg.epochs, steps=steps, model=model)
 
-    _build_state(model, next(iter(val_ds if val_ds is not None else splits.train.dataset(bs))))
-    train_step, eval_step = make_steps(model, eager=tcfg.eager)
+    with placement.scope():  # optimizer slots and metric variables mirrored like the model's
+        _build_state(model, next(iter(splits.val.dataset(bs) if val_steps else splits.train.dataset(bs))))
+    train_step, eval_step = make_steps(model, eager=tcfg.eager, strategy=strategy)
     model.train_function = train_step  # TensorBoard(write_graph=True) draws the graph of model.train_function
     try:
         model.stop_training = False

@@ -208,7 +208,7 @@ class TensorBoardReview(keras.callbacks.Callback):
         self._grad_norm = self._make_grad_norm()
         if self._grad_norm is not None:
             self._grad_norm.get_concrete_function(*self._probe)  # trace now (set-up), run nothing
-        self._step = int(self.model.optimizer.iterations) if self.model.optimizer is not None else 0
+        self._step = int(self.model.optimizer.iterations.numpy()) if self.model.optimizer is not None else 0
         self._snap_epoch = self._snap_step = self._snapshot()
         with self._writers["summary"].as_default(step=0):
             hp.hparams(self.hparams, trial_id=self.trial_id)
