@@ -76,6 +76,9 @@ def validate(cfg: DictConfig) -> None:
         sweep_space(cfg)
 
 
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # trainer.precision: Keras dtype policies
+
+
 # metric names a task logs every epoch (train and val_), the ones a sweep objective can name
 TASK_METRICS = {"regression": ("loss", "mse", "mae"), "classification": ("loss", "accuracy")}
 
@@ -139,6 +142,7 @@ def _check_trainer(cfg: DictConfig) -> None:
     check(jit == "auto" or isinstance(jit, bool), "trainer.jit_compile", "true, false or auto", jit)
     check(not (jit is True and cfg.get("deterministic")), "trainer.jit_compile",
           "false or auto with deterministic=true (TensorFlow has no deterministic XLA)", jit)
+    choice(t, "trainer", "precision", list(PRECISIONS))
     positive(t.checkpoint, "trainer.checkpoint", "every", allow_zero=True)
     positive(t.checkpoint, "trainer.checkpoint", "keep")
     positive(t.tensorboard, "trainer.tensorboard", "histogram_freq", allow_zero=True)

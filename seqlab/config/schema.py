@@ -97,6 +97,10 @@ class TrainerConfig:
     shuffle: bool = True  # reshuffle the training examples every epoch; the order is a function of (seed, epoch)
     jit_compile: Any = "auto"  # XLA for the train/eval steps: true | false | auto (see README, "Speed")
     eager: bool = False  # run the training loop un-compiled (debugging; ~10x slower, 25-100x for RNNs on CPU)
+    # float32 | mixed_bfloat16 | mixed_float16 (with loss scaling): layers compute in 16 bits, while the variables,
+    # the head and the loss stay float32 (README, "Speed")
+    precision: str = "float32"
+    gpu_memory_growth: bool = True  # GPUs: take memory as needed, not all of it at start (other processes share it)
     verbose: int = 1  # 0 silent, 1 progress bar, 2 one line per epoch
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     tensorboard: TensorBoardConfig = field(default_factory=TensorBoardConfig)

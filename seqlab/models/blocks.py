@@ -19,6 +19,8 @@ from .layers import FoldChannels, LastStep, MaskedMaxPooling1D, UnfoldChannels, 
 
 # (model_cfg, reg_cfg, x (batch, time, channels)) -> features (batch, units)
 Backbone = Callable
+# trainer.precision=mixed_*: the head, the window's level (norm / denorm) and so the loss stay float32
+HEAD_DTYPE = "float32"
 
 
 def l2(reg_cfg):
@@ -58,9 +60,9 @@ def assemble(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, masks_paddi
     if reg_cfg.dropout:
         x = layers.Dropout(reg_cfg.dropout, name="head_dropout")(x)
     units, activation, _ = head_for(spec)
-    out = layers.Dense(units, activation=activation, kernel_regularizer=l2(reg_cfg), name="head")(x)
+    out = layers.Dense(units, activation=activation, kernel_regularizer=l2(reg_cfg), name="head", dtype=HEAD_DTYPE)(x)
     if spec.task == "regression" and len(spec.output_shape) > 1:
-        out = layers.Reshape(spec.output_shape, name="forecast")(out)  # (batch, horizon, targets)
+        out = layers.Reshape(spec.output_shape, name="forecast", dtype=HEAD_DTYPE)(out)  # (batch, horizon, targets)
     return keras.Model(inp, out, name=f"{model_cfg.name}_{spec.name}")
 
 
@@ -89,7 +91,7 @@ def _forecaster(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, norm: st
     inp = keras.Input(shape=spec.input_shape, name="series")  # (batch, time, channels)
     x = inp
     if norm != "none":
-        x, loc, scale = WindowNorm(norm, name="window_norm")(x)
+        x, loc, scale = WindowNorm(norm, name="window_norm", dtype=HEAD_DTYPE)(x)
     if model_cfg.channel_independent:
         x = FoldChannels(name="fold_channels")(x)  # (batch * channels, time, 1)
     if patch > 1:
@@ -98,12 +100,12 @@ def _forecaster(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, norm: st
     if reg_cfg.dropout:
         x = layers.Dropout(reg_cfg.dropout, name="head_dropout")(x)
     units = horizon if model_cfg.channel_independent else horizon * out_shape[1]
-    out = layers.Dense(units, kernel_regularizer=l2(reg_cfg), name="head")(x)
+    out = layers.Dense(units, kernel_regularizer=l2(reg_cfg), name="head", dtype=HEAD_DTYPE)(x)
     if model_cfg.channel_independent:
-        out = UnfoldChannels(channels, name="forecast")(out)  # (batch, horizon, channels)
+        out = UnfoldChannels(channels, name="forecast", dtype=HEAD_DTYPE)(out)  # (batch, horizon, channels)
     else:
-        out = layers.Reshape(out_shape, name="forecast")(out)
+        out = layers.Reshape(out_shape, name="forecast", dtype=HEAD_DTYPE)(out)
     if norm != "none":
         subset = None if levels == tuple(range(channels)) else levels  # targets a subset/reordering of inputs
-        out = WindowDenorm(subset, name="window_denorm")([out, loc, scale])
+        out = WindowDenorm(subset, name="window_denorm", dtype=HEAD_DTYPE)([out, loc, scale])
     return keras.Model(inp, out, name=f"{model_cfg.name}_{spec.name}")

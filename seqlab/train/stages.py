@@ -21,14 +21,17 @@ XLA_MIN_STEPS = 1000  # auto uses XLA only for runs this long: compiling costs 2
 
 
 # --------------------------------------------------------------------------- prepare
-def setup_tensorflow(seed: int, deterministic: bool) -> None:
-    """Seed every RNG (Python, NumPy, TF); with `deterministic`, also turn on TF op determinism."""
+def setup_tensorflow(seed: int, deterministic: bool, trainer=None) -> None:
+    """Seed every RNG (Python, NumPy, TF); with `deterministic`, also turn on TF op determinism; the trainer's
+    precision and GPU memory growth (seqlab.train.devices)."""
     import keras
     import tensorflow as tf
 
     from .. import private
+    from . import devices
 
     keras.utils.set_random_seed(seed)
+    devices.configure(trainer)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
     elif private.op_determinism_enabled():  # an earlier deterministic run must not leak (it also turns XLA off)
@@ -99,7 +102,7 @@ def prepare(cfg: DictConfig) -> Prepared:
     from . import distribute
 
     distribute.configure_devices(cfg.trainer)  # logical CPU replicas: before TensorFlow's runtime starts
-    setup_tensorflow(cfg.seed, cfg.deterministic)
+    setup_tensorflow(cfg.seed, cfg.deterministic, cfg.trainer)
     placement = distribute.place(cfg.trainer)
     splits, spec = data.load(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed)
     if cfg.model.get("norm") == "auto":  # decided once, from the data: the verdict and metrics.json see the choice

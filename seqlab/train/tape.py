@@ -44,6 +44,7 @@ def make_steps(model: keras.Model, eager: bool = False, strategy=None) -> Tuple[
                 loss = distribute.unscaled(loss)
             else:
                 objective = loss
+            objective = optimizer.scale_loss(objective)  # mixed_float16: the LossScaleOptimizer's loss scale
         grads = tape.gradient(objective, model.trainable_variables)
         # clipnorm and the learning-rate schedule (a function of optimizer.iterations) live in the optimizer; under
         # a strategy it sums the replicas' gradients (clipnorm clips each replica's share first, as in fit)
