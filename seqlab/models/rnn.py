@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from ..config.schema import SequenceModelConfig
@@ -9,6 +10,7 @@ from ..registry import REGISTRIES
 from .build import check_sequence_model
 
 CELLS = {"simplernn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}  # option -> keras.layers class
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -16,6 +18,9 @@ class RNNConfig(SequenceModelConfig):
     units: int = 32
     bidirectional: bool = False
     unroll: bool = False
+    # lstm only: keras (keras.layers.LSTM) | hoisted (seqlab.models.fast_lstm: one input matmul for all steps; same
+    # weights; faster without XLA, slower with it, docs/RESULTS.md "seqlab's LSTM vs PyTorch")
+    loop: str = "keras"
 
 
 def backbone(model_cfg, reg_cfg, x):
@@ -24,7 +29,8 @@ def backbone(model_cfg, reg_cfg, x):
 
     from .blocks import l2, pool
 
-    cell = getattr(keras.layers, CELLS[model_cfg.name])
+    cell = _layer_class(model_cfg.name, model_cfg.get("loop", "keras"))
+    _log_no_cudnn(model_cfg, reg_cfg)
     pooled = model_cfg.pooling in ("average", "max")
     for i in range(model_cfg.layers):
         rnn = cell(
@@ -44,6 +50,28 @@ def backbone(model_cfg, reg_cfg, x):
     return pool(x, model_cfg.pooling) if pooled else x
 
 
+def _layer_class(name: str, loop: str):
+    """keras.layers.SimpleRNN / LSTM / GRU, or with loop=hoisted seqlab's fast_lstm.LSTM (same weights)."""
+    import keras
+
+    if loop == "hoisted":
+        from . import fast_lstm
+
+        return fast_lstm.LSTM
+    return getattr(keras.layers, CELLS[name])
+
+
+def _log_no_cudnn(model_cfg, reg_cfg) -> None:
+    """On a GPU, say which option keeps LSTM/GRU layers off the cuDNN kernel (Keras falls back silently)."""
+    import tensorflow as tf
+
+    blockers = [key for key, on in (("regularizer.recurrent_dropout", reg_cfg.recurrent_dropout),
+                                    ("model.unroll", model_cfg.unroll)) if on]
+    if model_cfg.name != "simplernn" and blockers and tf.config.list_physical_devices("GPU"):
+        log.warning("model=%s: no cuDNN kernel on the GPU because of %s (Keras' generic loop, several times "
+                    "slower)", model_cfg.name, " and ".join(blockers))
+
+
 def build(model_cfg, reg_cfg, spec):
     """The keras.Model (uncompiled); recurrent layers skip the padding of token-id inputs (mask)."""
     from .blocks import assemble
@@ -58,6 +86,9 @@ def check(cfg) -> None:
 
     check_sequence_model(cfg)
     positive(cfg.model, "model", "units")
+    choices = ["keras", "hoisted"] if cfg.model.name == "lstm" else ["keras"]
+    require(cfg.model.loop in choices, "model.loop", f"one of the loops of model={cfg.model.name}", cfg.model.loop,
+            choices)
     if entry(cfg, "dataset").has("text") and cfg.dataset.get("eval_sequence_length") is not None:
         require(not cfg.model.unroll, "model.unroll",
                 "false with dataset.eval_sequence_length (an unrolled RNN needs one fixed length)", cfg.model.unroll)
