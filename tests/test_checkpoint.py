@@ -67,8 +67,8 @@ def test_data_order_changes_every_epoch_and_is_the_same_after_a_resume():
     whole = np.concatenate([y.numpy() for _, y in split.dataset(8, shuffle_seed=3, first_epoch=0, epochs=3)])
     np.testing.assert_array_equal(whole, np.concatenate(epochs))  # resuming at epoch e replays epoch e's order
 
-@pytest.mark.slow
 
+@pytest.mark.slow
 def test_rerunning_a_finished_run_evaluates_it_again_without_training(tmp_path):
     from seqlab.train import run
 
@@ -128,33 +128,52 @@ def _assert_identical(a, b):
         assert np.array_equal(wa[k], wb[k]), f"{k} differs after resume"
 
 
+class Reference:
+    """The uninterrupted run of one trainer, started in the background: it trains while the test kills and resumes
+    its own run beside it (two processes on two cores); `done()` waits for it and checks that it completed."""
+
+    def __init__(self, run_dir, trainer):
+        self.dir, self.log = run_dir, run_dir.with_name(run_dir.name + ".log")  # a file: a pipe could fill up
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(_cmd(run_dir, trainer), cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+
+    def done(self):
+        assert self.proc.wait(timeout=300) == 0, self.log.read_text()[-3000:]
+        return self.dir
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
-    """The reference run of each trainer, uninterrupted (run once per module, on first use)."""
+    """The reference run of each trainer (once per module, started on first use; stopped if a test left it)."""
     runs = {}
 
-    def get(trainer):
+    def start(trainer):
         if trainer not in runs:
-            runs[trainer] = tmp_path_factory.mktemp(f"whole_{trainer}")
-            _run(runs[trainer], trainer)
+            runs[trainer] = Reference(tmp_path_factory.mktemp(f"whole_{trainer}"), trainer)
         return runs[trainer]
 
-    return get
+    yield start
+    for ref in runs.values():
+        if ref.proc.poll() is None:
+            ref.proc.kill()
+            ref.proc.wait()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("trainer", ["fit", "tape"])
 def test_resume_after_sigkill_is_bit_exact(trainer, tmp_path, uninterrupted):
+    reference = uninterrupted(trainer)
     rc, _, _ = _start_and_signal(tmp_path, trainer, signal.SIGKILL, after_epoch=2)
     assert rc == -signal.SIGKILL
     assert CheckpointStore(tmp_path / "checkpoints").latest().epoch < 5
     r = _run(tmp_path, trainer)  # the same command in the same directory continues the run
     assert "resuming from" in r.stdout + r.stderr and "Epoch 1/5" not in r.stdout
-    _assert_identical(uninterrupted(trainer), tmp_path)
+    _assert_identical(reference.done(), tmp_path)
 
 
 @pytest.mark.slow
 def test_sigterm_saves_a_checkpoint_prints_how_to_resume_and_exits_nonzero(tmp_path, uninterrupted):
+    reference = uninterrupted("tape")
     run_dir = tmp_path / "term"
     rc, _, err = _start_and_signal(run_dir, "tape", signal.SIGTERM, after_epoch=1)
     assert rc == 128 + signal.SIGTERM, err[-3000:]
@@ -168,4 +187,4 @@ def test_sigterm_saves_a_checkpoint_prints_how_to_resume_and_exits_nonzero(tmp_p
     r = subprocess.run(cmd.replace("python", sys.executable, 1), shell=True, cwd=REPO, capture_output=True,
                        text=True, timeout=300, env=dict(os.environ))
     assert r.returncode == 0, r.stderr[-3000:]
-    _assert_identical(uninterrupted("tape"), run_dir)
+    _assert_identical(reference.done(), run_dir)
