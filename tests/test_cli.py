@@ -109,29 +109,21 @@ def test_bad_input_exits_nonzero_naming_the_key(overrides, key, mentions, tmp_pa
     assert not (tmp_path / "run" / "metrics.json").exists()
 
 
-@pytest.mark.slow
-def test_readme_default_run_beats_baseline(tmp_path):
-    r = seqlab("model=lstm", f"hydra.run.dir={tmp_path}")
-    assert r.returncode == 0, r.stderr[-3000:]
-    m = json.loads((tmp_path / "metrics.json").read_text())
-    assert m["test"]["mse"] < 0.5 * m["baseline"]["mse"]
-    assert "baseline" in r.stdout and str(tmp_path) in r.stdout
-    for f in ("history.csv", "model.keras", ".hydra/config.yaml"):
-        assert (tmp_path / f).exists()
-    assert list((tmp_path / "tb").rglob("events.out.tfevents.*"))
+class Started:
+    """`python -m seqlab ARGS` started now, its outcome read later (output in files: a pipe could fill up)."""
+
+    def __init__(self, args, log: Path, cwd=None, env=None):
+        self.out, self.err = log.with_suffix(".out"), log.with_suffix(".err")
+        with open(self.out, "w") as out, open(self.err, "w") as err:
+            self.proc = subprocess.Popen([sys.executable, "-m", "seqlab", *args], cwd=cwd or REPO,
+                                         env=dict(os.environ, **(env or {})), stdout=out, stderr=err)
+
+    def result(self, timeout=600) -> subprocess.CompletedProcess:
+        code = self.proc.wait(timeout=timeout)
+        return subprocess.CompletedProcess(self.proc.args, code, self.out.read_text(), self.err.read_text())
 
 
-@pytest.mark.slow
-def test_readme_etth1_gru(tmp_path, shared_datasets):
-    r = seqlab("dataset=etth1", "model=gru", "trainer.epochs=2", "dataset.limit=128", "model.units=8",
-               f"hydra.run.dir={tmp_path}", env={"SEQLAB_DATA_DIR": str(shared_datasets)})
-    assert r.returncode == 0, r.stderr[-3000:]
-    m = json.loads((tmp_path / "metrics.json").read_text())
-    assert m["dataset"] == "etth1" and m["examples"]["test"] == 128 and m["epochs"] == 2
-
-
-@pytest.mark.slow
-def test_readme_text_csv_conv1d(tmp_path):
+def _reviews_csv(path: Path) -> Path:
     rng = np.random.default_rng(0)
     good, bad = ["great", "wonderful", "superb"], ["awful", "boring", "terrible"]
     rows = []
@@ -140,13 +132,61 @@ def test_readme_text_csv_conv1d(tmp_path):
         words = list(rng.choice(["the", "film", "was", "plot", "actors", "and"], 8))
         words.insert(int(rng.integers(0, 8)), str(rng.choice(good if label else bad)))
         rows.append({"review": " ".join(words), "sentiment": "pos" if label else "neg"})
-    p = tmp_path / "reviews.csv"
-    pd.DataFrame(rows).to_csv(p, index=False)
-    r = seqlab("dataset=text_csv", f"dataset.path={p}", "dataset.text_column=review",
-               "dataset.label_column=sentiment", "model=conv1d", "trainer.epochs=8",
-               "dataset.sequence_length=16", "trainer.lr=0.01", f"hydra.run.dir={tmp_path / 'r'}")
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def readme_runs(tmp_path_factory, request):
+    """The README's training commands, all started on first use so that they train side by side (each alone keeps
+    one of two cores busy); {name: (run directory, Started)}. etth1 needs the shared datasets: absent, not started."""
+    root = tmp_path_factory.mktemp("readme")
+    commands = {"default": (["model=lstm"], None),
+                "text_csv": (["dataset=text_csv", f"dataset.path={_reviews_csv(root / 'reviews.csv')}",
+                              "dataset.text_column=review", "dataset.label_column=sentiment", "model=conv1d",
+                              "trainer.epochs=8", "dataset.sequence_length=16", "trainer.lr=0.01"], None)}
+    try:
+        data = request.getfixturevalue("shared_datasets")
+        commands["etth1"] = (["dataset=etth1", "model=gru", "trainer.epochs=2", "dataset.limit=128", "model.units=8"],
+                             {"SEQLAB_DATA_DIR": str(data)})
+    except pytest.skip.Exception:
+        pass
+    runs = {name: (root / name, Started(args + [f"hydra.run.dir={root / name}"], root / name, env=env))
+            for name, (args, env) in commands.items()}
+    yield runs
+    for _, started in runs.values():
+        if started.proc.poll() is None:
+            started.proc.kill()
+            started.proc.wait()
+
+
+def _finished(readme_runs, name):
+    """(run directory, CompletedProcess, metrics.json) of one README run, once it exited 0."""
+    run_dir, started = readme_runs[name]
+    r = started.result()
     assert r.returncode == 0, r.stderr[-3000:]
-    m = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    return run_dir, r, json.loads((run_dir / "metrics.json").read_text())
+
+
+@pytest.mark.slow
+def test_readme_default_run_beats_baseline(readme_runs):
+    run_dir, r, m = _finished(readme_runs, "default")
+    assert m["test"]["mse"] < 0.5 * m["baseline"]["mse"]
+    assert "baseline" in r.stdout and str(run_dir) in r.stdout
+    for f in ("history.csv", "model.keras", ".hydra/config.yaml"):
+        assert (run_dir / f).exists()
+    assert list((run_dir / "tb").rglob("events.out.tfevents.*"))
+
+
+@pytest.mark.slow
+def test_readme_etth1_gru(readme_runs, shared_datasets):
+    _, _, m = _finished(readme_runs, "etth1")
+    assert m["dataset"] == "etth1" and m["examples"]["test"] == 128 and m["epochs"] == 2
+
+
+@pytest.mark.slow
+def test_readme_text_csv_conv1d(readme_runs):
+    _, _, m = _finished(readme_runs, "text_csv")
     assert m["task"] == "binary" and m["test"]["accuracy"] > 0.8
 
 

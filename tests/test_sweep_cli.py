@@ -38,10 +38,48 @@ def attempts(sweep_dir: Path, trial_id: str):
     return json.loads((sweep_dir / "trials" / trial_id / "sweep_trial.json").read_text())["attempts"]
 
 
+class Started:
+    """`python -m seqlab ARGS` started now in `cwd`, its outcome read later (output in files: a pipe could fill)."""
+
+    def __init__(self, args, cwd: Path):
+        self.cwd, self.out, self.err = cwd, cwd / "seqlab.out", cwd / "seqlab.err"
+        with open(self.out, "w") as out, open(self.err, "w") as err:
+            self.proc = subprocess.Popen([sys.executable, "-m", "seqlab", *args], cwd=cwd,
+                                         env=dict(os.environ, **ENV), stdout=out, stderr=err)
+
+    def result(self, timeout=600) -> subprocess.CompletedProcess:
+        code = self.proc.wait(timeout=timeout)
+        return subprocess.CompletedProcess(self.proc.args, code, self.out.read_text(), self.err.read_text())
+
+
+CAPACITY = ["-m", "model=gru,conv1d", "sweep=capacity,full", "sweep.max_trials=1", "sweep.max_epochs=1",
+            "trainer.epochs=1", *TINY, *QUIET_TB]
+TAPE = ["-m", "sweep=batch_size", "trainer=tape", "deterministic=true", "sweep.max_trials=2", "trainer.epochs=2",
+        "model.units=4", "trainer.tensorboard.histogram_freq=0", "trainer.tensorboard.write_graph=false", *TINY]
+
+
+@pytest.fixture(scope="module")
+def sweeps(tmp_path_factory):
+    """The three independent sweeps of this module, started together on first use so that they run side by side
+    (one sweep keeps one of two cores busy); {name: Started}, each in a folder of its own."""
+    dirs = {name: tmp_path_factory.mktemp(name) for name in ("capacity", "tape", "diverge")}
+    conf = dirs["diverge"] / "conf" / "sweep"
+    conf.mkdir(parents=True)
+    (conf / "diverge.yaml").write_text(DIVERGE)
+    started = {"capacity": Started(CAPACITY, dirs["capacity"]), "tape": Started(TAPE, dirs["tape"]),
+               "diverge": Started(DIVERGE_ARGS + [f"hydra.searchpath=[file://{dirs['diverge'] / 'conf'}]"],
+                                  dirs["diverge"])}
+    yield started
+    for s in started.values():
+        if s.proc.poll() is None:
+            os.kill(s.proc.pid, signal.SIGKILL)
+            s.proc.wait()
+
+
 @pytest.mark.slow
-def test_capacity_presets_under_multirun_over_model_families(tmp_path):
-    r = seqlab("-m", "model=gru,conv1d", "sweep=capacity,full", "sweep.max_trials=1", "sweep.max_epochs=1",
-               "trainer.epochs=1", *TINY, *QUIET_TB, cwd=tmp_path)
+def test_capacity_presets_under_multirun_over_model_families(sweeps):
+    r = sweeps["capacity"].result()
+    tmp_path = sweeps["capacity"].cwd
     assert r.returncode == 0, r.stderr[-3000:]
     jobs = sweep_dirs(tmp_path)
     assert [d.name for d in jobs] == ["0", "1", "2", "3"]  # sweeps/<date>/<time>/<job>
@@ -74,12 +112,11 @@ def _hparams(path: Path):
 
 
 @pytest.mark.slow
-def test_tape_sweep_writes_hparams_and_best_yaml_reproduces_its_trial(tmp_path):
+def test_tape_sweep_writes_hparams_and_best_yaml_reproduces_its_trial(sweeps):
     from tensorboard.plugins.hparams import metadata
 
-    r = seqlab("-m", "sweep=batch_size", "trainer=tape", "deterministic=true", "sweep.max_trials=2",
-               "trainer.epochs=2", "model.units=4", "trainer.tensorboard.histogram_freq=0",
-               "trainer.tensorboard.write_graph=false", *TINY, cwd=tmp_path)
+    r = sweeps["tape"].result()
+    tmp_path = sweeps["tape"].cwd
     assert r.returncode == 0, r.stderr[-3000:]
     (d,) = sweep_dirs(tmp_path)
     rows = read_csv(d / "trials.csv")
@@ -128,15 +165,15 @@ space:
 """
 
 
+# job 0: one trial trains, one diverges; job 1: both diverge (plus the searchpath of the folder holding DIVERGE)
+DIVERGE_ARGS = ["-m", "sweep=diverge", "sweep.space.trainer.lr.values=[0.003,1e30],[1e29,1e30]", "trainer.epochs=1",
+                "model.units=4", *TINY, *QUIET_TB]
+
+
 @pytest.mark.slow
-def test_failed_trials_are_recorded_and_an_all_failed_sweep_exits_nonzero(tmp_path):
-    conf = tmp_path / "conf" / "sweep"
-    conf.mkdir(parents=True)
-    (conf / "diverge.yaml").write_text(DIVERGE)
-    # job 0: one trial trains, one diverges; job 1: both diverge
-    r = seqlab("-m", "sweep=diverge", f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
-               "sweep.space.trainer.lr.values=[0.003,1e30],[1e29,1e30]", "trainer.epochs=1", "model.units=4", *TINY,
-               *QUIET_TB, cwd=tmp_path)
+def test_failed_trials_are_recorded_and_an_all_failed_sweep_exits_nonzero(sweeps):
+    r = sweeps["diverge"].result()
+    tmp_path = sweeps["diverge"].cwd
     assert r.returncode == 1, r.stderr[-3000:]
     assert "every trial failed" in r.stderr and "trial 0: diverged" in r.stderr and "trial 1: diverged" in r.stderr
     first, second = sweep_dirs(tmp_path)
