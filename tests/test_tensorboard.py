@@ -65,6 +65,13 @@ def fit_run(tmp_path_factory):
     return d, train_with("fit", d)
 
 
+@pytest.fixture(scope="module")
+def tape_run(tmp_path_factory):
+    """A tape run beside fit_run, with other units, so that HParams has a key that differs too (slow tests only)."""
+    d = tmp_path_factory.mktemp("tape")
+    return d, train_with("tape", d, ["model.units=6"])
+
+
 def test_fit_writes_every_tag(fit_run):
     d, _ = fit_run
     tags = read_tags(d / "tb")
@@ -109,10 +116,8 @@ def test_fit_values_match_history_and_metrics(fit_run):
     assert charts["global gradient norm"] == ["^optim/grad_norm$"]
 
 @pytest.mark.slow
-
-def test_tape_trainer_writes_the_same_tags_as_fit(fit_run, tmp_path):
-    train_with("tape", tmp_path)
-    fit_tags, tape_tags = read_tags(fit_run[0] / "tb"), read_tags(tmp_path / "tb")
+def test_tape_trainer_writes_the_same_tags_as_fit(fit_run, tape_run):
+    fit_tags, tape_tags = read_tags(fit_run[0] / "tb"), read_tags(tape_run[0] / "tb")
     for sub in ("train", "validation"):
         fit_set = {t for t in fit_tags[sub] if not t.startswith("step/") or t in REVIEW_TAGS}
         assert fit_set == {t for t in tape_tags[sub] if not t.startswith("step/") or t in REVIEW_TAGS}, sub
@@ -120,7 +125,6 @@ def test_tape_trainer_writes_the_same_tags_as_fit(fit_run, tmp_path):
     assert tape_tags["train"]["__graph__"] is True
 
 @pytest.mark.slow
-
 def test_review_does_not_change_training(tmp_path):
     """Dropout model, op determinism: identical losses with and without the review callback (no RNG consumed)."""
     common = ["regularizer=dropout", "regularizer.recurrent_dropout=0.2", "deterministic=true",
@@ -260,10 +264,10 @@ def _session_groups(tb):
 
 
 @pytest.mark.slow
-def test_real_tensorboard_shows_every_dashboard(tmp_path, monkeypatch, capsys):
+def test_real_tensorboard_shows_every_dashboard(fit_run, tape_run, tmp_path, monkeypatch, capsys):
     outputs = tmp_path / "outputs"
-    train_with("fit", outputs / "fit_u4")
-    train_with("tape", outputs / "tape_u6", ["model.units=6"])
+    shutil.copytree(fit_run[0], outputs / "fit_u4")  # the module's runs: a fit run with 4 units, a tape one with 6
+    shutil.copytree(tape_run[0], outputs / "tape_u6")
     assert report.main([str(outputs), "--sort", "test.mse"]) == 0  # the runs report reads the same folders
     table = pd.read_csv(outputs / "report.csv")
     assert set(table["trainer.name"]) == {"fit", "tape"} and set(table["model.units"]) == {4, 6}
@@ -314,7 +318,6 @@ def test_real_tensorboard_shows_every_dashboard(tmp_path, monkeypatch, capsys):
         assert all({m["name"]["tag"] for m in g["metricValues"]} >= {"val/loss", "test/mse"} for g in groups)
 
 @pytest.mark.slow
-
 def test_best_validation_record_survives_a_resume(tmp_path):
     """A run resumed from its checkpoint reports HParams' val/* at the best epoch of the whole run: the checkpoint
     carries the review's best-epoch record. After the resume a callback spoils the weights after every batch, so
