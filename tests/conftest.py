@@ -15,3 +15,17 @@ def shared_datasets() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared datasets not found at {path}" + (" (SEQLAB_DATA_DIR)" if env else ""))
     return path
+
+
+@pytest.fixture(scope="session")
+def series_run(tmp_path_factory):
+    """One trained csv run for every test that reads a run directory (predict, load, export): a GRU in the etth1_gru
+    layout in small (last-value norm, channel-independent, patches), so the inference path meets seqlab's own layers.
+    Returns (folder, the training frame, the run's Result, its splits); the run directory is folder / "run"."""
+    from test_predict import SERIES, series_csv, train_run
+
+    tmp = tmp_path_factory.mktemp("series")
+    frame = series_csv(tmp / "train.csv")
+    result, splits, _ = train_run(tmp / "run", SERIES + [f"dataset.path={tmp / 'train.csv'}", "model.norm=last",
+                                                          "model.channel_independent=true", "model.patch=4"])
+    return tmp, frame, result, splits

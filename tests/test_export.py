@@ -5,19 +5,15 @@ import sys
 
 import numpy as np
 import pytest
-from test_predict import SERIES, series_csv, train_run
+from test_predict import train_run
 
 from seqlab.export import export
 
 
 @pytest.fixture(scope="module")
-def gru_run(tmp_path_factory):
-    """The etth1_gru layout in small: last-value norm, channel-independent, patches, a GRU."""
-    tmp = tmp_path_factory.mktemp("export")
-    series_csv(tmp / "train.csv")
-    train_run(tmp / "run", SERIES + [f"dataset.path={tmp / 'train.csv'}", "model.norm=last",
-                                     "model.channel_independent=true", "model.patch=4"])
-    return tmp / "run"
+def gru_run(series_run):
+    """The etth1_gru layout in small: last-value norm, channel-independent, patches, a GRU (the session's run)."""
+    return series_run[0] / "run"
 
 
 @pytest.mark.parametrize("fmt", ["saved_model", "litert"])

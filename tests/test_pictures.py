@@ -40,8 +40,8 @@ def _tags(logdir):
     acc.Reload()
     return acc
 
-@pytest.mark.slow
 
+@pytest.mark.slow
 def test_forecast_images_every_n_epochs_and_pngs(tmp_path):
     from test_predict import QUIET
 

@@ -39,12 +39,7 @@ SERIES = ["dataset=csv", "dataset.time_column=date", "dataset.input_len=24", "da
           "model=gru", "model.units=8"]
 
 
-@pytest.fixture(scope="module")
-def series_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("series")
-    frame = series_csv(tmp / "train.csv")
-    result, splits, spec = train_run(tmp / "run", SERIES + [f"dataset.path={tmp / 'train.csv'}"])
-    return tmp, frame, result, splits
+# series_run: the session's trained csv run (conftest.py), shared with test_export.py
 
 
 def test_series_round_trip_in_original_units(series_run):
