@@ -21,9 +21,16 @@ def test_required_presets_exist():
     assert set(REQUIRED) <= set(options("experiment"))
 
 
+def _own_files(name, tmp_path):
+    """The files a preset for the user's own data needs (uea_fcn: a generated .ts pair)."""
+    from test_uea import uea_files
+
+    return uea_files(tmp_path) if name == "uea_fcn" else []
+
+
 @pytest.mark.parametrize("name", options("experiment"))
-def test_preset_composes_and_validates(name):
-    cfg = compose([f"experiment={name}"])
+def test_preset_composes_and_validates(name, tmp_path):
+    cfg = compose([f"experiment={name}"] + _own_files(name, tmp_path))
     validate(cfg)
     # a preset changes something beyond the defaults
     assert cfg != compose([])

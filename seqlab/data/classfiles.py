@@ -116,7 +116,7 @@ def read_ts(path: Path, key: str) -> Tuple[List[Series], list, dict]:
     in_data = False
     for number, raw in enumerate(read_text(path, key).splitlines(), start=1):
         line = raw.strip()
-        if not line or line.startswith("#"):
+        if not line or line.startswith(("#", "%")):  # sktime's own files also comment with '%'
             continue
         if not in_data:
             if not line.startswith("@"):
@@ -132,10 +132,8 @@ def read_ts(path: Path, key: str) -> Tuple[List[Series], list, dict]:
         if "(" in line:
             raise config_error(key, "a .ts file without timestamps (@timestamps false)", f"line {number} of {path}")
         parts = line.split(":")
-        has_label = header.get("classlabel", "false").split()[0].lower() == "true" if header.get("classlabel") \
-            else header.get("targetlabel", "false").lower() == "true"
-        if not has_label:
-            raise config_error(key, "a .ts file with @classLabel true (a label per series)", str(path))
+        if not rows:
+            _check_class_labels(header, path, key)
         channels, label = parts[:-1], parts[-1]
         series = []
         for c in channels:
@@ -165,6 +163,17 @@ def read_ts(path: Path, key: str) -> Tuple[List[Series], list, dict]:
         if bad:
             raise config_error(key, f"labels declared by @classLabel ({', '.join(allowed)})", bad[:5])
     return rows, labels, header
+
+
+def _check_class_labels(header: dict, path: Path, key: str) -> None:
+    """A classification file: `@classLabel true ...`; a regression one (`@targetLabel true`: Tecator, Covid3Month)
+    would otherwise read its numeric targets as one class per distinct value."""
+    if (header.get("classlabel") or "false").split()[0].lower() == "true":
+        return
+    if (header.get("targetlabel") or "false").split()[0].lower() == "true":
+        raise config_error(key, "a classification .ts file (@classLabel true); dataset=ucr does not do regression",
+                           f"{path.name} with @targetLabel true (a numeric target per series)")
+    raise config_error(key, "a .ts file with @classLabel true (a label per series)", str(path))
 
 
 def read_labelled(path: Path, key: str) -> Tuple[List[Series], list]:
