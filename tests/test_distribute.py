@@ -4,7 +4,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from seqlab.config import ConfigError, compose, validate
-from seqlab.config.cluster import cluster_of
+from seqlab.config.cluster import cluster_of, local_workers
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["dataset=sine", "dataset.length=300", "dataset.input_len=12", "dataset.horizon=2", "model=gru",
@@ -99,19 +98,8 @@ def test_two_mirrored_replicas_give_the_loss_curve_of_one_device(tmp_path):
 
 
 # --------------------------------------------------------------------------- multi_worker: 2 processes
-def _free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def _start_cluster(tmp_path: Path, round_: str, epochs: int):
-    ports = _free_ports(2)
-    workers = f"trainer.cluster.workers=[{','.join(f'127.0.0.1:{p}' for p in ports)}]"
+    workers = f"trainer.cluster.workers=[{','.join(local_workers(2))}]"
     procs = []
     for i in range(2):
         log = open(tmp_path / f"{round_}-{i}.log", "w")
@@ -176,3 +164,15 @@ def test_two_workers_train_alike_write_once_stop_when_one_dies_and_resume(tmp_pa
     # the outputs appear once: worker 1's run directory holds its log and Hydra's record only
     written = {p.name for p in w1.iterdir()} - {"cli.log", ".hydra", ".lock", "run.lock"}
     assert not written & {"metrics.json", "model.keras", "history.csv", "tb", "checkpoints"}, written
+
+
+@pytest.mark.slow
+def test_a_sweep_trains_each_trial_under_two_mirrored_replicas(tmp_path):
+    # a trial's process starts TensorFlow before its run (HParams): the sweep sets up the logical CPUs first
+    cmd = [sys.executable, "-m", "seqlab", "-m", "sweep=lr", "sweep.max_trials=1", *TINY, "trainer=tape",
+           "trainer.epochs=1", "trainer.distribute=mirrored", "trainer.replicas=2", f"hydra.sweep.dir={tmp_path}"]
+    r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    (found,) = list(tmp_path.rglob("metrics.json"))
+    metrics = json.loads(found.read_text())
+    assert metrics["status"] == "completed" and metrics["distribute"] == {"strategy": "mirrored", "replicas": 2}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional
 
@@ -66,3 +67,14 @@ def cluster_of(cluster_cfg, environ: Optional[Mapping[str, str]] = None) -> Clus
     if task_type not in jobs or not 0 <= index < len(jobs[task_type]):
         raise config_error("TF_CONFIG task", "a task of its cluster", f"{task_type}:{index}", sorted(jobs))
     return Cluster(jobs, task_type, index, "TF_CONFIG")
+
+
+def local_workers(n: int) -> List[str]:
+    """`n` free 127.0.0.1:port addresses: a cluster on this machine (tests, benchmarks/multi_worker.py)."""
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    addresses = [f"127.0.0.1:{s.getsockname()[1]}" for s in socks]
+    for s in socks:
+        s.close()
+    return addresses

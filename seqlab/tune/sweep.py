@@ -153,8 +153,13 @@ def run_sweep(cfg: DictConfig, out_dir: Path, overrides: Optional[List[str]] = N
     log.info("sweep %s (%s, objective %s %s) over %s in %s%s", sw.name, sw.tuner, sw.objective, direction,
              ", ".join(keys), sweep_dir, f" as {role} {os.environ['KERASTUNER_TUNER_ID']}" if role else "")
 
+    from ..train import distribute
     from .hypermodel import SeqlabHyperModel  # TensorFlow and Keras Tuner from here on
     from .tuner import SweepTuner, make_oracle
+
+    # trainer.distribute=mirrored: the logical CPU replicas before any trial starts TensorFlow's runtime (a trial's
+    # process writes TensorBoard HParams first); forked trials inherit them and each builds its own strategy
+    distribute.configure_devices(cfg.trainer)
 
     lease = float(sw.distributed.lease_seconds)
     tuner = SweepTuner(make_oracle(cfg, lease=lease if role == "chief" else None),
