@@ -7,8 +7,8 @@ comes from a `dataset=custom` loader (benchmarks/reference_data.py), `seqlab.tra
 compiles `model=<cell>` from the composed config, and `stages.fit` trains it with `trainer=fit` and its callback
 list (TensorBoard and checkpoints off), a timing callback added as an extra callback. Only the training steps
 of each epoch are timed (validation, 128 samples, is not), and the first epoch (tracing) not at all. Options
-map to config keys (`trainer.batch_size`, `model.unroll`, `trainer.jit_compile`), except bf16: seqlab has no
-precision option, so it sets Keras' global mixed-precision policy before `prepare`. Options that are
+map to config keys (`trainer.batch_size`, `model.unroll`, `trainer.jit_compile`, bf16: `trainer.precision`;
+`model=lstm` is seqlab's fast_lstm.LSTM, see benchmarks/vs_pytorch.py for keras.layers.LSTM). Options that are
 process-wide settings (oneDNN off, 1 thread) get their own subprocess; the rest share one process,
 interleaved; with --repeats the processes are interleaved too and the best rate of each option counts.
 Ratio = samples/s / samples/s of `base`.
@@ -30,7 +30,7 @@ OPTIONS = {
     "batch32": ("main", {"batch": 32}),
     "batch512": ("main", {"batch": 512}),
     "unroll": ("main", {"unroll": True}),
-    "bf16": ("main", {"policy": "mixed_bfloat16"}),
+    "bf16": ("main", {"precision": "mixed_bfloat16"}),
     "xla": ("main", {"jit": True}),
     "onednn_off": ("onednn_off", {}),
     "threads1": ("threads1", {}),
@@ -63,30 +63,26 @@ def overrides(cell: str, settings: dict, args) -> list:
 
     `reference_data` is importable because the measuring child runs as `python benchmarks/cpu_throughput.py`,
     which puts benchmarks/ on sys.path."""
+    model = [f"model.filters={args['units']}"] if cell == "conv1d" else [
+        f"model.units={args['units']}", f"model.unroll={str(settings.get('unroll', False)).lower()}"]
     return ["dataset=custom", "dataset.loader=reference_data:load", f"+dataset.params.samples={args['samples']}",
-            f"+dataset.params.steps={args['seq']}", f"model={cell}", f"model.units={args['units']}",
-            f"model.unroll={str(settings.get('unroll', False)).lower()}",
+            f"+dataset.params.steps={args['seq']}", f"model={cell}", *model,
             f"trainer.batch_size={settings.get('batch', 128)}", f"trainer.epochs={1 + args['epochs']}",
-            f"trainer.jit_compile={str(settings.get('jit', False)).lower()}", "trainer.tensorboard.enabled=false",
+            f"trainer.jit_compile={str(settings.get('jit', False)).lower()}",
+            f"trainer.precision={settings.get('precision', 'float32')}", "trainer.tensorboard.enabled=false",
             "trainer.checkpoint.every=0", "trainer.verbose=0"]
 
 
 def measure(cell: str, settings: dict, args) -> float:
     """Best samples/s over the timed epochs of one fresh seqlab run (prepare, then stages.fit)."""
-    import keras
-
     from seqlab.config import compose
     from seqlab.train import stages
 
     cfg = compose(overrides(cell, settings, args))
-    keras.mixed_precision.set_global_policy(settings.get("policy", "float32"))  # read by the layers prepare builds
-    try:
-        prepared = stages.prepare(cfg)
-        clock = train_clock()
-        with tempfile.TemporaryDirectory() as run_dir:
-            ended = stages.fit(prepared, cfg, stages.make_callbacks(cfg, run_dir, prepared, [clock]))
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+    prepared = stages.prepare(cfg)
+    clock = train_clock()
+    with tempfile.TemporaryDirectory() as run_dir:
+        ended = stages.fit(prepared, cfg, stages.make_callbacks(cfg, run_dir, prepared, [clock]))
     if ended.status != "completed":
         raise RuntimeError(f"{cell} {settings}: training {ended.status}: {ended.details}")
     return len(prepared.splits.train) / min(clock.seconds[1:])

@@ -19,7 +19,7 @@ class RNNConfig(SequenceModelConfig):
     bidirectional: bool = False
     unroll: bool = False
     # lstm only: keras (keras.layers.LSTM) | hoisted (seqlab.models.fast_lstm: one input matmul for all steps; same
-    # weights; faster without XLA, slower with it, docs/RESULTS.md "seqlab's LSTM vs PyTorch")
+    # weights; measured no faster in fit and slower under XLA, docs/RESULTS.md "seqlab's LSTM vs PyTorch")
     loop: str = "keras"
 
 
