@@ -166,7 +166,8 @@ def task(cfg: DictConfig) -> None:
 
     hydra_cfg = HydraConfig.get()
     out_dir = Path(hydra_cfg.runtime.output_dir)
-    training = {"started": False}
+    training = {"started": False, "interrupted": False}
+    _remember_interrupts(training)
     try:
         validate(cfg)  # before TensorFlow is imported: a typo costs no start-up time
         sweeping = cfg.sweep.name != "none"
@@ -220,12 +221,27 @@ def _failed(e: Exception, out_dir: Path) -> NoReturn:
     fail(f"error: the run failed{where}: {type(e).__name__}: {e} (traceback in {out_dir / 'cli.log'}{recorded})", 1)
 
 
+def _remember_interrupts(state: dict) -> None:
+    """SIGINT raises KeyboardInterrupt as Python's default does, and is also remembered in `state`: native code that
+    swallows the exception while it loads (a Ctrl-C landing in TensorFlow's import) must not make it vanish."""
+    import signal
+
+    def handler(signum, frame):
+        state["interrupted"] = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+
+
 def _start_flag(state: dict):
-    """A Keras callback that records in `state` that training has begun (Ctrl-C before it is start-up)."""
+    """A Keras callback that records in `state` that training has begun (Ctrl-C before it is start-up), and stops
+    the run there if a Ctrl-C during start-up was swallowed on the way."""
     import keras
 
     class StartFlag(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
+            if state["interrupted"]:
+                raise KeyboardInterrupt
             state["started"] = True
 
     return StartFlag()

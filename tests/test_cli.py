@@ -377,3 +377,27 @@ def test_ci_runs_the_readme_quickstart_and_both_test_tiers():
     assert "pip install -e \".[test]\"" in install and install.endswith("python -m seqlab")
     assert tests == fast and slow == fast + " -m slow"
     assert [c for c in ci if c in (install, fast, slow)] == [install, fast, slow]
+
+
+def test_a_swallowed_start_up_ctrl_c_still_stops_the_run_before_training():
+    """SIGINT is remembered by the CLI's handler, so one lost inside native code (TensorFlow's import) still ends
+    the run at the first training callback, as 'interrupted during start-up' (not started)."""
+    import signal as sig
+
+    from seqlab import cli
+
+    previous = sig.getsignal(sig.SIGINT)
+    state = {"started": False, "interrupted": False}
+    try:
+        cli._remember_interrupts(state)
+        with pytest.raises(KeyboardInterrupt):
+            sig.raise_signal(sig.SIGINT)
+    finally:
+        sig.signal(sig.SIGINT, previous)
+    assert state["interrupted"]
+    flag = cli._start_flag(state)
+    with pytest.raises(KeyboardInterrupt):
+        flag.on_train_begin()
+    assert not state["started"]
+    cli._start_flag(clean := {"started": False, "interrupted": False}).on_train_begin()
+    assert clean["started"]
