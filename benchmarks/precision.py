@@ -16,12 +16,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from cpu_throughput import measure  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
-from tape_vs_fit import EpochClock  # noqa: E402
+from xla import capped_run  # noqa: E402
 
 MODELS = ["simplernn", "lstm", "gru", "conv1d"]
 PRESETS = ["adding_lstm", "etth1_lstm"]
@@ -44,15 +43,7 @@ def model_rates(models, precisions, jits, args) -> dict:
 
 def preset_run(experiment: str, precision: str, args) -> dict:
     """One capped run of a preset: first-epoch and best later-epoch seconds, and the final test metric."""
-    from seqlab.config import compose
-    from seqlab.train import run
-
-    cfg = compose([f"experiment={experiment}", f"dataset.limit={args.limit}", f"trainer.epochs={args.preset_epochs}",
-                   "trainer.patience=null", "trainer.verbose=0", f"trainer.precision={precision}",
-                   "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"])
-    clock = EpochClock()
-    with tempfile.TemporaryDirectory() as run_dir:
-        result = run(cfg, run_dir, extra_callbacks=[clock])
+    clock, result = capped_run(experiment, args.limit, args.preset_epochs, f"trainer.precision={precision}")
     metric = "mse" if "mse" in result.test else "accuracy"
     return {"first": clock.seconds[0], "epoch": min(clock.seconds[1:]), "metric": metric,
             "value": result.test[metric], "xla": bool(result.model.jit_compile)}

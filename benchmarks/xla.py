@@ -25,17 +25,24 @@ from tape_vs_fit import EpochClock  # noqa: E402  (benchmarks/ is on sys.path wh
 DEFAULT = ["adding_lstm", "adding_gru", "etth1_lstm", "etth1_gru", "etth1_conv1d", "imdb_bilstm"]
 
 
-def measure(experiment: str, jit: bool, args) -> tuple:
-    """(first-epoch seconds, fastest later epoch seconds, training examples, final loss) of one fresh run."""
+def capped_run(experiment: str, limit: int, epochs: int, *overrides: str) -> tuple:
+    """(epoch clock, result) of one fresh run of a preset capped at `limit` examples per split and `epochs` epochs,
+    without early stopping, TensorBoard or checkpoints (benchmarks/precision.py uses it too)."""
     from seqlab.config import compose
     from seqlab.train import run
 
-    cfg = compose([f"experiment={experiment}", f"dataset.limit={args.limit}", f"trainer.epochs={args.epochs}",
-                   "trainer.patience=null", "trainer.verbose=0", f"trainer.jit_compile={str(jit).lower()}",
+    cfg = compose([f"experiment={experiment}", f"dataset.limit={limit}", f"trainer.epochs={epochs}",
+                   "trainer.patience=null", "trainer.verbose=0", *overrides,
                    "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"])
     clock = EpochClock()
     with tempfile.TemporaryDirectory() as run_dir:
         result = run(cfg, run_dir, extra_callbacks=[clock])
+    return clock, result
+
+
+def measure(experiment: str, jit: bool, args) -> tuple:
+    """(first-epoch seconds, fastest later epoch seconds, training examples, final loss) of one fresh run."""
+    clock, result = capped_run(experiment, args.limit, args.epochs, f"trainer.jit_compile={str(jit).lower()}")
     if bool(result.model.jit_compile) != jit:
         raise RuntimeError(f"{experiment}: asked for jit_compile={jit}, the model has {result.model.jit_compile}")
     return clock.seconds[0], min(clock.seconds[1:]), result.metrics["examples"]["train"], result.history["loss"][-1]
