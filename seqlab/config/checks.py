@@ -142,6 +142,9 @@ def _check_trainer(cfg: DictConfig) -> None:
     check(jit == "auto" or isinstance(jit, bool), "trainer.jit_compile", "true, false or auto", jit)
     check(not (jit is True and cfg.get("deterministic")), "trainer.jit_compile",
           "false or auto with deterministic=true (TensorFlow has no deterministic XLA)", jit)
+    shards = t.get("cpu_shards", "auto")
+    check(shards == "auto" or (isinstance(shards, int) and not isinstance(shards, bool) and shards >= 1),
+          "trainer.cpu_shards", "auto or a number of row groups >= 1 (1 = off)", shards)
     choice(t, "trainer", "precision", list(PRECISIONS))
     positive(t.checkpoint, "trainer.checkpoint", "every", allow_zero=True)
     positive(t.checkpoint, "trainer.checkpoint", "keep")

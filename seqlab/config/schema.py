@@ -96,6 +96,9 @@ class TrainerConfig:
     patience: Optional[int] = None  # early stopping on val_loss, restoring the best weights
     shuffle: bool = True  # reshuffle the training examples every epoch; the order is a function of (seed, epoch)
     jit_compile: Any = "auto"  # XLA for the train/eval steps: true | false | auto (see README, "Speed")
+    # auto | N: with XLA on a CPU-only machine, each step's batch as N row groups, one XLA program per core, run side
+    # by side (seqlab.train.shards); auto = one per core where XLA is used and the groups cannot interfere; 1 = off
+    cpu_shards: Any = "auto"
     eager: bool = False  # run the training loop un-compiled (debugging; ~10x slower, 25-100x for RNNs on CPU)
     # float32 | mixed_bfloat16 | mixed_float16 (with loss scaling): layers compute in 16 bits, while the variables,
     # the head and the loss stay float32 (README, "Speed")

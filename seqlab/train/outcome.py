@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, List, Optional
 from omegaconf import DictConfig
 
 from .outputs import save_model, write_history_csv, write_json
+from .shards import shard_count
 
 log = logging.getLogger(__name__)
 STATUSES = ("completed", "diverged", "interrupted", "failed")
@@ -90,7 +91,8 @@ def describe(cfg: DictConfig, prepared, timer, history: Dict[str, List[float]]) 
         "norm": cfg.model.get("norm"),  # model.norm as run (auto resolved: models.resolve_norm)
         "trainer": cfg.trainer.name,
         "params": int(model.count_params()),
-        "jit_compile": bool(model.jit_compile),  # whether the train/eval steps ran through XLA
+        "jit_compile": bool(model.jit_compile) or shard_count(model) > 1,  # whether the steps ran through XLA
+        "cpu_shards": shard_count(model),  # row groups per step, one XLA program per core (trainer.cpu_shards)
         "epochs": len(history.get("loss", [])),
         "best_epoch": int(min(range(len(val_loss)), key=val_loss.__getitem__)) + 1 if val_loss else None,
         "final": {k: v[-1] for k, v in history.items() if v},

@@ -68,6 +68,7 @@ def compile_model(model, tcfg, spec, steps_per_epoch: int, deterministic: bool =
 
     from ..models import head_for
     from . import distribute
+    from . import shards as cpu_shards
     from .optim import make_optimizer
 
     _, _, loss_name = head_for(spec)
@@ -82,9 +83,15 @@ def compile_model(model, tcfg, spec, steps_per_epoch: int, deterministic: bool =
     if distribute.scaled_lr(tcfg, replicas) != tcfg.lr:  # trainer.lr_scaling=linear
         tcfg = OmegaConf.merge(tcfg, {"lr": distribute.scaled_lr(tcfg, replicas)})
         log.info("trainer.lr_scaling=linear: lr %g x %d replicas = %g", tcfg.lr / replicas, replicas, tcfg.lr)
+    jit = resolve_jit_compile(tcfg.get("jit_compile", "auto"), model, deterministic, steps_per_epoch * tcfg.epochs)
+    shards = 1 if tcfg.eager else cpu_shards.plan(tcfg.get("cpu_shards", "auto"), jit, model)
+    # sharded: each row group is its own XLA program; the step around them must not fuse them into one
     model.compile(optimizer=make_optimizer(tcfg, steps_per_epoch), loss=loss, metrics=metrics,
-                  jit_compile=resolve_jit_compile(tcfg.get("jit_compile", "auto"), model, deterministic,
-                                                  steps_per_epoch * tcfg.epochs))
+                  jit_compile=False if shards > 1 else jit)
+    if shards > 1:
+        cpu_shards.install(model, shards)
+        log.info("trainer.cpu_shards: each step's batch runs as %d row groups, one XLA program per CPU core",
+                 shards)
 
 
 class Prepared(NamedTuple):

@@ -13,7 +13,7 @@ from typing import Callable, Dict, List, Tuple
 import keras
 import tensorflow as tf
 
-from . import distribute
+from . import distribute, shards
 from .callbacks import progress_verbosity
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,10 @@ def make_steps(model: keras.Model, eager: bool = False, strategy=None) -> Tuple[
         loss = model.compute_loss(x, y, y_pred, training=False)
         tracker.update_state(loss if strategy is None else distribute.unscaled(loss), sample_weight=tf.shape(x)[0])
         return model.compute_metrics(x, y, y_pred)
+
+    sharded = shards.steps_of(model)
+    if sharded is not None and strategy is None and not eager:  # trainer.cpu_shards: one XLA program per core
+        train_step, eval_step = sharded.train, sharded.evaluate  # noqa: F811  (same loss, metrics and update)
 
     def from_iterator(step: Callable) -> Callable:
         if eager:  # trainer.eager: plain Python, debuggable with pdb/print; ~10x slower

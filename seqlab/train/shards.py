@@ -1,0 +1,196 @@
+"""trainer.cpu_shards: the train and eval steps split over the CPU cores, one XLA program per core's rows.
+
+On a CPU an RNN step is a loop of small matmuls. One XLA program runs that loop on one core, and TensorFlow's
+executor without XLA spends the step on per-op overhead; either way the other cores idle (PyTorch's oneDNN LSTM
+splits the batch over its threads instead). Here each step cuts the batch into `shards` row groups; every group's
+forward pass, loss and gradients run as one XLA-compiled function, and TensorFlow's inter-op threads run the groups
+side by side. The gradients are combined with weights rows_i / batch, which is the whole batch's mean-loss
+gradient (the regularization losses, added to every group's loss, come out once), and the optimizer applies
+them once, in its own XLA program: the same update as one XLA step on the whole batch, up to float summation
+order. Evaluation and prediction run the groups' forward passes the same way.
+
+Only for steps where the groups cannot interfere (`reasons_not_to_shard`): no random layers in training
+(dropout: the groups would draw their masks from one seed state at once), no batch-norm statistics, no loss
+hooks, no tf.distribute strategy, no GPU. `trainer.cpu_shards=auto` uses it where XLA would be used on a CPU-only
+machine with 2+ cores (trainer.jit_compile=auto), `N` forces N groups, 1 turns it off.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, List
+
+log = logging.getLogger(__name__)
+
+
+def cpu_cores() -> int:
+    """Cores this process may run on (its affinity mask: taskset, a container's cpuset)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _stochastic(layer) -> bool:
+    """Whether the layer draws random numbers in training (dropout, noise): it then owns a live seed generator."""
+    if getattr(layer, "seed_generator", None) is None:
+        return False
+    return any((getattr(layer, key, 0) or 0) > 0 for key in ("rate", "dropout", "recurrent_dropout", "stddev"))
+
+
+def reasons_not_to_shard(model) -> List[str]:
+    """Why the groups of a step could interfere or would not run side by side ([] when sharding is safe)."""
+    import keras
+    import tensorflow as tf
+
+    from . import distribute
+
+    reasons = []
+    layers = list(model._flatten_layers(include_self=False, recursive=True))
+    cells = [getattr(layer, "cell", None) for layer in layers]
+    if any(_stochastic(obj) for obj in layers + [c for c in cells if c is not None]):
+        reasons.append("random layers in training (dropout)")
+    if any(isinstance(layer, keras.layers.BatchNormalization) for layer in layers):
+        reasons.append("batch-norm statistics")
+    if getattr(model, "loss_hooks", None):
+        reasons.append("a loss hook (regularizer.adversarial)")
+    if distribute.current().strategy is not None:
+        reasons.append("a tf.distribute strategy")
+    if tf.config.list_physical_devices("GPU"):
+        reasons.append("a GPU")
+    return reasons
+
+
+def plan(setting: Any, jit: Any, model) -> int:
+    """trainer.cpu_shards (auto | N) -> the number of row groups per step (1: one ordinary step)."""
+    if setting == "auto":
+        if jit is not True or cpu_cores() < 2:
+            return 1
+        wanted = cpu_cores()
+    else:
+        wanted = int(setting)
+        if wanted <= 1:
+            return 1
+    reasons = reasons_not_to_shard(model)
+    if reasons:
+        (log.warning if setting != "auto" else log.info)(
+            "trainer.cpu_shards=%s: one ordinary step because of %s", setting, " and ".join(reasons))
+        return 1
+    return wanted
+
+
+def _sizes(batch, shards: int):
+    """Row counts of `shards` near-equal groups of a (dynamic) batch: the first batch % shards get one more."""
+    import tensorflow as tf
+
+    return batch // shards + tf.cast(tf.range(shards) < batch % shards, batch.dtype)
+
+
+class ShardedSteps:
+    """The compiled pieces of a sharded step for one model: each group's forward pass (+ gradients), and the
+    step's end (combine, apply, metrics) as one more XLA program, so that little runs outside XLA."""
+
+    def __init__(self, model, shards: int):
+        import tensorflow as tf
+
+        self.model, self.shards = model, shards
+        compile_ = lambda f: tf.function(f, jit_compile=True, reduce_retracing=True)  # noqa: E731
+        self._grads = compile_(self._group_grads)
+        self._forward = compile_(lambda x: model(x, training=False))
+        self._train_end = compile_(self._train_end_fn)
+        self._eval_end = compile_(self._eval_end_fn)
+
+    def _group_grads(self, x, y):
+        """One row group: (its mean loss, its predictions, the gradients of its (scaled) loss)."""
+        import tensorflow as tf
+
+        model = self.model
+        with tf.GradientTape() as tape:
+            y_pred = model(x, training=True)
+            loss = model.compute_loss(x, y, y_pred, training=True)  # the compiled loss + model.losses
+            scaled = model.optimizer.scale_loss(loss)  # mixed_float16: the loss scale (the optimizer unscales)
+        return loss, y_pred, tape.gradient(scaled, model.trainable_variables)
+
+    def _train_end_fn(self, x, y, groups):
+        """Weights rows_i / batch: the batch's mean loss and its gradient; one optimizer update; the metrics."""
+        import tensorflow as tf
+
+        model = self.model
+        rows = [tf.cast(tf.shape(g[1])[0], tf.float32) for g in groups]
+        weights = [r / tf.add_n(rows) for r in rows]
+        loss = tf.add_n([w * tf.cast(g[0], tf.float32) for w, g in zip(weights, groups)])
+        grads = [tf.add_n([tf.cast(w, g.dtype) * g for w, g in zip(weights, parts)])
+                 for parts in zip(*(g[2] for g in groups))]
+        model.optimizer.apply(grads, model.trainable_variables)
+        model._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        return model.compute_metrics(x, y, tf.concat([g[1] for g in groups], 0))
+
+    def _eval_end_fn(self, x, y, y_preds):
+        import tensorflow as tf
+
+        model = self.model
+        y_pred = tf.concat(y_preds, 0)
+        loss = model.compute_loss(x, y, y_pred, training=False)
+        model._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        return model.compute_metrics(x, y, y_pred)
+
+    def split(self, *tensors):
+        import tensorflow as tf
+
+        sizes = _sizes(tf.shape(tensors[0])[0], self.shards)
+        return [tf.split(t, sizes, num=self.shards, axis=0) for t in tensors]
+
+    def train(self, x, y):
+        """One training step on (x, y); returns the metrics (Keras' train_step contract)."""
+        xs, ys = self.split(x, y)
+        groups = [self._grads(xi, yi) for xi, yi in zip(xs, ys)]  # independent: the executor runs them at once
+        return self._train_end(x, y, groups)
+
+    def evaluate(self, x, y):
+        (xs,) = self.split(x)
+        return self._eval_end(x, y, [self._forward(xi) for xi in xs])
+
+    def predict(self, x):
+        import tensorflow as tf
+
+        (xs,) = self.split(x)
+        return tf.concat([self._forward(xi) for xi in xs], 0)
+
+
+def install(model, shards: int) -> None:
+    """Make `model.fit` / `evaluate` / `predict` run sharded steps (instance attributes; nothing is saved with the
+    model) and remember the plan for the tape trainer (`steps_of`) and metrics.json (`model.cpu_shards`)."""
+    import keras
+
+    steps = ShardedSteps(model, shards)
+    model._seqlab_sharded = steps
+    model.cpu_shards = shards
+    plain = type(model)
+
+    def train_step(data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if sample_weight is not None:  # seqlab never passes one; Keras' own step weighs it correctly
+            return plain.train_step(model, data)
+        return steps.train(x, y)
+
+    def test_step(data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if sample_weight is not None:
+            return plain.test_step(model, data)
+        return steps.evaluate(x, y)
+
+    def predict_step(data):
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return steps.predict(x)
+
+    model.train_step, model.test_step, model.predict_step = train_step, test_step, predict_step
+
+
+def steps_of(model) -> "ShardedSteps | None":
+    return getattr(model, "_seqlab_sharded", None)
+
+
+def shard_count(model) -> int:
+    return int(getattr(model, "cpu_shards", 1) or 1)
+

@@ -1,0 +1,85 @@
+"""trainer.cpu_shards: the step's batch as one XLA program per CPU core takes the same steps as one program;
+where the groups could interfere (dropout, batch norm, loss hooks) the ordinary step runs, and says why."""
+
+import logging
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from seqlab.config import ConfigError, compose, validate
+from seqlab.train import run, shards
+
+QUIET = ["trainer.verbose=0", "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"]
+TINY = ["dataset=sine", "dataset.length=300", "dataset.input_len=12", "dataset.horizon=2", "model=lstm",
+        "model.units=8", "trainer.batch_size=37", "trainer.epochs=2", "trainer.lr=0.01",
+        "trainer.jit_compile=true"] + QUIET
+
+
+@pytest.mark.parametrize("bad", ["0", "two", "-1", "true"])
+def test_a_bad_cpu_shards_names_the_key(bad):
+    with pytest.raises(ConfigError, match="trainer.cpu_shards") as err:
+        validate(compose([f"trainer.cpu_shards={bad}"]))
+    assert bad.lower() in str(err.value).lower()
+
+
+def _model(*layers):
+    x = keras.Input((5, 3))
+    y = x
+    for layer in layers:
+        y = layer(y)
+    return keras.Model(x, keras.layers.Dense(1)(y))
+
+
+def test_the_groups_run_only_where_they_cannot_interfere(monkeypatch, caplog):
+    monkeypatch.setattr(shards, "cpu_cores", lambda: 4)
+    plain = _model(keras.layers.LSTM(4))
+    assert shards.reasons_not_to_shard(plain) == []
+    assert shards.plan("auto", True, plain) == 4  # one per core, with XLA
+    assert shards.plan("auto", "auto", plain) == 1  # a GPU's or Keras' choice: no XLA, no groups
+    assert shards.plan("auto", False, plain) == 1
+    assert shards.plan(3, False, plain) == 3 and shards.plan(1, True, plain) == 1
+    rnn_dropout = _model(keras.layers.LSTM(4, dropout=0.2))
+    assert shards.reasons_not_to_shard(rnn_dropout) == ["random layers in training (dropout)"]
+    assert shards.reasons_not_to_shard(_model(keras.layers.GRU(4, recurrent_dropout=0.1))) != []
+    assert shards.reasons_not_to_shard(_model(keras.layers.LSTM(4), keras.layers.Dropout(0.0))) == []
+    assert shards.reasons_not_to_shard(_model(keras.layers.LSTM(4), keras.layers.Dropout(0.5))) != []
+    assert "batch-norm statistics" in shards.reasons_not_to_shard(
+        _model(keras.layers.Conv1D(4, 3), keras.layers.BatchNormalization(), keras.layers.GlobalAveragePooling1D()))
+    with caplog.at_level(logging.WARNING, logger="seqlab.train.shards"):
+        assert shards.plan(2, True, rnn_dropout) == 1
+    assert "trainer.cpu_shards=2" in caplog.text and "dropout" in caplog.text
+    monkeypatch.setattr(shards, "cpu_cores", lambda: 1)
+    assert shards.plan("auto", True, plain) == 1
+
+
+def test_uneven_groups_cover_the_batch():
+    sizes = shards._sizes(tf.constant(37), 2).numpy().tolist()
+    assert sizes == [19, 18]
+    assert shards._sizes(tf.constant(5), 4).numpy().tolist() == [2, 1, 1, 1]
+
+
+@pytest.mark.parametrize("trainer", ["fit", pytest.param("tape", marks=pytest.mark.slow)])
+def test_sharded_steps_train_like_one_program(tmp_path, trainer):
+    """Batches of 37 (uneven groups, a short last batch): same losses, metrics and weights as one XLA program."""
+    one = run(compose(TINY + [f"trainer={trainer}", "trainer.cpu_shards=1"]), tmp_path / "one")
+    two = run(compose(TINY + [f"trainer={trainer}", "trainer.cpu_shards=2"]), tmp_path / "two")
+    assert one.metrics["cpu_shards"] == 1 and two.metrics["cpu_shards"] == 2
+    assert one.model.jit_compile and not two.model.jit_compile  # the groups are the XLA programs
+    assert two.metrics["jit_compile"] is True
+    np.testing.assert_allclose(two.history["loss"], one.history["loss"], rtol=1e-5)
+    np.testing.assert_allclose(two.history["val_loss"], one.history["val_loss"], rtol=1e-5)
+    assert two.history["loss"][-1] < two.history["loss"][0]
+    assert two.metrics["test"]["mae"] == pytest.approx(one.metrics["test"]["mae"], rel=1e-5)
+    for a, b in zip(one.model.get_weights(), two.model.get_weights()):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+    # predict (forecast pictures, the run's test predictions) goes through the groups too
+    x = np.random.default_rng(0).normal(size=(9, *one.model.input_shape[1:])).astype("float32")
+    np.testing.assert_allclose(two.model.predict(x, verbose=0), one.model.predict(x, verbose=0), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_a_dropout_run_takes_the_ordinary_step(tmp_path):
+    result = run(compose(TINY + ["regularizer=dropout", "trainer.cpu_shards=2"]), tmp_path / "run")
+    assert result.metrics["cpu_shards"] == 1 and result.model.jit_compile
