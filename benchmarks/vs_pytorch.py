@@ -1,15 +1,17 @@
-"""LSTM / GRU training throughput: Keras fit, Keras fit + XLA, seqlab's LSTM and PyTorch, side by side.
+"""LSTM / GRU training throughput: Keras fit, Keras fit + XLA, seqlab's step and PyTorch, side by side.
 
     pip install torch --index-url https://download.pytorch.org/whl/cpu   # or: pip install -e ".[bench]"
-    python benchmarks/vs_pytorch.py                       # the issue's table (8192 x 64 x 8, 64 units, batch 128)
-    python benchmarks/vs_pytorch.py --variants all --reps 2  # also seqlab's LSTM unrolled
+    python benchmarks/vs_pytorch.py --reps 3              # the issue's table (8192 x 64 x 8, 64 units, batch 128)
+    python benchmarks/vs_pytorch.py --variants all --reps 2  # also seqlab's hoisted LSTM loop, unrolled
 
 Every measurement is a fresh model (one recurrent layer + Dense(1), Adam, MSE) trained on the same random data:
 one untimed warm-up epoch (tracing, XLA compiling), then `--epochs` timed epochs; the best epoch counts, and with
 `--reps` the variants are interleaved and the best rate of each counts. Keras runs in this process; PyTorch
 (nn.LSTM / nn.GRU, batch_first, + nn.Linear, torch.optim.Adam, same arrays and batches) in a child process,
-since beside TensorFlow in one process it ran ~100x slower. The seqlab rows are `model=lstm model.loop=hoisted`
-(seqlab.models.fast_lstm.LSTM); seqlab's default LSTM and its GRU are keras.layers.LSTM / GRU.
+since beside TensorFlow in one process it ran ~100x slower. `seqlab_shards` is what seqlab runs by default for
+such a run on a multi-core CPU (trainer.cpu_shards=auto, seqlab.train.shards: keras.layers.LSTM / GRU, each
+core's share of the batch one XLA program); `seqlab` / `seqlab_xla` are `model.loop=hoisted`
+(seqlab.models.fast_lstm.LSTM), opt-in.
 """
 
 from __future__ import annotations
@@ -22,18 +24,21 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-# variant -> (cell, layer, jit_compile, unroll); "keras" is keras.layers.<cell>, "fast" seqlab's fast_lstm.LSTM
+# variant -> (cell, layer, jit_compile, unroll); "keras" is keras.layers.<cell>, "fast" seqlab's fast_lstm.LSTM;
+# jit_compile "shards" is seqlab's CPU default for such a run: the step's batch as one XLA program per core
 VARIANTS = {
     "lstm/keras": ("lstm", "keras", False, False),
     "lstm/keras_xla": ("lstm", "keras", True, False),
+    "lstm/seqlab_shards": ("lstm", "keras", "shards", False),
     "lstm/seqlab": ("lstm", "fast", False, False),
     "lstm/seqlab_xla": ("lstm", "fast", True, False),
     "lstm/seqlab_unroll": ("lstm", "fast", False, True),
     "lstm/seqlab_unroll_xla": ("lstm", "fast", True, True),
     "gru/keras": ("gru", "keras", False, False),
     "gru/keras_xla": ("gru", "keras", True, False),
+    "gru/seqlab_shards": ("gru", "keras", "shards", False),
 }
-DEFAULT = ["lstm/keras", "lstm/keras_xla", "lstm/seqlab", "lstm/seqlab_xla", "gru/keras", "gru/keras_xla"]
+DEFAULT = ["lstm/keras", "lstm/keras_xla", "lstm/seqlab_shards", "gru/keras", "gru/keras_xla", "gru/seqlab_shards"]
 
 
 def data(args):
@@ -53,7 +58,11 @@ def keras_rate(variant: str, x, y, args) -> float:
     rnn = fast_lstm.LSTM if layer == "fast" else {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input(x.shape[1:]), rnn(args.units, unroll=unroll), keras.layers.Dense(1)])
-    model.compile(optimizer="adam", loss="mse", jit_compile=jit)
+    model.compile(optimizer="adam", loss="mse", jit_compile=jit is True)
+    if jit == "shards":  # what seqlab's compile_model installs for trainer.cpu_shards=auto on a multi-core CPU
+        from seqlab.train import shards
+
+        shards.install(model, shards.cpu_cores())
     times = []
     clock = keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: times.append(time.perf_counter()),
                                            on_epoch_end=lambda e, logs: times.append(time.perf_counter()))
@@ -143,8 +152,6 @@ def main() -> None:
             torch_ = rates[f"{cell}/pytorch"]
             best = {side: max((r for n, r in rates.items() if n.startswith(f"{cell}/{side}")), default=None)
                     for side in ("seqlab", "keras")}
-            if cell == "gru":  # seqlab's GRU is keras.layers.GRU
-                best["seqlab"] = best["keras"]
             line += f" | {torch_:,.0f} | " + " | ".join(
                 f"{best[s] / torch_:.2f}" if best[s] else "-" for s in ("seqlab", "keras"))
         print(line + " |")

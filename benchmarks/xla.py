@@ -42,7 +42,9 @@ def capped_run(experiment: str, limit: int, epochs: int, *overrides: str) -> tup
 
 def measure(experiment: str, jit: bool, args) -> tuple:
     """(first-epoch seconds, fastest later epoch seconds, training examples, final loss) of one fresh run."""
-    clock, result = capped_run(experiment, args.limit, args.epochs, f"trainer.jit_compile={str(jit).lower()}")
+    # one XLA program against none (benchmarks/cpu_shards.py measures one program per core against one)
+    clock, result = capped_run(experiment, args.limit, args.epochs, f"trainer.jit_compile={str(jit).lower()}",
+                               "trainer.cpu_shards=1")
     if bool(result.model.jit_compile) != jit:
         raise RuntimeError(f"{experiment}: asked for jit_compile={jit}, the model has {result.model.jit_compile}")
     return clock.seconds[0], min(clock.seconds[1:]), result.metrics["examples"]["train"], result.history["loss"][-1]
