@@ -7,8 +7,9 @@ comes from a `dataset=custom` loader (benchmarks/reference_data.py), `seqlab.tra
 compiles `model=<cell>` from the composed config, and `stages.fit` trains it with `trainer=fit` and its callback
 list (TensorBoard and checkpoints off), a timing callback added as an extra callback. Only the training steps
 of each epoch are timed (validation, 128 samples, is not), and the first epoch (tracing) not at all. Options
-map to config keys (`trainer.batch_size`, `model.unroll`, `trainer.jit_compile`, bf16: `trainer.precision`;
-`model=lstm` is seqlab's fast_lstm.LSTM, see benchmarks/vs_pytorch.py for keras.layers.LSTM). Options that are
+map to config keys (`trainer.batch_size`, `model.unroll`, `trainer.jit_compile`, `trainer.cpu_shards`, bf16:
+`trainer.precision`; `xla` is seqlab's CPU default with XLA: one XLA program per core, `xla_one` one program for
+the whole batch; `model=lstm` is keras.layers.LSTM, see benchmarks/vs_pytorch.py for PyTorch). Options that are
 process-wide settings (oneDNN off, 1 thread) get their own subprocess; the rest share one process,
 interleaved; with --repeats the processes are interleaved too and the best rate of each option counts.
 Ratio = samples/s / samples/s of `base`.
@@ -31,7 +32,8 @@ OPTIONS = {
     "batch512": ("main", {"batch": 512}),
     "unroll": ("main", {"unroll": True}),
     "bf16": ("main", {"precision": "mixed_bfloat16"}),
-    "xla": ("main", {"jit": True}),
+    "xla": ("main", {"jit": True}),  # trainer.cpu_shards=auto: one XLA program per core
+    "xla_one": ("main", {"jit": True, "shards": 1}),
     "onednn_off": ("onednn_off", {}),
     "threads1": ("threads1", {}),
 }
@@ -69,6 +71,7 @@ def overrides(cell: str, settings: dict, args) -> list:
             f"+dataset.params.steps={args['seq']}", f"model={cell}", *model,
             f"trainer.batch_size={settings.get('batch', 128)}", f"trainer.epochs={1 + args['epochs']}",
             f"trainer.jit_compile={str(settings.get('jit', False)).lower()}",
+            f"trainer.cpu_shards={settings.get('shards', 'auto')}",
             f"trainer.precision={settings.get('precision', 'float32')}", "trainer.tensorboard.enabled=false",
             "trainer.checkpoint.every=0", "trainer.verbose=0"]
 

@@ -3,6 +3,10 @@
     pip install torch --index-url https://download.pytorch.org/whl/cpu   # or: pip install -e ".[bench]"
     python benchmarks/vs_pytorch.py --reps 3              # the issue's table (8192 x 64 x 8, 64 units, batch 128)
     python benchmarks/vs_pytorch.py --variants all --reps 2  # also seqlab's hoisted LSTM loop, unrolled
+    # the LSTM presets' recurrences: adding_lstm (T 200, 2 inputs, 64 units, batch 32) and etth1_lstm (7 segments
+    # of 48 h, 128 units, 64 windows x 7 channels = 448 series a batch)
+    python benchmarks/vs_pytorch.py --seq 200 --features 2 --units 64 --batch 32 --samples 4096 --reps 2
+    python benchmarks/vs_pytorch.py --seq 7 --features 48 --units 128 --batch 448 --samples 28672 --reps 2
 
 Every measurement is a fresh model (one recurrent layer + Dense(1), Adam, MSE) trained on the same random data:
 one untimed warm-up epoch (tracing, XLA compiling), then `--epochs` timed epochs; the best epoch counts, and with
@@ -43,7 +47,7 @@ DEFAULT = ["lstm/keras", "lstm/keras_xla", "lstm/seqlab_shards", "gru/keras", "g
 
 def data(args):
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(args.samples, args.seq, 8)).astype("float32")  # (batch, time, features)
+    x = rng.normal(size=(args.samples, args.seq, args.features)).astype("float32")  # (batch, time, features)
     y = x[:, -5:, 0].sum(axis=1, keepdims=True).astype("float32")
     return x, y
 
@@ -77,7 +81,7 @@ def torch_rate(cell: str, x, y, args) -> float:
     import subprocess
     import sys
 
-    job = {k: getattr(args, k) for k in ("samples", "seq", "units", "batch", "epochs")}
+    job = {k: getattr(args, k) for k in ("samples", "seq", "units", "batch", "epochs", "features")}
     out = subprocess.run([sys.executable, __file__, "--torch-child", json.dumps({"cell": cell, **job})],
                          check=True, stdout=subprocess.PIPE, text=True).stdout
     return float(out.strip().splitlines()[-1])
@@ -95,7 +99,7 @@ def _torch_train(cell: str, x, y, args) -> float:
     import torch
 
     torch.manual_seed(0)
-    rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](8, args.units, batch_first=True)
+    rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](args.features, args.units, batch_first=True)
     head = torch.nn.Linear(args.units, 1)
     opt = torch.optim.Adam(list(rnn.parameters()) + list(head.parameters()), lr=1e-3)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
@@ -119,6 +123,7 @@ def main() -> None:
     p.add_argument("--seq", type=int, default=64)
     p.add_argument("--units", type=int, default=64)
     p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--features", type=int, default=8)
     p.add_argument("--epochs", type=int, default=3, help="timed epochs after the warm-up (the best counts)")
     p.add_argument("--reps", type=int, default=1)
     p.add_argument("--no-torch", action="store_true", help="Keras only (PyTorch not installed)")
@@ -140,7 +145,8 @@ def main() -> None:
             rates[name] = max(rates.get(name, 0.0), rate)
             print(f"  {name}: {rate:,.0f} samples/s", flush=True)
     kinds = [k for k in dict.fromkeys(v.split("/")[1] for v in variants)]
-    print(f"\n{args.samples} samples x {args.seq} steps x 8 features, {args.units} units, batch {args.batch}, "
+    print(f"\n{args.samples} samples x {args.seq} steps x {args.features} features, {args.units} units, "
+          f"batch {args.batch}, "
           f"Adam, MSE; best of {args.epochs} epochs after a warm-up, x {args.reps} interleaved runs")
     print("| cell | " + " | ".join(kinds) + (" | pytorch | best seqlab / pytorch | best keras / pytorch |"
                                             if not args.no_torch else " |"))
