@@ -83,3 +83,22 @@ def test_sharded_steps_train_like_one_program(tmp_path, trainer):
 def test_a_dropout_run_takes_the_ordinary_step(tmp_path):
     result = run(compose(TINY + ["regularizer=dropout", "trainer.cpu_shards=2"]), tmp_path / "run")
     assert result.metrics["cpu_shards"] == 1 and result.model.jit_compile
+
+
+def test_a_batch_smaller_than_the_groups_trains_on_its_rows():
+    """A last batch of 1 row and 2 groups: the empty group adds nothing (Keras' mean of no rows is 0, not NaN),
+    the one row gets the whole weight."""
+    model = _model(keras.layers.LSTM(4))
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse", metrics=["mae"])
+    reference = keras.models.clone_model(model)
+    reference.set_weights(model.get_weights())
+    reference.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse", metrics=["mae"], jit_compile=True)
+    shards.install(model, 2)
+    x = np.random.default_rng(1).normal(size=(1, 5, 3)).astype("float32")
+    y = np.ones((1, 1), "float32")
+    logs = model.train_on_batch(x, y, return_dict=True)
+    expected = reference.train_on_batch(x, y, return_dict=True)
+    assert np.isfinite(logs["loss"]) and logs["loss"] == pytest.approx(expected["loss"], rel=1e-5)
+    for a, b in zip(reference.get_weights(), model.get_weights()):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(model.predict(x, verbose=0), reference.predict(x, verbose=0), rtol=1e-5)
