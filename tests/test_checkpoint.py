@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 
 from seqlab.config import ConfigError, compose
-from seqlab.train.checkpoint import CheckpointStore, State, comparable_config, resume_state
+from seqlab.train.checkpoint import (CheckpointStore, State, comparable_config, interrupts_raise,
+                                     raise_if_interrupted, resume_state)
+from seqlab.train.errors import Interrupted
 
 REPO = Path(__file__).resolve().parents[1]
 # shuffling, dropout (input and recurrent) and early stopping all on: every piece of state must survive a resume
@@ -69,6 +71,30 @@ def test_data_order_changes_every_epoch_and_is_the_same_after_a_resume():
 
 
 @pytest.mark.slow
+def _signal_swallowed(sig):
+    """Deliver `sig` to this process where its Interrupted is dropped, as code called back from native code may."""
+    try:
+        os.kill(os.getpid(), sig)
+        time.sleep(0.5)  # the handler runs at the next bytecode, inside this try
+    except Interrupted:
+        pass
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_dropped_interrupt_is_raised_again_at_the_next_batch_and_at_the_end(sig):
+    with pytest.raises(Interrupted) as at_batch:
+        with interrupts_raise():
+            _signal_swallowed(sig)
+            raise_if_interrupted()  # what the Checkpointer does at every batch end
+    assert at_batch.value.signum == sig
+    with pytest.raises(Interrupted):  # no batch ended after it: the end of training raises it
+        with interrupts_raise():
+            _signal_swallowed(sig)
+    with interrupts_raise():  # a new training block starts clean
+        raise_if_interrupted()
+    assert signal.getsignal(sig) is not None and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
 def test_rerunning_a_finished_run_evaluates_it_again_without_training(tmp_path):
     from seqlab.train import run
 
