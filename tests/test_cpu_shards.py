@@ -47,6 +47,14 @@ def test_the_groups_run_only_where_they_cannot_interfere(monkeypatch, caplog):
     assert shards.reasons_not_to_shard(_model(keras.layers.LSTM(4), keras.layers.Dropout(0.5))) != []
     assert "batch-norm statistics" in shards.reasons_not_to_shard(
         _model(keras.layers.Conv1D(4, 3), keras.layers.BatchNormalization(), keras.layers.GlobalAveragePooling1D()))
+
+    class OwnStep(keras.Model):
+        def train_step(self, data):
+            return super().train_step(data)
+
+    x = keras.Input((5, 3))
+    assert shards.reasons_not_to_shard(OwnStep(x, keras.layers.Dense(1)(keras.layers.LSTM(4)(x)))) == [
+        "the model's own train_step"]
     with caplog.at_level(logging.WARNING, logger="seqlab.train.shards"):
         assert shards.plan(2, True, rnn_dropout) == 1
     assert "trainer.cpu_shards=2" in caplog.text and "dropout" in caplog.text

@@ -11,7 +11,7 @@ order. Evaluation and prediction run the groups' forward passes the same way.
 
 Only for steps where the groups cannot interfere (`reasons_not_to_shard`): no random layers in training
 (dropout: the groups would draw their masks from one seed state at once), no batch-norm statistics, no loss
-hooks, no tf.distribute strategy, no GPU. `trainer.cpu_shards=auto` uses it where XLA would be used on a CPU-only
+hooks, no model class with its own train/test/predict step, no tf.distribute strategy, no GPU. `trainer.cpu_shards=auto` uses it where XLA would be used on a CPU-only
 machine with 2+ cores (trainer.jit_compile=auto), `N` forces N groups, 1 turns it off.
 """
 
@@ -55,6 +55,10 @@ def reasons_not_to_shard(model) -> List[str]:
         reasons.append("batch-norm statistics")
     if getattr(model, "loss_hooks", None):
         reasons.append("a loss hook (regularizer.adversarial)")
+    own = [name for name in ("train_step", "test_step", "predict_step")
+           if getattr(type(model), name) is not getattr(keras.Model, name)]
+    if own:  # a custom model's own step logic (model=custom) must run as written
+        reasons.append(f"the model's own {', '.join(own)}")
     if distribute.current().strategy is not None:
         reasons.append("a tf.distribute strategy")
     if tf.config.list_physical_devices("GPU"):
