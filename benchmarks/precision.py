@@ -46,7 +46,7 @@ def preset_run(experiment: str, precision: str, args) -> dict:
     clock, result = capped_run(experiment, args.limit, args.preset_epochs, f"trainer.precision={precision}")
     metric = "mse" if "mse" in result.test else "accuracy"
     return {"first": clock.seconds[0], "epoch": min(clock.seconds[1:]), "metric": metric,
-            "value": result.test[metric], "xla": bool(result.model.jit_compile)}
+            "value": result.test[metric], "xla": bool(result.metrics["jit_compile"])}
 
 
 def print_tables(rates, presets, precisions, jits, args) -> None:
