@@ -88,21 +88,21 @@ def chosen_lookback(root: Path, d: str, lookbacks=LOOKBACKS) -> Optional[int]:
 
 
 def plan_and_run(root: Path, extra: List[str], lookbacks) -> None:
-    """Cheapest first: lookback 96 at every horizon, the other lookbacks at horizon 96, the chosen lookback at
-    every horizon, then seeds 1 and 2 of each horizon-96 headline."""
+    """Cheapest first: lookback 96 at every horizon, the other lookbacks at horizon 96, seeds 1 and 2 of each
+    horizon-96 headline (its spread), then the chosen lookback at every other horizon."""
     for h in HORIZONS:
         for d in DATASETS:
             train(root, (d, 96, h, 0), extra)
     for lb in lookbacks:
         for d in DATASETS:
             train(root, (d, lb, 96, 0), extra)
+    for seed in SEEDS[1:]:
+        for d in DATASETS:
+            train(root, (d, chosen_lookback(root, d, (96, *lookbacks)), 96, seed), extra)
     for d in DATASETS:
         best = chosen_lookback(root, d, (96, *lookbacks))
         for h in HORIZONS[1:]:
             train(root, (d, best, h, 0), extra)
-    for seed in SEEDS[1:]:
-        for d in DATASETS:
-            train(root, (d, chosen_lookback(root, d, (96, *lookbacks)), 96, seed), extra)
 
 
 # --------------------------------------------------------------------------- tables
