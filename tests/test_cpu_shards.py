@@ -110,3 +110,17 @@ def test_a_batch_smaller_than_the_groups_trains_on_its_rows():
     for a, b in zip(reference.get_weights(), model.get_weights()):
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(model.predict(x, verbose=0), reference.predict(x, verbose=0), rtol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_sharded_mixed_precision_steps_train_like_one_program(tmp_path, precision):
+    """16-bit groups, float32 weights; mixed_float16's loss scale goes through each group and the one update."""
+    extra = [f"trainer.precision={precision}"]
+    one = run(compose(TINY + extra + ["trainer.cpu_shards=1"]), tmp_path / "one")
+    two = run(compose(TINY + extra + ["trainer.cpu_shards=2"]), tmp_path / "two")
+    assert two.metrics["cpu_shards"] == 2
+    assert two.model.get_layer("lstm_0").compute_dtype == precision.split("_")[1]
+    np.testing.assert_allclose(two.history["loss"], one.history["loss"], rtol=2e-3)
+    assert two.history["loss"][-1] < two.history["loss"][0]
+    assert two.metrics["test"]["mse"] == pytest.approx(one.metrics["test"]["mse"], rel=2e-3)
