@@ -158,8 +158,9 @@ def tables(root: Path) -> str:
         sd = statistics.stdev(mse) if len(mse) > 1 else float("nan")
         ref_mse, ref_mae = PATCHTST64[d]
         gap = statistics.mean(mse) - ref_mse
-        verdict = ("better" if gap < 0 else "worse") + (
-            " (one seed: spread unknown)" if len(mse) < 2 else " (beyond 1 std)" if abs(gap) > sd else " (within 1 std)")
+        spread = (" (one seed: spread unknown)" if len(mse) < 2
+                  else " (beyond 1 std)" if abs(gap) > sd else " (within 1 std)")
+        verdict = ("better" if gap < 0 else "worse") + spread
         walls = ", ".join(_wall(root, (d, best, 96, s)) for s in SEEDS if read(root, (d, best, 96, s)))
         out.append(f"| {d} | " + " / ".join(f"{m['val_mse']:.3f}" if m else "–" for m in vals)
                    + f" | {best} | {statistics.mean(mse):.3f} ± {_sd(mse)} | {statistics.mean(mae):.3f} ± {_sd(mae)} "

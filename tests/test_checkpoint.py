@@ -13,8 +13,14 @@ import pandas as pd
 import pytest
 
 from seqlab.config import ConfigError, compose
-from seqlab.train.checkpoint import (CheckpointStore, State, comparable_config, interrupts_raise,
-                                     raise_if_interrupted, resume_state)
+from seqlab.train.checkpoint import (
+    CheckpointStore,
+    State,
+    comparable_config,
+    interrupts_raise,
+    raise_if_interrupted,
+    resume_state,
+)
 from seqlab.train.errors import Interrupted
 
 REPO = Path(__file__).resolve().parents[1]

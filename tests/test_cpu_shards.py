@@ -37,6 +37,9 @@ def test_the_groups_run_only_where_they_cannot_interfere(monkeypatch, caplog):
     plain = _model(keras.layers.LSTM(4))
     assert shards.reasons_not_to_shard(plain) == []
     assert shards.plan("auto", True, plain) == 4  # one per core, with XLA
+    assert shards.plan("auto", True, plain, batch_size=128) == 4
+    assert shards.plan("auto", True, plain, batch_size=32) == 2  # no group under MIN_ROWS = 16 rows
+    assert shards.plan("auto", True, plain, batch_size=20) == 1
     assert shards.plan("auto", "auto", plain) == 1  # a GPU's or Keras' choice: no XLA, no groups
     assert shards.plan("auto", False, plain) == 1
     assert shards.plan(3, False, plain) == 3 and shards.plan(1, True, plain) == 1

@@ -11,8 +11,9 @@ order. Evaluation and prediction run the groups' forward passes the same way.
 
 Only for steps where the groups cannot interfere (`reasons_not_to_shard`): no random layers in training
 (dropout: the groups would draw their masks from one seed state at once), no batch-norm statistics, no loss
-hooks, no model class with its own train/test/predict step, no tf.distribute strategy, no GPU. `trainer.cpu_shards=auto` uses it where XLA would be used on a CPU-only
-machine with 2+ cores (trainer.jit_compile=auto), `N` forces N groups, 1 turns it off.
+hooks, no model class with its own train/test/predict step, no tf.distribute strategy, no GPU.
+`trainer.cpu_shards=auto` uses it where XLA would be used on a CPU-only machine with 2+ cores, one group per core
+but no group under MIN_ROWS rows of a full batch; `N` forces N groups, 1 turns it off.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import os
 from typing import Any, List
 
 log = logging.getLogger(__name__)
+MIN_ROWS = 16  # auto: no group smaller than this (a full batch's share): each group's XLA launch has a fixed cost
 
 
 def cpu_cores() -> int:
@@ -66,12 +68,12 @@ def reasons_not_to_shard(model) -> List[str]:
     return reasons
 
 
-def plan(setting: Any, jit: Any, model) -> int:
+def plan(setting: Any, jit: Any, model, batch_size: int = 0) -> int:
     """trainer.cpu_shards (auto | N) -> the number of row groups per step (1: one ordinary step)."""
     if setting == "auto":
-        if jit is not True or cpu_cores() < 2:
+        wanted = min(cpu_cores(), batch_size // MIN_ROWS) if batch_size else cpu_cores()
+        if jit is not True or wanted < 2:
             return 1
-        wanted = cpu_cores()
     else:
         wanted = int(setting)
         if wanted <= 1:

@@ -84,7 +84,7 @@ def compile_model(model, tcfg, spec, steps_per_epoch: int, deterministic: bool =
         tcfg = OmegaConf.merge(tcfg, {"lr": distribute.scaled_lr(tcfg, replicas)})
         log.info("trainer.lr_scaling=linear: lr %g x %d replicas = %g", tcfg.lr / replicas, replicas, tcfg.lr)
     jit = resolve_jit_compile(tcfg.get("jit_compile", "auto"), model, deterministic, steps_per_epoch * tcfg.epochs)
-    shards = 1 if tcfg.eager else cpu_shards.plan(tcfg.get("cpu_shards", "auto"), jit, model)
+    shards = 1 if tcfg.eager else cpu_shards.plan(tcfg.get("cpu_shards", "auto"), jit, model, tcfg.batch_size)
     # sharded: each row group is its own XLA program; the step around them must not fuse them into one
     model.compile(optimizer=make_optimizer(tcfg, steps_per_epoch), loss=loss, metrics=metrics,
                   jit_compile=False if shards > 1 else jit)
