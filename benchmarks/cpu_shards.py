@@ -13,13 +13,11 @@ and compiles); the final training losses show that the three take the same steps
 
 from __future__ import annotations
 
-import argparse
-import logging
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from xla import capped_run  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from xla import capped_run, preset_args  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 DEFAULT = ["adding_lstm", "etth1_lstm", "adding_gru", "etth1_gru", "etth1_conv1d"]
 SETTINGS = {
@@ -39,13 +37,7 @@ def measure(experiment: str, setting: str, args) -> tuple:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--experiments", nargs="+", default=DEFAULT)
-    p.add_argument("--limit", type=int, default=2048, help="examples per split (dataset.limit)")
-    p.add_argument("--epochs", type=int, default=3, help="epochs per run; the first is not timed")
-    p.add_argument("--reps", type=int, default=2)
-    args = p.parse_args()
-    logging.getLogger("seqlab").setLevel(logging.WARNING)
+    args = preset_args(__doc__, DEFAULT)
     names = list(SETTINGS)
     rows = []
     for name in args.experiments:

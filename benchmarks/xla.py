@@ -50,14 +50,22 @@ def measure(experiment: str, jit: bool, args) -> tuple:
     return clock.seconds[0], min(clock.seconds[1:]), result.metrics["examples"]["train"], result.history["loss"][-1]
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--experiments", nargs="+", default=DEFAULT)
+def preset_args(doc: str, experiments: list) -> argparse.Namespace:
+    """The command line of a capped-preset comparison (this script, benchmarks/cpu_shards.py), parsed; seqlab's
+    own log lines are quietened so the per-run lines stay readable."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("--experiments", nargs="+", default=experiments)
     p.add_argument("--limit", type=int, default=2048, help="examples per split (dataset.limit)")
-    p.add_argument("--epochs", type=int, default=3, help="epochs per run; the first is timed apart")
+    p.add_argument("--epochs", type=int, default=3, help="epochs per run; the first (tracing, compiling) is not "
+                   "among the compared epochs")
     p.add_argument("--reps", type=int, default=2)
     args = p.parse_args()
     logging.getLogger("seqlab").setLevel(logging.WARNING)
+    return args
+
+
+def main() -> None:
+    args = preset_args(__doc__, DEFAULT)
     rows = []
     for name in args.experiments:
         best = {False: [float("inf"), float("inf"), 0, 0.0], True: [float("inf"), float("inf"), 0, 0.0]}
