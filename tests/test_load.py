@@ -24,6 +24,8 @@ OPTIONS = {
     "norm_revin": (["model=lstm", "model.norm=revin"], SERIES),
     "channel_independent": (["model=gru", "model.channel_independent=true"], SERIES),
     "patch": (["model=gru", "model.patch=4", "model.norm=last"], SERIES),
+    "pmf_decoder": (["model=lstm", "model.patch=2", "model.channel_independent=true", "model.patch_embedding=true",
+                     "model.decoder=pmf"], SERIES),
     "adversarial_text": (["model=lstm", "model.pooling=max", "regularizer.adversarial=0.3"], TEXT),
 }
 

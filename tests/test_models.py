@@ -188,6 +188,86 @@ def test_window_options_reject_what_they_cannot_do():
         validate(compose(["dataset=etth1", "model.patch=5"]))
 
 
+PMF = ("model.norm=last", "model.patch=3", "model.patch_embedding=true", "model.decoder=pmf")
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm", "simplernn"])
+def test_the_pmf_decoder_forecasts_each_segment_from_its_own_query(cell):
+    """SegRNN's parallel decoder: the 6-step horizon is 2 segments of 3 steps (patch 3 on 24 input steps); a
+    segment's position embedding moves only that segment, a channel's embedding only that channel, and each
+    example's forecast only depends on its own window (rows are not mixed across the batch)."""
+    cfg = compose([f"model={cell}", "model.units=4", "model.norm=last", "model.patch=3", "model.patch_embedding=true",
+                   "model.decoder=pmf", "model.channel_independent=true"])
+    m = build(cfg.model, cfg.regularizer, WINDOW)
+    x = np.random.default_rng(3).normal(size=(4, 24, 3)).astype("float32")
+    y = np.asarray(m(x))
+    assert y.shape == (4, 6, 3)
+    assert np.allclose(np.asarray(m(x[::-1])), y[::-1], atol=1e-5)  # batch rows stay in order
+    queries = m.get_layer("segment_queries")
+    assert tuple(queries.position.shape) == (2, 2) and tuple(queries.channel.shape) == (3, 2)
+    recurrent = [layer for layer in m.layers if layer.name == f"{cell}_0"]
+    assert len(recurrent) == 1  # one layer encodes and decodes (shared weights)
+    pos = np.asarray(queries.position)
+    queries.position.assign(pos + np.array([[0.0, 0.0], [5.0, -5.0]], "float32"))  # segment 2 only
+    moved = np.abs(np.asarray(m(x)) - y).max(axis=(0, 2))
+    assert np.all(moved[:3] < 1e-6) and np.all(moved[3:] > 1e-4), moved
+    queries.position.assign(pos)
+    chan = np.asarray(queries.channel)
+    queries.channel.assign(chan + np.array([[0.0, 0.0], [0.0, 0.0], [5.0, -5.0]], "float32"))  # channel 3 only
+    moved = np.abs(np.asarray(m(x)) - y).max(axis=(0, 1))
+    assert np.all(moved[:2] < 1e-6) and moved[2] > 1e-4, moved
+
+
+def test_the_pmf_decoder_without_channel_independence_forecasts_every_target_per_segment(tmp_path):
+    import keras
+
+    m = _window_model(*PMF)
+    x = np.random.default_rng(4).normal(size=(2, 24, 3)).astype("float32")
+    y = np.asarray(m(x))
+    assert y.shape == (2, 6, 3)
+    assert m.get_layer("head").units == 3 * 3  # each segment: patch steps x 3 targets
+    queries = m.get_layer("segment_queries")
+    assert tuple(queries.position.shape) == (2, 4) and not hasattr(queries, "channel")  # no channel embedding
+    m.save(tmp_path / "pmf.keras")
+    assert np.allclose(keras.saving.load_model(tmp_path / "pmf.keras")(x), y, atol=1e-6)
+
+
+def test_the_pmf_decoder_trains():
+    from seqlab.train.run import compile_model
+
+    spec = DataSpec("w", "regression", (24, 2), (8, 2))
+    cfg = compose(["model=gru", "model.units=16", "model.norm=last", "model.patch=4", "model.patch_embedding=true",
+                   "model.decoder=pmf", "model.channel_independent=true", "trainer.lr=0.01"])
+    m = build(cfg.model, cfg.regularizer, spec)
+    compile_model(m, cfg.trainer, spec, steps_per_epoch=8)
+    t = np.arange(64 * 40, dtype="float32")
+    series = np.stack([np.sin(t / 4.0), np.cos(t / 6.0)], -1)
+    starts = np.arange(0, len(t) - 32, 5)
+    x = np.stack([series[s:s + 24] for s in starts])
+    y = np.stack([series[s + 24:s + 32] for s in starts])
+    hist = m.fit(x, y, batch_size=64, epochs=15, verbose=0).history["loss"]
+    assert hist[-1] < 0.2 * hist[0], hist
+
+
+def test_the_pmf_decoder_rejects_what_it_cannot_do():
+    from seqlab.config import ConfigError, validate
+
+    base = ["dataset=etth1", "model=gru", "model.patch=48"]
+    with pytest.raises(ConfigError, match=r"^model.patch_embedding: expected true with model.decoder=pmf"):
+        validate(compose(base + ["model.decoder=pmf"]))
+    with pytest.raises(ConfigError, match=r"^model.decoder: expected one of"):
+        validate(compose(base + ["model.decoder=rmf"]))
+    pmf = base + ["model.patch_embedding=true", "model.decoder=pmf"]
+    for key, value in (("layers", 2), ("bidirectional", "true"), ("pooling", "average")):
+        with pytest.raises(ConfigError, match=rf"^model.{key}: .*with model.decoder=pmf"):
+            validate(compose(pmf + [f"model.{key}={value}"]))
+    with pytest.raises(ConfigError, match=r"^model.decoder: .*divides dataset.horizon \(100\)"):
+        validate(compose(pmf + ["dataset.horizon=100"]))
+    with pytest.raises(ConfigError, match=r"^model.patch_embedding: expected a positive model.patch"):
+        validate(compose(["dataset=etth1", "model=gru", "model.patch_embedding=true"]))
+    validate(compose(pmf))  # the valid combination passes
+
+
 def test_a_conv_kernel_longer_than_the_input_is_a_config_error():
     from seqlab.config import ConfigError, compose
     from seqlab.models import build

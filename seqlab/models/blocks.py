@@ -15,10 +15,13 @@ from ..config import config_error
 from ..spec import DataSpec
 from .adversarial import AdversarialNoise
 from .build import head_for, resolve_norm, target_channels
-from .layers import FoldChannels, LastStep, MaskedMaxPooling1D, UnfoldChannels, WindowDenorm, WindowNorm
+from .layers import FoldChannels, JoinSegments, LastStep, MaskedMaxPooling1D, UnfoldChannels, WindowDenorm, WindowNorm
 
 # (model_cfg, reg_cfg, x (batch, time, channels)) -> features (batch, units)
 Backbone = Callable
+# (model_cfg, reg_cfg, patches (rows, time / patch, width), segments, channels) -> features (rows * segments, units):
+# a parallel multi-step decoder, one feature vector per output segment of `patch` steps (channels: rows per example)
+Decoder = Callable
 # trainer.precision=mixed_*: the head, the window's level (norm / denorm) and so the loss stay float32
 HEAD_DTYPE = "float32"
 
@@ -48,13 +51,15 @@ def pool(x, pooling: str):
     return LastStep(name="last_step")(x)
 
 
-def assemble(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, masks_padding: bool) -> keras.Model:
-    """input -> backbone -> (dropout) -> head, or the window-forecasting wrapper when its options are set."""
+def assemble(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, masks_padding: bool,
+             decoder: Decoder = None) -> keras.Model:
+    """input -> backbone -> (dropout) -> head, or the window-forecasting wrapper when its options are set (with
+    `decoder`, a segment-wise forecast replaces the backbone and the one-shot head)."""
     if spec.vocab_size is None and len(spec.input_shape) != 2:
         raise ValueError(f"numeric inputs must be (time, features), got {spec.input_shape}")
     norm = resolve_norm(model_cfg, spec)
     if norm != "none" or model_cfg.channel_independent or model_cfg.patch:
-        return _forecaster(model_cfg, reg_cfg, spec, backbone, norm)
+        return _forecaster(model_cfg, reg_cfg, spec, backbone, norm, decoder)
     inp, x = inputs(model_cfg, reg_cfg, spec, mask=masks_padding)
     x = backbone(model_cfg, reg_cfg, x)
     if reg_cfg.dropout:
@@ -66,10 +71,12 @@ def assemble(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, masks_paddi
     return keras.Model(inp, out, name=f"{model_cfg.name}_{spec.name}")
 
 
-def _forecaster(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, norm: str) -> keras.Model:
+def _forecaster(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, norm: str,
+                decoder: Decoder = None) -> keras.Model:
     """Window forecasting as in NLinear / PatchTST / SegRNN: normalise each input window, optionally treat every
     channel as its own series (shared weights) and feed the backbone patches of `patch` steps; a linear head
-    forecasts all horizon steps at once and the window's level is added back."""
+    forecasts all horizon steps at once (or, with `decoder`, each segment of `patch` steps from its own features)
+    and the window's level is added back."""
     from ..registry import registry
 
     (length, channels), out_shape = spec.input_shape, spec.output_shape
@@ -96,11 +103,22 @@ def _forecaster(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, norm: st
         x = FoldChannels(name="fold_channels")(x)  # (batch * channels, time, 1)
     if patch > 1:
         x = layers.Reshape((length // patch, patch * x.shape[-1]), name="patches")(x)  # (., time / patch, patch * c)
-    x = backbone(model_cfg, reg_cfg, x)
+    per_step = 1 if model_cfg.channel_independent else out_shape[1]  # forecast values per step and row
+    if decoder is not None:
+        if horizon % patch:
+            raise config_error("model.decoder", f"a model.patch ({patch}) that divides dataset.horizon ({horizon})",
+                               model_cfg.decoder)
+        segments = horizon // patch
+        x = decoder(model_cfg, reg_cfg, x, segments, channels if model_cfg.channel_independent else 1)
+    else:
+        x = backbone(model_cfg, reg_cfg, x)
     if reg_cfg.dropout:
         x = layers.Dropout(reg_cfg.dropout, name="head_dropout")(x)
-    units = horizon if model_cfg.channel_independent else horizon * out_shape[1]
-    out = layers.Dense(units, kernel_regularizer=l2(reg_cfg), name="head", dtype=HEAD_DTYPE)(x)
+    if decoder is not None:  # (rows * segments, units) -> (rows * segments, patch * per_step) -> (rows, horizon ...)
+        out = layers.Dense(patch * per_step, kernel_regularizer=l2(reg_cfg), name="head", dtype=HEAD_DTYPE)(x)
+        out = JoinSegments(segments, name="join_segments", dtype=HEAD_DTYPE)(out)
+    else:
+        out = layers.Dense(horizon * per_step, kernel_regularizer=l2(reg_cfg), name="head", dtype=HEAD_DTYPE)(x)
     if model_cfg.channel_independent:
         out = UnfoldChannels(channels, name="forecast", dtype=HEAD_DTYPE)(out)  # (batch, horizon, channels)
     else:

@@ -123,3 +123,61 @@ class UnfoldChannels(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "channels": self.channels}
+
+
+@keras.saving.register_keras_serializable(package="seqlab")
+class SegmentQueries(keras.layers.Layer):
+    """The inputs and states of a parallel multi-step decoder (SegRNN's PMF, Lin et al. 2023).
+
+    [states...] each (rows, units) -> [queries (rows * segments, 1, units), states... each (rows * segments, units)]:
+    every row's last state is repeated once per output segment, and each copy's one-step input is a learned
+    embedding of that segment's position, with half of it a learned embedding of the row's channel when
+    `channels` > 1 (rows are then batch-major, channel-minor, as FoldChannels orders them).
+    """
+
+    def __init__(self, segments: int, channels: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.segments, self.channels = int(segments), int(channels)
+
+    def build(self, input_shape):
+        units = int(input_shape[0][-1])
+        init = keras.initializers.RandomNormal(stddev=1.0)
+        pos_units = units // 2 if self.channels > 1 else units
+        self.position = self.add_weight(shape=(self.segments, pos_units), initializer=init, name="position")
+        if self.channels > 1:
+            self.channel = self.add_weight(shape=(self.channels, units - pos_units), initializer=init, name="channel")
+
+    def call(self, states):
+        rows = ops.shape(states[0])[0]
+        pos = ops.cast(self.position, self.compute_dtype)
+        if self.channels > 1:  # (channels * segments, units): channel-major, segment-minor
+            pos = ops.tile(pos, (self.channels, 1))
+            chan = ops.repeat(ops.cast(self.channel, self.compute_dtype), self.segments, axis=0)
+            pos = ops.concatenate([pos, chan], axis=-1)
+        queries = ops.tile(pos, (rows // self.channels, 1))  # (rows * segments, units), rows in batch-major order
+        return [ops.expand_dims(queries, 1)] + [ops.repeat(s, self.segments, axis=0) for s in states]
+
+    def compute_output_shape(self, input_shape):
+        units = input_shape[0][-1]
+        return [(None, 1, units)] + [(None, units) for _ in input_shape]
+
+    def get_config(self):
+        return {**super().get_config(), "segments": self.segments, "channels": self.channels}
+
+
+@keras.saving.register_keras_serializable(package="seqlab")
+class JoinSegments(keras.layers.Layer):
+    """(rows * segments, width) -> (rows, segments * width): a parallel decoder's segments back in time order."""
+
+    def __init__(self, segments: int, **kwargs):
+        super().__init__(**kwargs)
+        self.segments = int(segments)
+
+    def call(self, y):
+        return ops.reshape(y, (-1, self.segments * ops.shape(y)[-1]))
+
+    def compute_output_shape(self, input_shape):
+        return (None, self.segments * input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "segments": self.segments}
