@@ -60,6 +60,7 @@ def test_unknown_key_and_wrong_type_name_full_key():
     ("dataset.input_len=-5", "dataset.input_len"),
     ("trainer.optimizer=adagrad", "trainer.optimizer"),
     ("trainer.lr_schedule=step", "trainer.lr_schedule"),
+    ("trainer.loss=l1", "trainer.loss"),
     ("model.pooling=sum", "model.pooling"),
     ("dataset.split=[0.9,0.2]", "dataset.split"),
     ("trainer.batch_size=0", "trainer.batch_size"),

@@ -160,6 +160,24 @@ def test_lr_schedules_decay(tmp_path):
     assert current_lr(exp) == pytest.approx(0.5e-3)
 
 
+@pytest.mark.parametrize("trainer", ["fit", "tape"])
+def test_a_regression_trains_on_the_loss_trainer_loss_names(trainer, tmp_path):
+    """trainer.loss=mae: the training and validation loss are the MAE (equal to the mae metric, not the mse one),
+    early stopping reads it, and it falls; a classification task refuses any loss but its own."""
+    from seqlab.config import ConfigError
+
+    base = TASKS["sine"](tmp_path) + [f"trainer={trainer}", "model=gru", "model.units=8", "trainer.epochs=3",
+                                      "trainer.batch_size=32", "trainer.lr=0.01", "trainer.patience=2"] + QUIET
+    h = run(compose(base + ["trainer.loss=mae"]), tmp_path / "mae").history
+    assert h["loss"][-1] < h["loss"][0], h["loss"]
+    np.testing.assert_allclose(h["val_loss"], h["val_mae"], rtol=1e-4)
+    assert not np.allclose(h["val_loss"], h["val_mse"], rtol=1e-2)
+    huber = run(compose(base + ["trainer.loss=huber"]), tmp_path / "huber").history
+    assert np.all(np.asarray(huber["val_loss"]) <= np.asarray(huber["val_mse"]) / 2 + 1e-6)  # Huber <= mse / 2
+    with pytest.raises(ConfigError, match=r"^trainer.loss: expected auto for dataset=ucr"):
+        run(compose(TASKS["ucr"](tmp_path) + ["trainer.loss=mae"] + QUIET), tmp_path / "ucr")
+
+
 def test_limit_caps_every_split(tmp_path):
     from seqlab import data
 

@@ -77,6 +77,7 @@ def validate(cfg: DictConfig) -> None:
 
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # trainer.precision: Keras dtype policies
+REGRESSION_LOSSES = ("mse", "mae", "huber")  # trainer.loss besides auto: keras.losses for regression targets
 
 
 # metric names a task logs every epoch (train and val_), the ones a sweep objective can name
@@ -137,6 +138,7 @@ def _check_trainer(cfg: DictConfig) -> None:
     check(0 < t.decay_rate <= 1, "trainer.decay_rate", "a value in (0, 1]", t.decay_rate)
     choice(t, "trainer", "optimizer", ["adam", "adamw", "sgd", "rmsprop"])
     choice(t, "trainer", "lr_schedule", ["constant", "exponential", "cosine"])
+    choice(t, "trainer", "loss", ["auto", *REGRESSION_LOSSES])
     choice(t, "trainer", "verbose", [0, 1, 2])
     jit = t.get("jit_compile", "auto")
     check(jit == "auto" or isinstance(jit, bool), "trainer.jit_compile", "true, false or auto", jit)
@@ -218,6 +220,10 @@ def _check_across_groups(cfg: DictConfig, dataset, model) -> None:
               f"a window-forecasting dataset ({', '.join(forecasting)})", ds.name)
         check(not m.patch or ds.input_len % m.patch == 0, "model.patch",
               f"a divisor of dataset.input_len ({ds.input_len})", m.patch)
+    if cfg.trainer.get("loss", "auto") != "auto":
+        check(not dataset.has("classification"), "trainer.loss",
+              f"auto for dataset={ds.name} (classes: the loss follows from the labels; "
+              f"{', '.join(REGRESSION_LOSSES)} are for regression)", cfg.trainer.loss, ["auto"])
     if r.get("adversarial"):
         texts = registry("dataset").with_capability("text")
         check(dataset.has("text"), "regularizer.adversarial",

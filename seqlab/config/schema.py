@@ -93,6 +93,10 @@ class TrainerConfig:
     weight_decay: float = 1e-4  # adamw only
     momentum: float = 0.0  # sgd / rmsprop
     clipnorm: Optional[float] = None
+    # auto: the data decides (mse for regression, binary / sparse categorical cross-entropy for classes); regression
+    # may train on mae (L1: robust to outlying targets) or huber (delta 1) instead. Metrics stay mse and mae, and
+    # early stopping and sweeps read val_loss, i.e. this loss on the validation split
+    loss: str = "auto"  # auto | mse | mae | huber
     patience: Optional[int] = None  # early stopping on val_loss, restoring the best weights
     shuffle: bool = True  # reshuffle the training examples every epoch; the order is a function of (seed, epoch)
     jit_compile: Any = "auto"  # XLA for the train/eval steps: true | false | auto (see README, "Speed")

@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional
 
 from omegaconf import DictConfig, OmegaConf
 
-from ..config import validate
+from ..config import config_error, validate
 from .errors import Interrupted
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,8 @@ def resolve_jit_compile(setting, model, deterministic: bool, train_steps: int):
 
 
 def compile_model(model, tcfg, spec, steps_per_epoch: int, deterministic: bool = False) -> None:
-    """Loss and metrics follow from the data (never the user); optimizer and schedule from the trainer."""
+    """Loss and metrics follow from the data (a regression may pick trainer.loss); optimizer and schedule from the
+    trainer."""
     import keras
 
     from ..models import head_for
@@ -72,8 +73,15 @@ def compile_model(model, tcfg, spec, steps_per_epoch: int, deterministic: bool =
     from .optim import make_optimizer
 
     _, _, loss_name = head_for(spec)
+    chosen = tcfg.get("loss", "auto")
+    if chosen != "auto":
+        if spec.task != "regression":  # a custom dataset's task is known only now, before any step
+            raise config_error("trainer.loss", f"auto for a {spec.task} task (the loss follows from the labels)",
+                               chosen, ["auto"])
+        loss_name = chosen
     # loss classes (not the bare functions) reconcile (batch,) labels with (batch, 1) sigmoid outputs
-    loss = {"mse": keras.losses.MeanSquaredError, "binary_crossentropy": keras.losses.BinaryCrossentropy,
+    loss = {"mse": keras.losses.MeanSquaredError, "mae": keras.losses.MeanAbsoluteError, "huber": keras.losses.Huber,
+            "binary_crossentropy": keras.losses.BinaryCrossentropy,
             "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy}[loss_name]()
     if spec.task == "regression":
         metrics: List[Any] = [keras.metrics.MeanSquaredError(name="mse"), keras.metrics.MeanAbsoluteError(name="mae")]
