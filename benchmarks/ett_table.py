@@ -2,11 +2,13 @@
 
     python benchmarks/ett_table.py run   --root runs/ett     # train what is missing, one run at a time (resumable)
     python benchmarks/ett_table.py table --root runs/ett     # the markdown tables of docs/RESULTS.md, from metrics.json
+    python benchmarks/ett_table.py run --root runs/ett_mae --experiment etth1_gru_mae   # another recipe, own root
 
-The recipe is the `etth1_gru` preset (per-window last-value normalisation, channel independence, 48-step
-segments, early stopping on validation MSE) applied to every dataset with `dataset=<name>`; the lookback per
-dataset is chosen on validation MSE only (the best epoch's val_loss, read from history.csv), never on test.
-Each run is `python -m seqlab experiment=etth1_gru dataset=D dataset.input_len=L dataset.horizon=H seed=S`,
+The recipe is a preset (`--experiment`, default `etth1_gru`: per-window last-value normalisation, channel
+independence, 48-step segments, early stopping on validation loss) applied to every dataset with `dataset=<name>`;
+the lookback per dataset is chosen on validation MSE only (of the weights early stopping kept, read from
+history.csv), never on test.
+Each run is `python -m seqlab experiment=E dataset=D dataset.input_len=L dataset.horizon=H seed=S`,
 written to ROOT/D_L<L>_H<H>_s<S>; a finished run (metrics.json with status completed) is never run again.
 """
 
@@ -44,7 +46,7 @@ def run_dir(root: Path, key: Key) -> Path:
 
 
 def read(root: Path, key: Key) -> Optional[Dict]:
-    """metrics.json of a completed run plus its best validation MSE, or None."""
+    """metrics.json of a completed run plus the validation MSE of its kept weights, or None."""
     path = run_dir(root, key)
     try:
         m = json.loads((path / "metrics.json").read_text())
@@ -53,18 +55,21 @@ def read(root: Path, key: Key) -> Optional[Dict]:
     if m.get("status") != "completed":
         return None
     with open(path / "history.csv", newline="") as f:
-        val = [float(r["val_loss"]) for r in csv.DictReader(f) if r.get("val_loss")]
-    m["val_mse"] = min(val) if val else float("nan")
+        rows = [r for r in csv.DictReader(f) if r.get("val_loss")]
+    # the validation MSE of the weights early stopping kept (the best val_loss epoch; val_loss is the MAE with
+    # trainer.loss=mae)
+    best = min(rows, key=lambda r: float(r["val_loss"])) if rows else {}
+    m["val_mse"] = float(best.get("val_mse") or best.get("val_loss") or "nan")
     return m
 
 
-def train(root: Path, key: Key, extra: List[str]) -> Dict:
+def train(root: Path, key: Key, extra: List[str], experiment: str = "etth1_gru") -> Dict:
     """One run of the recipe (skipped when already completed); returns its metrics."""
     done = read(root, key)
     if done is not None:
         return done
     d, lookback, horizon, seed = key
-    cmd = [sys.executable, "-m", "seqlab", "experiment=etth1_gru", f"dataset={d}", f"dataset.input_len={lookback}",
+    cmd = [sys.executable, "-m", "seqlab", f"experiment={experiment}", f"dataset={d}", f"dataset.input_len={lookback}",
            f"dataset.horizon={horizon}", f"seed={seed}", f"hydra.run.dir={run_dir(root, key)}", "resume=true",
            "trainer.tensorboard.enabled=false", "trainer.verbose=0", *extra]
     print("$", " ".join(cmd[1:]), flush=True)
@@ -72,6 +77,7 @@ def train(root: Path, key: Key, extra: List[str]) -> Dict:
     subprocess.run(cmd, check=True)
     wall = time.perf_counter() - start
     (run_dir(root, key) / "wall_seconds.txt").write_text(f"{wall:.1f}\n")
+    (run_dir(root, key) / "command.txt").write_text("python " + " ".join(cmd[1:]) + "\n")
     m = read(root, key)
     if m is None:
         raise RuntimeError(f"{run_dir(root, key)}: the run did not complete")
@@ -87,22 +93,25 @@ def chosen_lookback(root: Path, d: str, lookbacks=LOOKBACKS) -> Optional[int]:
     return min(found, key=lambda lb: found[lb]["val_mse"]) if found else None
 
 
-def plan_and_run(root: Path, extra: List[str], lookbacks) -> None:
-    """Cheapest first: lookback 96 at every horizon, the other lookbacks at horizon 96, seeds 1 and 2 of each
-    horizon-96 headline (its spread), then the chosen lookback at every other horizon."""
-    for h in HORIZONS:
+def plan_and_run(root: Path, extra: List[str], lookbacks, experiment: str = "etth1_gru") -> None:
+    """The horizon-96 headlines first: every lookback at horizon 96, then seeds 1 and 2 at the chosen lookback (the
+    spread); then lookback 96 at the other horizons, then the chosen lookback at the other horizons."""
+    def go(key: Key) -> None:
+        train(root, key, extra, experiment)
+
+    for lb in (96, *lookbacks):
         for d in DATASETS:
-            train(root, (d, 96, h, 0), extra)
-    for lb in lookbacks:
-        for d in DATASETS:
-            train(root, (d, lb, 96, 0), extra)
+            go((d, lb, 96, 0))
     for seed in SEEDS[1:]:
         for d in DATASETS:
-            train(root, (d, chosen_lookback(root, d, (96, *lookbacks)), 96, seed), extra)
+            go((d, chosen_lookback(root, d, (96, *lookbacks)), 96, seed))
+    for h in HORIZONS[1:]:
+        for d in DATASETS:
+            go((d, 96, h, 0))
     for d in DATASETS:
         best = chosen_lookback(root, d, (96, *lookbacks))
         for h in HORIZONS[1:]:
-            train(root, (d, best, h, 0), extra)
+            go((d, best, h, 0))
 
 
 # --------------------------------------------------------------------------- tables
@@ -119,8 +128,20 @@ def _cell(m: Optional[Dict]) -> str:
     return f"{m['test']['mse']:.3f} / {m['test']['mae']:.3f}" if m else "–"
 
 
+def recipe(root: Path) -> str:
+    """The preset and overrides shared by the runs under `root`, from their command.txt (runs from before that file
+    existed: experiment=etth1_gru)."""
+    commands = [p.read_text().split() for p in sorted(root.glob("*/command.txt"))]
+    if not commands:
+        return "experiment=etth1_gru"
+    varying = ("dataset=", "dataset.input_len=", "dataset.horizon=", "seed=", "hydra.run.dir=")
+    shared = [w for w in commands[0][3:] if not w.startswith(varying) and all(w in c for c in commands)]
+    return " ".join(shared)
+
+
 def tables(root: Path) -> str:
-    out: List[str] = []
+    out: List[str] = [f"Runs: `python -m seqlab {recipe(root)} dataset=D dataset.input_len=L dataset.horizon=H seed=S`",
+                      ""]
     # 1. lookback 96, all 16 cells, against SegRNN's lookback-96 row
     out += ["### Lookback 96, every dataset and horizon (seed 0), against SegRNN's lookback-96 row", "",
             "| dataset | " + " | ".join(f"H={h} MSE / MAE (SegRNN MSE)" for h in HORIZONS) + " |",
@@ -188,6 +209,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("action", choices=["run", "table"])
     p.add_argument("--root", type=Path, default=Path("runs/ett"))
+    p.add_argument("--experiment", default="etth1_gru", help="the preset every run starts from (default etth1_gru)")
     p.add_argument("--lookbacks", type=int, nargs="*", default=[336, 720],
                    help="lookbacks tried at horizon 96 besides 96 (default: 336 720)")
     p.add_argument("extra", nargs="*", help="more overrides for every run, e.g. trainer.checkpoint.every=0")
@@ -195,7 +217,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     os.environ.setdefault("SEQLAB_DATA_DIR", str(Path(__file__).resolve().parents[1].parent / "shared/datasets"))
     if a.action == "run":
         a.root.mkdir(parents=True, exist_ok=True)
-        plan_and_run(a.root, a.extra, a.lookbacks)
+        plan_and_run(a.root, a.extra, a.lookbacks, a.experiment)
     print(tables(a.root), end="")
     return 0
 
