@@ -54,15 +54,19 @@ def test_preset_is_global_and_says_why(name):
             assert " # " in line, f"{name}.yaml: no why-comment on {line.strip()!r}"
 
 @pytest.mark.slow
-
-def test_forecasting_preset_trains_a_few_steps(shared_datasets, tmp_path):
+@pytest.mark.parametrize("name", ["etth1_gru", "etth1_segrnn"])
+def test_forecasting_preset_trains_a_few_steps(name, shared_datasets, tmp_path):
     from seqlab.train import run
 
-    cfg = compose(["experiment=etth1_gru", f"data_dir={shared_datasets}", "dataset.limit=64", "trainer.epochs=1",
+    cfg = compose([f"experiment={name}", f"data_dir={shared_datasets}", "dataset.limit=64", "trainer.epochs=2",
                    "trainer.batch_size=32", "trainer.patience=null"] + QUIET)
     result = run(cfg, tmp_path)
     assert np.isfinite(result.metrics["test"]["mse"])
     assert (tmp_path / "metrics.json").is_file()
+    if name == "etth1_segrnn":  # trained on the MAE: the loss is the mae metric; the parallel decoder is in the model
+        np.testing.assert_allclose(result.history["loss"], result.history["mae"], rtol=1e-4)
+        assert result.history["loss"][-1] < result.history["loss"][0]
+        assert "segment_queries" in [layer.name for layer in result.model.layers]
 
 @pytest.mark.slow
 
