@@ -47,6 +47,20 @@ def test_text_lstm_export_parity(tmp_path, fmt):
     assert res["max_abs_diff"] <= 1e-4, res
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["saved_model", "litert"])
+def test_pmf_decoder_export_parity(tmp_path, fmt):
+    """The etth1_segrnn layout in small (patch embedding, the parallel decoder reusing its GRU, MAE loss)."""
+    from test_predict import SERIES, series_csv
+
+    series_csv(tmp_path / "train.csv")
+    train_run(tmp_path / "run", SERIES + [f"dataset.path={tmp_path / 'train.csv'}", "model=gru", "model.units=8",
+                                          "model.norm=last", "model.channel_independent=true", "model.patch=2",
+                                          "model.patch_embedding=true", "model.decoder=pmf", "trainer.loss=mae"])
+    res = export(tmp_path / "run", fmt)
+    assert res["max_abs_diff"] <= 1e-4, res
+
+
 def test_export_cli_prints_size_parity_latency(gru_run, capsys):
     from seqlab.export import main
 
