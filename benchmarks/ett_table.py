@@ -93,22 +93,26 @@ def chosen_lookback(root: Path, d: str, lookbacks=LOOKBACKS) -> Optional[int]:
     return min(found, key=lambda lb: found[lb]["val_mse"]) if found else None
 
 
-def plan_and_run(root: Path, extra: List[str], lookbacks, experiment: str = "etth1_gru") -> None:
+def plan_and_run(root: Path, extra: List[str], lookbacks, experiment: str = "etth1_gru", datasets=DATASETS,
+                 headline_only: bool = False) -> None:
     """The horizon-96 headlines first: every lookback at horizon 96, then seeds 1 and 2 at the chosen lookback (the
-    spread); then lookback 96 at the other horizons, then the chosen lookback at the other horizons."""
+    spread); then (unless `headline_only`) lookback 96 at the other horizons, then the chosen lookback at the other
+    horizons."""
     def go(key: Key) -> None:
         train(root, key, extra, experiment)
 
     for lb in (96, *lookbacks):
-        for d in DATASETS:
+        for d in datasets:
             go((d, lb, 96, 0))
     for seed in SEEDS[1:]:
-        for d in DATASETS:
+        for d in datasets:
             go((d, chosen_lookback(root, d, (96, *lookbacks)), 96, seed))
+    if headline_only:
+        return
     for h in HORIZONS[1:]:
-        for d in DATASETS:
+        for d in datasets:
             go((d, 96, h, 0))
-    for d in DATASETS:
+    for d in datasets:
         best = chosen_lookback(root, d, (96, *lookbacks))
         for h in HORIZONS[1:]:
             go((d, best, h, 0))
@@ -134,8 +138,9 @@ def recipe(root: Path) -> str:
     commands = [p.read_text().split() for p in sorted(root.glob("*/command.txt"))]
     if not commands:
         return "experiment=etth1_gru"
-    varying = ("dataset=", "dataset.input_len=", "dataset.horizon=", "seed=", "hydra.run.dir=")
-    shared = [w for w in commands[0][3:] if not w.startswith(varying) and all(w in c for c in commands)]
+    not_recipe = ("dataset=", "dataset.input_len=", "dataset.horizon=", "seed=", "hydra.run.dir=", "resume=",
+                  "trainer.tensorboard.enabled=", "trainer.verbose=")  # what varies per run, or only runs it
+    shared = [w for w in commands[0][3:] if not w.startswith(not_recipe) and all(w in c for c in commands)]
     return " ".join(shared)
 
 
@@ -205,20 +210,60 @@ def tables(root: Path) -> str:
     return "\n".join(out) + "\n"
 
 
+def choice_across(roots: List[Path]) -> str:
+    """Horizon 96 with the recipe and the lookback chosen together per dataset, on validation MSE (seed 0) over every
+    root's runs; the chosen pair's three seeds against PatchTST/64."""
+    out = ["### Horizon 96, recipe and lookback chosen per dataset on validation (seed 0), seeds 0 / 1 / 2", "",
+           "Recipes: " + "; ".join(f"`{r.name}` = `{recipe(r)}`" for r in roots), "",
+           "| dataset | val MSE per recipe at L = 96 / 336 / 720 (seed 0) | chosen | test MSE mean ± std "
+           "| test MAE mean ± std | seeds | PatchTST/64 MSE / MAE | gap to PatchTST MSE vs 1 std |",
+           "|---|---|---|---|---|---|---|---|"]
+    for d in DATASETS:
+        vals = {(r, lb): read(r, (d, lb, 96, 0)) for r in roots for lb in LOOKBACKS}
+        vals = {k: m for k, m in vals.items() if m}
+        if not vals:
+            continue
+        per_root = "; ".join(f"`{r.name}` " + " / ".join(f"{vals[(r, lb)]['val_mse']:.4f}" if (r, lb) in vals
+                                                          else "–" for lb in LOOKBACKS) for r in roots)
+        root, lb = min(vals, key=lambda k: vals[k]["val_mse"])
+        runs = [m for m in (read(root, (d, lb, 96, s)) for s in SEEDS) if m]
+        mse, mae = [m["test"]["mse"] for m in runs], [m["test"]["mae"] for m in runs]
+        ref_mse, ref_mae = PATCHTST64[d]
+        gap = statistics.mean(mse) - ref_mse
+        sd = statistics.stdev(mse) if len(mse) > 1 else float("nan")
+        spread = (" (one seed: spread unknown)" if len(mse) < 2
+                  else " (beyond 1 std)" if abs(gap) > sd else " (within 1 std)")
+        out.append(f"| {d} | {per_root} | `{root.name}`, L={lb} | {statistics.mean(mse):.3f} ± {_sd(mse)} "
+                   f"| {statistics.mean(mae):.3f} ± {_sd(mae)} | {len(runs)} | {ref_mse:.3f} / {ref_mae:.3f} "
+                   f"| {gap:+.3f}: {'better' if gap < 0 else 'worse'}{spread} |")
+    return "\n".join(out) + "\n"
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("action", choices=["run", "table"])
-    p.add_argument("--root", type=Path, default=Path("runs/ett"))
+    p.add_argument("action", choices=["run", "table", "choose"],
+                   help="choose: the horizon-96 table with recipe and lookback chosen per dataset over every --root")
+    p.add_argument("--root", type=Path, action="append", help="run folder of one recipe (default runs/ett); "
+                   "`choose` takes several")
+    p.add_argument("--datasets", nargs="*", default=list(DATASETS), choices=DATASETS, help="run: these sets only")
+    p.add_argument("--headline-only", action="store_true",
+                   help="run: only horizon 96 (every lookback, then the seeds at the chosen one)")
     p.add_argument("--experiment", default="etth1_gru", help="the preset every run starts from (default etth1_gru)")
     p.add_argument("--lookbacks", type=int, nargs="*", default=[336, 720],
                    help="lookbacks tried at horizon 96 besides 96 (default: 336 720)")
     p.add_argument("extra", nargs="*", help="more overrides for every run, e.g. trainer.checkpoint.every=0")
     a = p.parse_args(argv)
     os.environ.setdefault("SEQLAB_DATA_DIR", str(Path(__file__).resolve().parents[1].parent / "shared/datasets"))
+    roots = a.root or [Path("runs/ett")]
+    if a.action == "choose":
+        print(choice_across(roots), end="")
+        return 0
+    if len(roots) > 1:
+        p.error("run and table take one --root")
     if a.action == "run":
-        a.root.mkdir(parents=True, exist_ok=True)
-        plan_and_run(a.root, a.extra, a.lookbacks, a.experiment)
-    print(tables(a.root), end="")
+        roots[0].mkdir(parents=True, exist_ok=True)
+        plan_and_run(roots[0], a.extra, a.lookbacks, a.experiment, a.datasets, a.headline_only)
+    print(tables(roots[0]), end="")
     return 0
 
 
