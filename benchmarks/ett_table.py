@@ -94,7 +94,7 @@ def chosen_lookback(root: Path, d: str, lookbacks=LOOKBACKS) -> Optional[int]:
 
 
 def plan_and_run(root: Path, extra: List[str], lookbacks, experiment: str = "etth1_gru", datasets=DATASETS,
-                 headline_only: bool = False) -> None:
+                 headline_only: bool = False, seeds=SEEDS, horizons=HORIZONS) -> None:
     """The horizon-96 headlines first: every lookback at horizon 96, then seeds 1 and 2 at the chosen lookback (the
     spread); then (unless `headline_only`) lookback 96 at the other horizons, then the chosen lookback at the other
     horizons."""
@@ -104,18 +104,21 @@ def plan_and_run(root: Path, extra: List[str], lookbacks, experiment: str = "ett
     for lb in (96, *lookbacks):
         for d in datasets:
             go((d, lb, 96, 0))
-    for seed in SEEDS[1:]:
+    for seed in seeds:
         for d in datasets:
-            go((d, chosen_lookback(root, d, (96, *lookbacks)), 96, seed))
+            if seed:
+                go((d, chosen_lookback(root, d, (96, *lookbacks)), 96, seed))
     if headline_only:
         return
-    for h in HORIZONS[1:]:
+    for h in horizons:
         for d in datasets:
-            go((d, 96, h, 0))
+            if h != 96:
+                go((d, 96, h, 0))
     for d in datasets:
         best = chosen_lookback(root, d, (96, *lookbacks))
-        for h in HORIZONS[1:]:
-            go((d, best, h, 0))
+        for h in horizons:
+            if h != 96:
+                go((d, best, h, 0))
 
 
 # --------------------------------------------------------------------------- tables
@@ -246,6 +249,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--root", type=Path, action="append", help="run folder of one recipe (default runs/ett); "
                    "`choose` takes several")
     p.add_argument("--datasets", nargs="*", default=list(DATASETS), choices=DATASETS, help="run: these sets only")
+    p.add_argument("--seeds", type=int, nargs="*", default=list(SEEDS), help="run: seeds of the headline")
+    p.add_argument("--horizons", type=int, nargs="*", default=list(HORIZONS), choices=HORIZONS,
+                   help="run: horizons besides 96 to run at lookback 96 and at the chosen lookback")
     p.add_argument("--headline-only", action="store_true",
                    help="run: only horizon 96 (every lookback, then the seeds at the chosen one)")
     p.add_argument("--experiment", default="etth1_gru", help="the preset every run starts from (default etth1_gru)")
@@ -262,7 +268,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         p.error("run and table take one --root")
     if a.action == "run":
         roots[0].mkdir(parents=True, exist_ok=True)
-        plan_and_run(roots[0], a.extra, a.lookbacks, a.experiment, a.datasets, a.headline_only)
+        plan_and_run(roots[0], a.extra, a.lookbacks, a.experiment, a.datasets, a.headline_only, a.seeds, a.horizons)
     print(tables(roots[0]), end="")
     return 0
 
