@@ -239,6 +239,30 @@ def choice_across(roots: List[Path]) -> str:
         out.append(f"| {d} | {per_root} | `{root.name}`, L={lb} | {statistics.mean(mse):.3f} ± {_sd(mse)} "
                    f"| {statistics.mean(mae):.3f} ± {_sd(mae)} | {len(runs)} | {ref_mse:.3f} / {ref_mae:.3f} "
                    f"| {gap:+.3f}: {'better' if gap < 0 else 'worse'}{spread} |")
+    # lookback 96: the recipe chosen per dataset on validation at horizon 96, then used at every horizon
+    out += ["", "### Lookback 96, the recipe chosen per dataset on validation at horizon 96 (seed 0), every horizon",
+            "", "| dataset | val MSE at H=96 per recipe | chosen | " + " | ".join(
+                f"H={h} MSE / MAE (SegRNN MSE)" for h in HORIZONS) + " |", "|---|---|---|" + "---|" * len(HORIZONS)]
+    ours, theirs = [], []
+    for d in DATASETS:
+        vals = {r: read(r, (d, 96, 96, 0)) for r in roots}
+        vals = {r: m for r, m in vals.items() if m}
+        if not vals:
+            continue
+        root = min(vals, key=lambda r: vals[r]["val_mse"])
+        cells = []
+        for i, h in enumerate(HORIZONS):
+            m = read(root, (d, 96, h, 0))
+            cells.append(f"{_cell(m)} ({SEGRNN_L96[d][i]:.3f})")
+            if m:
+                ours.append(m["test"]["mse"])
+                theirs.append(SEGRNN_L96[d][i])
+        per_root = "; ".join(f"`{r.name}` {vals[r]['val_mse']:.4f}" for r in vals)
+        out.append(f"| {d} | {per_root} | `{root.name}` | " + " | ".join(cells) + " |")
+    if ours:
+        ahead = sum(o < t for o, t in zip(ours, theirs))
+        out += ["", f"Mean test MSE over the {len(ours)} cells that ran: seqlab **{statistics.mean(ours):.4f}**, "
+                f"SegRNN {statistics.mean(theirs):.4f} on the same cells; seqlab lower in {ahead} of {len(ours)}."]
     return "\n".join(out) + "\n"
 
 
