@@ -282,7 +282,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--lookbacks", type=int, nargs="*", default=[336, 720],
                    help="lookbacks tried at horizon 96 besides 96 (default: 336 720)")
     p.add_argument("extra", nargs="*", help="more overrides for every run, e.g. trainer.checkpoint.every=0")
-    a = p.parse_args(argv)
+    a = p.parse_intermixed_args(argv)  # overrides may follow the options
     os.environ.setdefault("SEQLAB_DATA_DIR", str(Path(__file__).resolve().parents[1].parent / "shared/datasets"))
     roots = a.root or [Path("runs/ett")]
     if a.action == "choose":
