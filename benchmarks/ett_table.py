@@ -135,6 +135,19 @@ def _cell(m: Optional[Dict]) -> str:
     return f"{m['test']['mse']:.3f} / {m['test']['mae']:.3f}" if m else "–"
 
 
+def _l96_cells(root: Path, d: str, ours: List[float], theirs: List[float]) -> List[str]:
+    """Dataset d's lookback-96 cells (seed 0) beside SegRNN's, every horizon; appends the test MSE of each cell
+    that ran, and SegRNN's for it, to `ours` and `theirs`."""
+    cells = []
+    for i, h in enumerate(HORIZONS):
+        m = read(root, (d, 96, h, 0))
+        cells.append(f"{_cell(m)} ({SEGRNN_L96[d][i]:.3f})")
+        if m:
+            ours.append(m["test"]["mse"])
+            theirs.append(SEGRNN_L96[d][i])
+    return cells
+
+
 def recipe(root: Path) -> str:
     """The preset and overrides shared by the runs under `root`, from their command.txt (runs from before that file
     existed: experiment=etth1_gru)."""
@@ -156,13 +169,7 @@ def tables(root: Path) -> str:
             "|---|" + "---|" * len(HORIZONS)]
     ours, theirs = [], []
     for d in DATASETS:
-        cells = []
-        for i, h in enumerate(HORIZONS):
-            m = read(root, (d, 96, h, 0))
-            cells.append(f"{_cell(m)} ({SEGRNN_L96[d][i]:.3f})")
-            if m:
-                ours.append(m["test"]["mse"])
-                theirs.append(SEGRNN_L96[d][i])
+        cells = _l96_cells(root, d, ours, theirs)
         out.append(f"| {d} | " + " | ".join(cells) + " |")
     if ours:
         n = len(ours)
@@ -250,13 +257,7 @@ def choice_across(roots: List[Path]) -> str:
         if not vals:
             continue
         root = min(vals, key=lambda r: vals[r]["val_mse"])
-        cells = []
-        for i, h in enumerate(HORIZONS):
-            m = read(root, (d, 96, h, 0))
-            cells.append(f"{_cell(m)} ({SEGRNN_L96[d][i]:.3f})")
-            if m:
-                ours.append(m["test"]["mse"])
-                theirs.append(SEGRNN_L96[d][i])
+        cells = _l96_cells(root, d, ours, theirs)
         per_root = "; ".join(f"`{r.name}` {vals[r]['val_mse']:.4f}" for r in vals)
         out.append(f"| {d} | {per_root} | `{root.name}` | " + " | ".join(cells) + " |")
     if ours:
