@@ -54,6 +54,7 @@ def test_unknown_key_and_wrong_type_name_full_key():
     ("model.units=-4", "model.units"),
     ("regularizer.dropout=1.0", "regularizer.dropout"),
     ("regularizer.recurrent_dropout=-0.1", "regularizer.recurrent_dropout"),
+    ("regularizer.head_dropout=1.0", "regularizer.head_dropout"),
     ("regularizer.adversarial=-0.1", "regularizer.adversarial"),
     ("regularizer.adversarial=0.3", "regularizer.adversarial"),  # the default dataset is numeric
     ("dataset.horizon=0", "dataset.horizon"),

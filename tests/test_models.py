@@ -81,6 +81,25 @@ def test_l2_adds_losses_and_dropout_is_off_at_inference():
     assert not np.allclose(m(x, training=True), m(x, training=True))
 
 
+@pytest.mark.parametrize("window", [False, True])
+def test_head_dropout_drops_before_the_head_alone(window):
+    """regularizer.head_dropout: null follows regularizer.dropout; a number sets the head's rate alone (SegRNN's
+    dropout), and 0 leaves the recurrent layers' dropout without a head dropout."""
+    extra = ["model.norm=last", "model.channel_independent=true", "model.patch=4", "model.patch_embedding=true",
+             "model.decoder=pmf"] if window else []
+    spec = DataSpec("w", "regression", (12, 3), (4, 3)) if window else SPECS["forecast"]
+
+    def rates(*overrides):
+        cfg = compose(["model=gru", "model.units=4", "regularizer=dropout", *extra, *overrides])
+        m = build(cfg.model, cfg.regularizer, spec)
+        head = [layer.rate for layer in m.layers if layer.name == "head_dropout"]
+        return head, sorted({layer.dropout for layer in m.layers if hasattr(layer, "cell")})
+
+    assert rates("regularizer.dropout=0.2") == ([0.2], [0.2])
+    assert rates("regularizer.dropout=0", "regularizer.head_dropout=0.5") == ([0.5], [0.0])
+    assert rates("regularizer.dropout=0.2", "regularizer.head_dropout=0") == ([], [0.2])
+
+
 def test_model_round_trips_through_keras_file(tmp_path):
     import keras
 

@@ -129,6 +129,8 @@ def _check_regularizer(r: DictConfig) -> None:
     positive(r, "regularizer", "l2", "adversarial", allow_zero=True)
     fraction(r, "regularizer", "dropout")
     fraction(r, "regularizer", "recurrent_dropout")
+    if r.get("head_dropout") is not None:
+        fraction(r, "regularizer", "head_dropout")
 
 
 def _check_trainer(cfg: DictConfig) -> None:

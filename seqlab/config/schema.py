@@ -45,8 +45,11 @@ class SequenceModelConfig(ModelConfig):
 class RegularizerConfig:
     name: str = MISSING
     l2: float = 0.0  # on kernel and recurrent weights
-    dropout: float = 0.0
+    dropout: float = 0.0  # recurrent models: on each layer's inputs; conv1d: spatial, after each block; and the head's
     recurrent_dropout: float = 0.0
+    # dropout on the head's input alone; null = regularizer.dropout. SegRNN (Lin et al. 2023) drops only there:
+    # regularizer.dropout=0 regularizer.head_dropout=0.5
+    head_dropout: Optional[float] = None
     # text models: adversarial training on the word embeddings (Miyato et al. 2017), perturbation norm in units
     # of a review's RMS word-vector norm; 0 turns it off. Each step costs ~3x a plain one
     adversarial: float = 0.0

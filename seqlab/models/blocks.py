@@ -30,6 +30,12 @@ def l2(reg_cfg):
     return keras.regularizers.L2(reg_cfg.l2) if reg_cfg.l2 else None
 
 
+def head_dropout(reg_cfg) -> float:
+    """The dropout rate on the head's input: regularizer.head_dropout, or regularizer.dropout when that is null."""
+    rate = reg_cfg.get("head_dropout")
+    return reg_cfg.dropout if rate is None else rate
+
+
 def inputs(model_cfg, reg_cfg, spec: DataSpec, mask: bool):
     """Input layer, plus an embedding (masking the padding when the backbone can use a mask) for token ids."""
     if spec.vocab_size:
@@ -62,8 +68,8 @@ def assemble(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, masks_paddi
         return _forecaster(model_cfg, reg_cfg, spec, backbone, norm, decoder)
     inp, x = inputs(model_cfg, reg_cfg, spec, mask=masks_padding)
     x = backbone(model_cfg, reg_cfg, x)
-    if reg_cfg.dropout:
-        x = layers.Dropout(reg_cfg.dropout, name="head_dropout")(x)
+    if head_dropout(reg_cfg):
+        x = layers.Dropout(head_dropout(reg_cfg), name="head_dropout")(x)
     units, activation, _ = head_for(spec)
     out = layers.Dense(units, activation=activation, kernel_regularizer=l2(reg_cfg), name="head", dtype=HEAD_DTYPE)(x)
     if spec.task == "regression" and len(spec.output_shape) > 1:
@@ -112,8 +118,8 @@ def _forecaster(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, norm: st
         x = decoder(model_cfg, reg_cfg, x, segments, channels if model_cfg.channel_independent else 1)
     else:
         x = backbone(model_cfg, reg_cfg, x)
-    if reg_cfg.dropout:
-        x = layers.Dropout(reg_cfg.dropout, name="head_dropout")(x)
+    if head_dropout(reg_cfg):
+        x = layers.Dropout(head_dropout(reg_cfg), name="head_dropout")(x)
     if decoder is not None:  # (rows * segments, units) -> (rows * segments, patch * per_step) -> (rows, horizon ...)
         out = layers.Dense(patch * per_step, kernel_regularizer=l2(reg_cfg), name="head", dtype=HEAD_DTYPE)(x)
         out = JoinSegments(segments, name="join_segments", dtype=HEAD_DTYPE)(out)
