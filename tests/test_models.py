@@ -237,6 +237,27 @@ def test_the_pmf_decoder_forecasts_each_segment_from_its_own_query(cell):
     assert np.all(moved[:2] < 1e-6) and moved[2] > 1e-4, moved
 
 
+def test_the_pmf_decoder_without_a_channel_embedding_asks_every_channel_the_same(tmp_path):
+    """model.channel_embedding=false (SegRNN's channel_id=0): the position embedding fills the query; channels
+    still get their own forecasts from their own windows, and a channel's window moves only its forecast."""
+    import keras
+
+    cfg = compose(["model=gru", "model.units=4", *PMF, "model.channel_independent=true",
+                   "model.channel_embedding=false"])
+    m = build(cfg.model, cfg.regularizer, WINDOW)
+    queries = m.get_layer("segment_queries")
+    assert tuple(queries.position.shape) == (2, 4) and not hasattr(queries, "channel")
+    x = np.random.default_rng(4).normal(size=(4, 24, 3)).astype("float32")
+    y = np.asarray(m(x))
+    assert np.allclose(np.asarray(m(x[::-1])), y[::-1], atol=1e-5)
+    x2 = x.copy()
+    x2[:, :, 1] = x[:, :, 0]  # channel 2 now reads channel 1's window: the same forecast, as nothing else differs
+    y2 = np.asarray(m(x2))
+    assert np.allclose(y2[:, :, 1], y2[:, :, 0], atol=1e-5) and np.allclose(y2[:, :, 2], y[:, :, 2], atol=1e-6)
+    m.save(tmp_path / "pmf.keras")
+    assert np.allclose(keras.saving.load_model(tmp_path / "pmf.keras")(x), y, atol=1e-6)
+
+
 def test_the_pmf_decoder_without_channel_independence_forecasts_every_target_per_segment(tmp_path):
     import keras
 
@@ -284,6 +305,11 @@ def test_the_pmf_decoder_rejects_what_it_cannot_do():
         validate(compose(pmf + ["dataset.horizon=100"]))
     with pytest.raises(ConfigError, match=r"^model.patch_embedding: expected a positive model.patch"):
         validate(compose(["dataset=etth1", "model=gru", "model.patch_embedding=true"]))
+    with pytest.raises(ConfigError, match=r"^model.channel_embedding: expected true without model.channel_indep"):
+        validate(compose(pmf + ["model.channel_embedding=false"]))
+    with pytest.raises(ConfigError, match=r"^model.channel_embedding: expected true unless model.decoder=pmf"):
+        validate(compose(base + ["model.channel_independent=true", "model.channel_embedding=false"]))
+    validate(compose(pmf + ["model.channel_independent=true", "model.channel_embedding=false"]))
     validate(compose(pmf))  # the valid combination passes
 
 

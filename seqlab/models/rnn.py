@@ -28,6 +28,9 @@ class RNNConfig(SequenceModelConfig):
     # the channel with model.channel_independent), and a linear head turns each step's output into that segment
     patch_embedding: bool = False
     decoder: str = "dense"  # dense | pmf (needs model.patch_embedding, one layer, not bidirectional)
+    # pmf with model.channel_independent: half of each segment query is a learned embedding of the channel (SegRNN's
+    # channel_id=1); false = the position's embedding fills the query and every channel asks the same (channel_id=0)
+    channel_embedding: bool = True
 
 
 def backbone(model_cfg, reg_cfg, x):
@@ -85,6 +88,7 @@ def pmf(model_cfg, reg_cfg, x, segments: int, channels: int):
                recurrent_regularizer=l2(reg_cfg), dropout=reg_cfg.dropout, recurrent_dropout=reg_cfg.recurrent_dropout,
                unroll=model_cfg.unroll, name=f"{cell.__name__.lower()}_0")
     states = rnn(_embed_patches(model_cfg, reg_cfg, x))[1:]  # [h] or [h, c], each (rows, units)
+    channels = channels if model_cfg.channel_embedding else 1
     queries, *states = SegmentQueries(segments, channels, name="segment_queries")(states)
     return rnn(queries, initial_state=states)[0]  # (rows * segments, units)
 
@@ -142,10 +146,17 @@ def check(cfg) -> None:
                               ("pooling", m.pooling == "last", "last"), ("loop", m.loop == "keras", "keras")):
             require(ok, f"model.{key}", f"{want} with model.decoder=pmf (one forward layer steps on from its last "
                     "state)", m.get(key))
+        require(m.channel_embedding or m.channel_independent, "model.channel_embedding",
+                "true without model.channel_independent=true (false only turns off the channel half of the queries "
+                "of a channel-independent model)",
+                m.channel_embedding)
         horizon = cfg.dataset.get("horizon")
         if isinstance(horizon, int) and m.patch and horizon % m.patch:
             require(False, "model.decoder", f"pmf only with a model.patch ({m.patch}) that divides dataset.horizon "
                     f"({horizon}); or model.decoder=dense", m.decoder)
+    elif not m.channel_embedding:
+        require(False, "model.channel_embedding", "true unless model.decoder=pmf (only its segment queries embed the "
+                "channel)", m.channel_embedding)
     if entry(cfg, "dataset").has("text") and cfg.dataset.get("eval_sequence_length") is not None:
         require(not cfg.model.unroll, "model.unroll",
                 "false with dataset.eval_sequence_length (an unrolled RNN needs one fixed length)", cfg.model.unroll)
