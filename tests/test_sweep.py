@@ -296,6 +296,50 @@ def test_resume_false_refuses_a_directory_that_holds_a_sweep(tmp_path):
         locate(compose(["sweep=lr", "sweep.resume=false"]), tmp_path, None)
 
 
+def test_a_second_sweep_into_a_running_sweeps_folder_is_refused(tmp_path):
+    from seqlab.tune.sweep import LOCK, _write_state, hold
+
+    _write_state(tmp_path, compose(["sweep=lr"]), "running")
+    first = hold(tmp_path)
+    with pytest.raises(ConfigError) as e:
+        hold(tmp_path)  # flock locks per open file: a second open in this process conflicts as another process would
+    msg = str(e.value)
+    assert msg.startswith("hydra.sweep.dir: expected a folder no other sweep is running in")
+    assert str(tmp_path) in msg and f"pid {os.getpid()}" in msg
+    first.close()  # the sweep ended (or its process died): the folder is free again
+    hold(tmp_path).close()
+    assert (tmp_path / LOCK).exists()
+
+
+def test_keras_tuner_state_is_written_atomically(tmp_path, monkeypatch):
+    """oracle.json / trial.json go through keras_tuner's save_json, which seqlab makes atomic: a write interrupted
+    half-way leaves the previous file whole and no temp file behind."""
+    from pathlib import Path
+
+    import keras_tuner
+    from keras_tuner.engine.trial import Trial
+
+    import seqlab.tune.tuner  # noqa: F401  (installs the atomic writer)
+
+    path = tmp_path / "trial_0" / "trial.json"
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("units", 8)
+    Trial(hp, trial_id="0").save(str(path))
+    before = path.read_text()
+    assert json.loads(before)["trial_id"] == "0"
+    real = Path.write_text
+
+    def half_then_interrupt(self, text, *args, **kwargs):
+        real(self, text[: len(text) // 2], *args, **kwargs)
+        raise KeyboardInterrupt  # SIGINT mid-write
+
+    monkeypatch.setattr(Path, "write_text", half_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        Trial(hp, trial_id="0", status="COMPLETED").save(str(path))
+    monkeypatch.undo()
+    assert path.read_text() == before and sorted(p.name for p in path.parent.iterdir()) == ["trial.json"]
+
+
 def test_kerastuner_variables_decide_the_role(monkeypatch):
     from seqlab.tune import distributed
 

@@ -215,3 +215,28 @@ def test_sigkill_mid_trial_then_the_same_command_resumes(tmp_path):
     assert lost["status"] == "running" and lost["start_epoch"] == 0  # SIGKILLed: it never said goodbye
     assert resumed["status"] == "completed" and resumed["start_epoch"] >= 1  # from its last epoch checkpoint
     assert resumed["epochs"] == 2 and rows[1]["attempts"] == "2"
+
+
+@pytest.mark.slow
+def test_a_second_command_into_a_running_sweeps_folder_is_refused_before_any_training(tmp_path):
+    args = ["-m", "sweep=lr", "sweep.max_trials=100", "trainer.epochs=20", "model.units=4",
+            f"hydra.sweep.dir={tmp_path / 'sw'}", *TINY, *QUIET_TB]  # far more work than the test waits for
+    first = subprocess.Popen([sys.executable, "-m", "seqlab", *args], cwd=tmp_path, env=dict(os.environ, **ENV),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        state = tmp_path / "sw" / "0" / "sweep.json"
+        deadline = time.monotonic() + 120
+        while not (state.exists() and json.loads(state.read_text())["status"] == "running"):
+            assert first.poll() is None and time.monotonic() < deadline, "the first sweep never started"
+            time.sleep(0.1)
+        second = seqlab(*args, cwd=tmp_path, timeout=120)
+        assert first.poll() is None  # still running, untouched
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+    assert second.returncode != 0
+    err = second.stdout + second.stderr
+    assert f"hydra.sweep.dir: expected a folder no other sweep is running in, got {tmp_path / 'sw' / '0'}" in err
+    assert f"pid {first.pid}" in err
+    assert not (tmp_path / "sw" / "0" / "trials.csv").exists()

@@ -2,6 +2,7 @@
 
 Layout of a sweep directory (default sweeps/<date>/<time>/<job>/):
 - `sweep.json`   what this sweep is (config fingerprint, status); how `sweep.resume` finds it again
+- `sweep.lock`   held (flock) by the process that runs the sweep or its chief: a second one refuses the folder
 - `tuner/`       Keras Tuner's state (oracle.json, trial_<id>/trial.json, the best epoch's weights)
 - `trials/<id>/` each trial's run directory (metrics.json, history.csv, tb/, checkpoints/) and sweep_trial.json
 - `hparams/`     TensorBoard's experiment-level HParams config (domains from the space)
@@ -30,6 +31,7 @@ from .space import trial_config
 
 log = logging.getLogger(__name__)
 STATE = "sweep.json"
+LOCK = "sweep.lock"
 # keys that may change between a sweep and its continuation (budgets, how it runs, how it prints)
 RESUMABLE_KEYS = ("sweep.resume", "sweep.max_trials", "sweep.distributed", "sweep.isolation", "trainer.verbose",
                   "data_dir", "resume")
@@ -59,6 +61,25 @@ def _write_state(sweep_dir: Path, cfg: DictConfig, status: str, **extra: Any) ->
                  pid=os.getpid(), updated=time.strftime("%Y-%m-%dT%H:%M:%S"), **extra)
     state.setdefault("started", state["updated"])
     write_json(Path(sweep_dir) / STATE, state)
+
+
+def hold(sweep_dir: Path):
+    """An exclusive lock on `sweep_dir` while this process runs its sweep (or chief), released when the returned
+    file closes or the process ends (SIGKILL included, so a killed sweep never leaves a stale lock; trials forked from
+    it hold it too until they end). A second sweep into the same folder gets a ConfigError naming the holder."""
+    import fcntl
+
+    f = open(Path(sweep_dir) / LOCK, "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        state = _read_state(sweep_dir)
+        holder = f"pid {state.get('pid', '?')} on {state.get('host', '?')}"
+        raise ConfigError(f"hydra.sweep.dir: expected a folder no other sweep is running in, got {sweep_dir}, which "
+                          f"the sweep started by {holder} holds; wait for it to end (the same command then continues "
+                          "it) or choose a new hydra.sweep.dir") from None
+    return f
 
 
 def _alive(state: Dict[str, Any]) -> bool:
@@ -146,6 +167,16 @@ def run_sweep(cfg: DictConfig, out_dir: Path, overrides: Optional[List[str]] = N
     out_dir = Path(out_dir)
     sweep_dir = out_dir if role == "worker" else locate(cfg, out_dir, role)
     sweep_dir.mkdir(parents=True, exist_ok=True)
+    lock = hold(sweep_dir) if role != "worker" else None
+    try:
+        return _run(cfg, sw, space, role, out_dir, sweep_dir, overrides)
+    finally:
+        if lock is not None:
+            lock.close()
+
+
+def _run(cfg: DictConfig, sw: DictConfig, space: Dict[str, Dict[str, Any]], role: Optional[str], out_dir: Path,
+         sweep_dir: Path, overrides: Optional[List[str]]) -> results.Summary:
     base = list(overrides) if overrides is not None else _hydra_overrides(out_dir)
     direction, keys = objective_direction(sw), list(space)
     if role != "worker":
