@@ -381,6 +381,30 @@ def test_ucr_variable_length_padding(tmp_path):
     assert all(np.all(r[n:] == 0) for r, n in zip(xn, lengths))  # padding added after normalising
 
 
+def test_ucr_validation_is_carved_by_class(tmp_path):
+    """A small class keeps its share of the validation rows on every seed (a plain shuffle of 40 rows with 4 of
+    class 2 leaves it out of an 8-row validation split on 40% of seeds), and keeps rows for training."""
+    from seqlab.data.base import shuffled_split_indices
+
+    labels = [0] * 30 + [1] * 6 + [2] * 4
+    rng = np.random.default_rng(0)
+    train = [[c, *rng.normal(size=4).round(3)] for c in labels]
+    paths = dict(train_path=_write_tsv(tmp_path / "S_TRAIN.tsv", train),
+                 test_path=_write_tsv(tmp_path / "S_TEST.tsv", train[:6]))
+    for seed in range(20):
+        splits, _ = load_ucr(dataset_cfg("ucr", val_fraction=0.2, **paths), None, seed)
+        val, tr = splits.val.arrays()[1], splits.train.arrays()[1]
+        assert len(val) == 8 and len(tr) == 32
+        assert sorted(Counter(val.tolist()).items())[1:] in ([(1, 1), (2, 1)], [(1, 2), (2, 1)], [(1, 1), (2, 2)])
+        assert set(tr.tolist()) == {0, 1, 2}
+    # the indices: disjoint, complete, seeded; a class of one row stays in training
+    y = np.array([0] * 9 + [1])
+    tr, va, _ = shuffled_split_indices(10, 0, 0.3, 1, labels=y)
+    assert len(va) == 3 and sorted(np.concatenate([tr, va]).tolist()) == list(range(10)) and 9 in tr
+    again = shuffled_split_indices(10, 0, 0.3, 1, labels=y)
+    assert np.array_equal(again[0], tr) and np.array_equal(again[1], va)
+
+
 @pytest.mark.parametrize("row, match", [
     ([1, 1.0, "x", 3.0], r"dataset\.train_path: expected numeric values.*'x' on line 2"),
     ([1, 1.0, "NaN", 3.0], r"dataset\.train_path: expected NaNs only at the end"),

@@ -217,9 +217,11 @@ def encode_labels(values) -> Tuple[np.ndarray, list]:
     return ids, [c.item() if isinstance(c, np.generic) else c for c in classes]
 
 
-def shuffled_split_indices(n_train: int, n_test: int, val_fraction: float, seed: int
-                           ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Seeded orders (train, val, test): validation is the first `val_fraction` of the shuffled training rows."""
+def shuffled_split_indices(n_train: int, n_test: int, val_fraction: float, seed: int,
+                           labels: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded orders (train, val, test): validation is the first `val_fraction` of the shuffled training rows, or
+    with `labels` a stratified carve: each class gives its share of the round(val_fraction * n) validation rows
+    (largest remainders take the rounding), and keeps at least one row for training."""
     from ..config import config_error
 
     rng = np.random.default_rng(seed)
@@ -228,4 +230,16 @@ def shuffled_split_indices(n_train: int, n_test: int, val_fraction: float, seed:
     if n_val == 0 or n_val == n_train:
         raise config_error("dataset.val_fraction", f"a fraction leaving both train and validation examples out "
                            f"of {n_train} training examples", val_fraction)
-    return order[n_val:], order[:n_val], test_order
+    if labels is None:
+        return order[n_val:], order[:n_val], test_order
+    labels = np.asarray(labels)[order]  # classes in shuffled order: each class's first rows go to validation
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = val_fraction * counts
+    take = np.minimum(np.floor(quota).astype(int), counts - 1)
+    for i in np.lexsort((rng.random(len(classes)), -(quota - np.floor(quota)))):  # largest remainder, random ties
+        if take.sum() >= n_val:
+            break
+        take[i] += take[i] < counts[i] - 1
+    val = np.concatenate([order[labels == c][:k] for c, k in zip(classes, take)])
+    train = np.setdiff1d(order, val, assume_unique=True)
+    return rng.permutation(train), rng.permutation(val), test_order

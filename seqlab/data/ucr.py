@@ -33,7 +33,7 @@ class UcrConfig(DatasetConfig):
 
 def load_ucr(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:
     """`train_path`/`test_path` (UCR text or UEA `.ts`) -> x (n, T, channels) float32, labels 0..K-1; validation
-    carved from the training file."""
+    carved from the training file, stratified by class."""
     paths = _paths(cfg, data_dir)
     train_rows, train_labels = read_labelled(paths["train_path"], "dataset.train_path")
     test_rows, test_labels = read_labelled(paths["test_path"], "dataset.test_path")
@@ -56,8 +56,9 @@ def load_ucr(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits
     if unseen:
         log.warning("ucr: test labels %s never occur in %s", unseen, paths["train_path"].name)
 
+    # stratified: every class keeps its share in validation (a plain shuffle can leave a small class out of it)
     train_order, val_order, test_order = shuffled_split_indices(len(train_rows), len(test_rows), cfg.val_fraction,
-                                                                seed)
+                                                                seed, labels=y_train)
     index = {"train": train_order, "val": val_order}
     parts = {k: ([train_rows[i] for i in idx], y_train[idx]) for k, idx in index.items()}
     parts["test"] = ([test_rows[i] for i in test_order], y_test[test_order])
