@@ -262,8 +262,9 @@ def choice_across(roots: List[Path]) -> str:
         vals = {k: m for k, m in vals.items() if m}
         if not vals:
             continue
+        tried = [r for r in roots if any((r, lb) in vals for lb in LOOKBACKS)]  # recipes with runs on d
         per_root = "; ".join(f"`{r.name}` " + " / ".join(f"{vals[(r, lb)]['val_mse']:.4f}" if (r, lb) in vals
-                                                          else "–" for lb in LOOKBACKS) for r in roots)
+                                                          else "–" for lb in LOOKBACKS) for r in tried)
         root, lb = min(vals, key=lambda k: vals[k]["val_mse"])
         runs = [m for m in (read(root, (d, lb, 96, s)) for s in SEEDS) if m]
         mse, mae = [m["test"]["mse"] for m in runs], [m["test"]["mae"] for m in runs]
