@@ -18,11 +18,13 @@ save_trial                  Oracle._save_trial (trial.json after the lease reape
 oracle_server               keras_tuner.src.distribute.oracle_chief.OracleServicer, keras_tuner.src.protos
                             .get_service_grpc (the chief's gRPC servicer, served by seqlab's loop that reaps workers)
 stop_requested              OracleServicer.stop_triggered (a worker was told the search is over)
+route_tuner_json            keras_tuner.src.utils.save_json (oracle.json, tuner0.json, trial.json: seqlab writes
+                            them atomically; Stateful.save and Tuner look the function up on the module per call)
 """
 
 from __future__ import annotations
 
-from typing import Any, List, Tuple
+from typing import Any, Callable, List, Tuple
 
 
 # --------------------------------------------------------------------------- TensorFlow
@@ -80,6 +82,21 @@ def oracle_server(oracle: Any, server: Any) -> Any:
 
 def stop_requested(servicer: Any) -> bool:
     return bool(servicer.stop_triggered)
+
+
+def route_tuner_json(save_json: Callable[[Any, Any, Callable[[Any, Any], Any]], Any]) -> None:
+    """Route Keras Tuner's JSON writer through save_json(path, obj, original) (once per process)."""
+    from keras_tuner.src import utils
+
+    if getattr(utils.save_json, "seqlab_routed", False):
+        return
+    original = utils.save_json
+
+    def routed(path, obj):
+        return save_json(path, obj, original)
+
+    routed.seqlab_routed = True
+    utils.save_json = routed
 
 
 def versions() -> Tuple[str, str]:

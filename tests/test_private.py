@@ -1,6 +1,8 @@
 """Pins the private Keras Tuner / TensorFlow behaviour seqlab relies on (seqlab/private.py): an upgrade breaks here."""
 
 import inspect
+import json
+import os
 
 import keras_tuner
 import pytest
@@ -61,6 +63,28 @@ def test_save_trial_writes_trial_json(oracle, tmp_path):
     trial = oracle.create_trial("w1")
     private.save_trial(oracle, trial)
     assert (tmp_path / "tuner" / f"trial_{trial.trial_id}" / "trial.json").is_file()
+
+
+def test_keras_tuner_state_goes_through_the_routed_json_writer(oracle, tmp_path, monkeypatch):
+    """route_tuner_json relies on Keras Tuner looking save_json up on its utils module at every call (oracle.json
+    and trial.json through Stateful.save)."""
+    from keras_tuner.src import utils
+
+    import seqlab.tune.tuner  # noqa: F401  (routes Keras Tuner's JSON through the atomic writer)
+
+    assert utils.save_json.seqlab_routed
+    routed = utils.save_json
+    private.route_tuner_json(lambda path, obj, original: None)  # once per process: a second call changes nothing
+    assert utils.save_json is routed
+    seen = []
+    monkeypatch.setattr(utils, "save_json", lambda path, obj: seen.append(os.path.basename(path)) or routed(path, obj))
+    oracle.save()
+    assert seen == ["oracle.json"]
+    trial = oracle.create_trial("w1")
+    seen.clear()
+    private.save_trial(oracle, trial)
+    assert seen == ["trial.json"]
+    assert json.loads((tmp_path / "tuner" / "oracle.json").read_text())
 
 
 def test_tuner_callbacks_and_checkpoint_path(tmp_path):

@@ -17,7 +17,6 @@ import keras
 import keras_tuner
 from keras_tuner import synchronized
 from keras_tuner.engine.trial import Trial, TrialStatus
-from keras_tuner.src import utils as kt_utils
 from omegaconf import DictConfig
 
 from .. import private
@@ -30,18 +29,17 @@ from .hypermodel import SeqlabHyperModel, close_running, last_checkpoint_epoch
 
 log = logging.getLogger(__name__)
 
-def _atomic_save_json(path, obj):
+def _atomic_save_json(path, obj, original):
     """keras_tuner's save_json (oracle.json, tuner0.json, every trial.json), written atomically on local paths: a
     sweep killed mid-write leaves the previous file, never half of one that the resumed sweep could not read."""
     if "://" in str(path):  # gs:// and the like: keras_tuner's own writer
-        return _keras_tuner_save_json(path, obj)
+        return original(path, obj)
     text = json.dumps(obj)
     atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text))
     return text
 
 
-_keras_tuner_save_json = kt_utils.save_json
-kt_utils.save_json = _atomic_save_json  # stateful.Stateful.save and Tuner look it up on the module at each call
+private.route_tuner_json(_atomic_save_json)
 
 ORACLES = {
     "random": keras_tuner.oracles.RandomSearchOracle,
