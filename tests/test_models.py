@@ -100,6 +100,33 @@ def test_head_dropout_drops_before_the_head_alone(window):
     assert rates("regularizer.dropout=0.2", "regularizer.head_dropout=0") == ([], [0.2])
 
 
+def test_conv1d_batch_norm_uses_batch_statistics_in_training_and_moving_averages_after(tmp_path):
+    """model.batch_norm (FCN's conv -> BN -> ReLU): in training a series' output depends on its batch; in
+    inference (and after save/load) it is the series' own, and training moves the moving averages."""
+    import keras
+
+    spec = SPECS["multiclass"]
+    cfg = compose(["model=conv1d", "model.filters=4", "model.batch_norm=true", "model.padding=same"])
+    m = build(cfg.model, cfg.regularizer, spec)
+    norms = [layer for layer in m.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == cfg.model.layers
+    assert all(m.get_layer(f"conv1d_{i}").bias is None for i in range(cfg.model.layers))
+    x = np.random.default_rng(1).normal(size=(8,) + spec.input_shape).astype("float32") * 3 + 1
+    alone, together = np.asarray(m(x[:1], training=False)), np.asarray(m(x, training=False))[:1]
+    assert np.allclose(alone, together, atol=1e-6)
+    assert not np.allclose(np.asarray(m(x[:2], training=True))[:1], np.asarray(m(x, training=True))[:1], atol=1e-4)
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    before = np.asarray(norms[0].moving_mean).copy()
+    m.fit(x, np.arange(8) % 5, epochs=2, batch_size=4, verbose=0)
+    assert not np.allclose(before, np.asarray(norms[0].moving_mean))
+    m.save(tmp_path / "m.keras")
+    assert np.allclose(m(x, training=False), keras.saving.load_model(tmp_path / "m.keras")(x, training=False),
+                       atol=1e-6)
+    plain = compose(["model=conv1d", "model.filters=4"])
+    assert not any(isinstance(layer, keras.layers.BatchNormalization)
+                   for layer in build(plain.model, plain.regularizer, spec).layers)
+
+
 def test_model_round_trips_through_keras_file(tmp_path):
     import keras
 

@@ -18,6 +18,9 @@ class Conv1DConfig(SequenceModelConfig):
     # 3 dilated layers see 1 + (kernel_size - 1) * 7 steps; one layer (5 steps) plateaued on the default data
     layers: int = 3
     pooling: str = "average"
+    # FCN's block (Wang et al. 2017): convolution, batch normalisation, then ReLU. Batch statistics in training,
+    # the moving averages in inference (evaluate, predict, export), so a series' prediction is its own
+    batch_norm: bool = False
 
 
 def backbone(model_cfg, reg_cfg, x):
@@ -28,15 +31,20 @@ def backbone(model_cfg, reg_cfg, x):
 
     for i in range(model_cfg.layers):
         _fits(model_cfg, i, x.shape[1])
+        norm = model_cfg.get("batch_norm", False)
         x = keras.layers.Conv1D(
             model_cfg.filters,
             model_cfg.kernel_size,
             padding=model_cfg.padding,
             dilation_rate=2**i if model_cfg.dilated else 1,
-            activation="relu",
+            activation=None if norm else "relu",
+            use_bias=not norm,  # the normalisation's offset replaces the bias
             kernel_regularizer=l2(reg_cfg),
             name=f"conv1d_{i}",
         )(x)
+        if norm:
+            x = keras.layers.BatchNormalization(name=f"batch_norm_{i}")(x)
+            x = keras.layers.ReLU(name=f"relu_{i}")(x)
         if reg_cfg.dropout:
             x = keras.layers.SpatialDropout1D(reg_cfg.dropout, name=f"spatial_dropout_{i}")(x)
     return pool(x, model_cfg.pooling)
