@@ -106,3 +106,26 @@ def test_the_ucr_dataset_reads_multivariate_ts_files(tmp_path):
     x, _ = splits.test.arrays()
     assert x.shape == (3, 4, 2) and np.isfinite(x).all()
     assert len(splits.info["normalization"]["mean"]) == 2
+
+
+def test_val_fraction_zero_keeps_the_whole_training_file(tmp_path):
+    """dataset.val_fraction=0 (small sets): every training row trains, the empty validation split keeps the
+    series' shape, statistics come from the whole file; a sweep, compared on validation, is refused."""
+    from seqlab.config import compose, validate
+    from seqlab.data import load
+
+    train, test = tmp_path / "tiny_TRAIN.ts", tmp_path / "tiny_TEST.ts"
+    cases = [TS.split("@data\n")[1].splitlines()[i] for i in (0, 2)]
+    train.write_text(TS.split("@data\n")[0] + "@data\n" + "\n".join(cases * 5) + "\n")
+    test.write_text(TS)
+    base = ["dataset=ucr", f"dataset.train_path={train}", f"dataset.test_path={test}", "dataset.padding=post",
+            "dataset.interpolate=true", "dataset.val_fraction=0"]
+    validate(compose(base))
+    splits, spec = load(compose(base).dataset)
+    assert (len(splits.train), len(splits.val)) == (10, 0)
+    assert splits.val.arrays()[0].shape == (0,) + spec.input_shape == (0, 4, 2)
+    assert "whole training file" in splits.info["normalization"]["rows"]
+    with pytest.raises(ConfigError, match=r"^dataset.val_fraction: expected a fraction above 0 with sweep=lr"):
+        validate(compose(base + ["sweep=lr"]))
+    with pytest.raises(ConfigError, match=r"^dataset.val_fraction: expected a value in \[0, 1\)"):
+        validate(compose(base[:-1] + ["dataset.val_fraction=-0.1"]))

@@ -26,6 +26,21 @@ def _ucr(tmp_path, n=120, length=24, classes=3):
     return [f"dataset.train_path={paths[0]}", f"dataset.test_path={paths[1]}"]
 
 
+def test_without_a_validation_split_early_stopping_follows_the_training_loss(tmp_path):
+    """dataset.val_fraction=0: no val_loss; early stopping restores the epoch of the lowest training loss, which
+    metrics.json names as best_epoch."""
+    cfg = compose(["dataset=ucr", *_ucr(tmp_path, n=60), "dataset.val_fraction=0", "model=conv1d",
+                   "model.filters=8", "trainer.epochs=12", "trainer.batch_size=16", "trainer.lr=0.3",
+                   "trainer.patience=2"] + QUIET)
+    result = run(cfg, tmp_path / "run")
+    loss = result.history["loss"]
+    assert "val_loss" not in result.history and result.metrics["examples"]["val"] == 0
+    assert result.metrics["best_epoch"] == int(np.argmin(loss)) + 1
+    assert len(loss) < 12 and result.metrics["best_epoch"] == len(loss) - 2, loss  # stopped 2 epochs after the best
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved["best_epoch"] == result.metrics["best_epoch"] and np.isfinite(saved["test"]["loss"])
+
+
 TASKS = {
     "sine": lambda tmp: ["dataset=sine", "dataset.length=1200", "dataset.input_len=24", "dataset.horizon=4"],
     "adding": lambda tmp: ["dataset=adding", "dataset.length=20", "dataset.train_size=512", "dataset.val_size=64",

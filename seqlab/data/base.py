@@ -221,11 +221,14 @@ def shuffled_split_indices(n_train: int, n_test: int, val_fraction: float, seed:
                            labels: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Seeded orders (train, val, test): validation is the first `val_fraction` of the shuffled training rows, or
     with `labels` a stratified carve: each class gives its share of the round(val_fraction * n) validation rows
-    (largest remainders take the rounding), and keeps at least one row for training."""
+    (largest remainders take the rounding), and keeps at least one row for training. A val_fraction of exactly 0
+    (where the dataset's check allows it) keeps every training row and no validation split."""
     from ..config import config_error
 
     rng = np.random.default_rng(seed)
     order, test_order = rng.permutation(n_train), rng.permutation(n_test)
+    if val_fraction == 0:
+        return order, np.empty(0, dtype=order.dtype), test_order
     n_val = int(round(val_fraction * n_train))
     if n_val == 0 or n_val == n_train:
         raise config_error("dataset.val_fraction", f"a fraction leaving both train and validation examples out "

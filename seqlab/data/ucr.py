@@ -26,6 +26,8 @@ class UcrConfig(DatasetConfig):
     train_path: str = MISSING
     test_path: str = MISSING
     padding: Optional[str] = None  # None: rows must have equal length; "pre" or "post": pad with zeros
+    # 0: no validation split, for sets too small to spare one (Fawaz et al. 2019 train on the whole file):
+    # early stopping and the restored weights then follow the training loss, and sweeps are refused
     val_fraction: float = 0.2
     normalize: bool = True  # z-score each channel with the training rows' statistics
     interpolate: bool = False  # fill missing values inside a series (.ts `?`) by linear interpolation
@@ -76,10 +78,12 @@ def load_ucr(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits
         parts = {k: ([(r - mean) / std for r in rows], y) for k, (rows, y) in parts.items()}
         # one channel: plain numbers, as before multivariate files were read
         mean_out, std_out = (float(mean[0]), float(std[0])) if C == 1 else (mean.tolist(), std.tolist())
-        info["normalization"] = {"mean": mean_out, "std": std_out, "rows": "train split (after carving validation)"}
+        info["normalization"] = {"mean": mean_out, "std": std_out,
+                                 "rows": "train split (after carving validation)" if len(val_order) else
+                                 "train split (the whole training file: dataset.val_fraction=0)"}
 
     T = max(lengths)
-    arrays = {k: (_pad(rows, T, cfg.padding), y) for k, (rows, y) in parts.items()}
+    arrays = {k: (_pad(rows, T, cfg.padding, C), y) for k, (rows, y) in parts.items()}
     norm = info.get("normalization", {})
     artifacts = {"length": T, "channels": C, "padding": cfg.padding, "class_names": classes,
                  "normalize": bool(cfg.normalize), "mean": norm.get("mean"), "std": norm.get("std")}
@@ -118,8 +122,7 @@ def _filled(row: np.ndarray, cfg, path: Path, i: int) -> np.ndarray:
     return out
 
 
-def _pad(rows: List[np.ndarray], length: int, padding: Optional[str]) -> np.ndarray:
-    channels = rows[0].shape[1] if rows else 1
+def _pad(rows: List[np.ndarray], length: int, padding: Optional[str], channels: int) -> np.ndarray:
     x = np.zeros((len(rows), length, channels), dtype=np.float32)  # (n, time, channels); zeros are the padding
     for i, r in enumerate(rows):
         if padding == "pre":
@@ -135,11 +138,17 @@ def _paths(cfg, data_dir: Optional[str]) -> Dict[str, Path]:
 
 
 def check(cfg) -> None:
-    """Both files exist (read by the loader); padding and val_fraction are valid."""
+    """Both files exist (read by the loader); padding and val_fraction are valid (0 only outside a sweep, whose
+    objective is read on the validation split)."""
+    from ..config import config_error
     from ..config.checks import choice, fraction
 
     choice(cfg.dataset, "dataset", "padding", [None, "pre", "post"])
-    fraction(cfg.dataset, "dataset", "val_fraction", lower_open=True)
+    fraction(cfg.dataset, "dataset", "val_fraction")
+    sweep = cfg.get("sweep")
+    if cfg.dataset.val_fraction == 0 and sweep is not None and sweep.get("name", "none") != "none":
+        raise config_error("dataset.val_fraction", f"a fraction above 0 with sweep={sweep.name} (its trials are "
+                           "compared on the validation split; 0 leaves none)", cfg.dataset.val_fraction)
     _paths(cfg.dataset, cfg.data_dir)
 
 

@@ -8,12 +8,15 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Protocol, runtime_checkable
 
 import keras
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -89,6 +92,12 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
         self.best_weights = None if state["best_weights"] is None else list(state["best_weights"])
 
 
+def monitored(splits) -> str:
+    """What early stopping and the best epoch follow: val_loss, or the training loss where a dataset has no
+    validation split (dataset.val_fraction=0 on small classification files)."""
+    return "val_loss" if splits is None or len(splits.val) else "loss"
+
+
 def build_callbacks(cfg, run_dir: Path, model: keras.Model, splits,
                     extra: Optional[List[keras.callbacks.Callback]] = None,
                     timer: Optional[EpochTimer] = None, spec=None) -> List[keras.callbacks.Callback]:
@@ -97,7 +106,11 @@ def build_callbacks(cfg, run_dir: Path, model: keras.Model, splits,
     tcfg = cfg.trainer
     cbs: List[keras.callbacks.Callback] = [timer if timer is not None else EpochTimer()]
     if tcfg.patience:
-        cbs.append(EarlyStopping(monitor="val_loss", patience=tcfg.patience, restore_best_weights=True, verbose=1))
+        monitor = monitored(splits)
+        if monitor == "loss":
+            log.info("no validation split: early stopping (trainer.patience=%s) and the restored weights follow "
+                     "the training loss", tcfg.patience)
+        cbs.append(EarlyStopping(monitor=monitor, patience=tcfg.patience, restore_best_weights=True, verbose=1))
     from .distribute import current
 
     # replaces keras.callbacks.TensorBoard (same tags for every trainer); a multi-worker run's chief alone writes it

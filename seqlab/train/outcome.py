@@ -82,7 +82,9 @@ def failure(error: BaseException, stage: str) -> Dict[str, Any]:
 def describe(cfg: DictConfig, prepared, timer, history: Dict[str, List[float]]) -> Dict[str, Any]:
     """The metrics.json fields every run that got as far as training has, whatever its status."""
     splits, spec, model = prepared
-    val_loss = history.get("val_loss", [])
+    from .callbacks import monitored
+
+    watched = history.get(monitored(splits), [])  # val_loss; the training loss without a validation split
     n_train = len(splits.train)
     return {
         "task": spec.task,
@@ -94,7 +96,7 @@ def describe(cfg: DictConfig, prepared, timer, history: Dict[str, List[float]]) 
         "jit_compile": bool(model.jit_compile) or shard_count(model) > 1,  # whether the steps ran through XLA
         "cpu_shards": shard_count(model),  # row groups per step, one XLA program per core (trainer.cpu_shards)
         "epochs": len(history.get("loss", [])),
-        "best_epoch": int(min(range(len(val_loss)), key=val_loss.__getitem__)) + 1 if val_loss else None,
+        "best_epoch": int(min(range(len(watched)), key=watched.__getitem__)) + 1 if watched else None,
         "final": {k: v[-1] for k, v in history.items() if v},
         "train_seconds": round(timer.seconds, 3),
         "samples_per_second": round(n_train * timer.epochs_run / timer.seconds, 1) if timer.seconds else None,
