@@ -23,7 +23,7 @@ Common keys (full list: python -m seqlab --cfg job):
   dataset.input_len / dataset.horizon / dataset.targets=[a,b] / dataset.path=FILE   (time series)
   dataset.max_tokens / dataset.sequence_length / dataset.text_column / dataset.label_column  (text)
   model.units / model.layers / model.bidirectional / model.pooling=last|average|max / model.embedding_dim
-  model.filters / model.kernel_size / model.padding=causal|same|valid / model.dilated   (conv1d)
+  model.filters / model.kernel_size / model.padding=causal|same|valid / model.dilated / model.batch_norm  (conv1d)
   regularizer.l2 / regularizer.dropout / regularizer.recurrent_dropout
   trainer.epochs / trainer.batch_size / trainer.optimizer=adam|adamw|sgd|rmsprop / trainer.lr
   trainer.lr_schedule=constant|exponential|cosine / trainer.clipnorm / trainer.patience
