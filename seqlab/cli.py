@@ -26,7 +26,7 @@ Common keys (full list: python -m seqlab --cfg job):
   model.filters / model.kernel_size / model.padding=causal|same|valid / model.dilated / model.batch_norm  (conv1d)
   regularizer.l2 / regularizer.dropout / regularizer.recurrent_dropout
   trainer.epochs / trainer.batch_size / trainer.optimizer=adam|adamw|sgd|rmsprop / trainer.lr
-  trainer.lr_schedule=constant|exponential|cosine / trainer.clipnorm / trainer.patience
+  trainer.lr_schedule=constant|exponential|cosine|plateau / trainer.clipnorm / trainer.patience
   seed / deterministic / resume / data_dir  (default $SEQLAB_DATA_DIR)
   hydra.run.dir=DIR          where a run's outputs go (default outputs/<date>/<time>)
 """

@@ -176,6 +176,40 @@ def test_lr_schedules_decay(tmp_path):
 
 
 @pytest.mark.parametrize("trainer", ["fit", "tape"])
+def test_plateau_halves_the_rate_after_a_stall_and_resumes_where_it_was(trainer, tmp_path):
+    """lr_schedule=plateau (lr_patience 1): the rate is cut right after each epoch whose val_loss is no new best;
+    a run stopped at epoch 6 and resumed cuts where the uninterrupted run does (the rate, the best value and
+    the epochs waited all come back from the checkpoint)."""
+    base = ["dataset=sine", "dataset.length=600", "dataset.input_len=16", "dataset.horizon=2", "model=gru",
+            "model.units=8", "trainer.batch_size=16", "trainer.lr=0.05", "trainer.lr_schedule=plateau",
+            "trainer.decay_rate=0.5", "trainer.lr_patience=1", "deterministic=true", f"trainer={trainer}",
+            "trainer.verbose=0", "trainer.tensorboard.enabled=false"]
+    whole = run(compose(base + ["trainer.epochs=8"]), tmp_path / "whole").history
+    lr, val = np.asarray(whole["learning_rate"]), np.asarray(whole["val_loss"])
+    best = np.minimum.accumulate(val)
+    stalled = val[1:] > best[:-1]  # epoch e + 1 no better than the best before it
+    assert stalled.sum() >= 2, val  # the data makes the schedule act (twice), or the test proves nothing
+    # history's learning_rate is the rate an epoch trained with; a stall at epoch e cuts it from epoch e + 1 on
+    np.testing.assert_allclose(lr[2:], np.where(stalled[:-1], 0.5, 1.0) * lr[1:-1], rtol=1e-6)
+    assert lr[0] == lr[1] == pytest.approx(0.05)
+    run(compose(base + ["trainer.epochs=6"]), tmp_path / "resumed")
+    resumed = run(compose(base + ["trainer.epochs=8", "resume=true"]), tmp_path / "resumed").history
+    np.testing.assert_allclose(resumed["learning_rate"], lr, rtol=1e-6)
+    np.testing.assert_allclose(resumed["val_loss"], val, rtol=1e-5)
+
+
+def test_plateau_settings_are_checked():
+    from seqlab.config import ConfigError, validate
+
+    with pytest.raises(ConfigError, match=r"^trainer.decay_rate: expected a factor below 1 with lr_schedule=plateau"):
+        validate(compose(["trainer.lr_schedule=plateau", "trainer.decay_rate=1"]))
+    with pytest.raises(ConfigError, match=r"^trainer.min_lr: expected a floor below trainer.lr"):
+        validate(compose(["trainer.lr_schedule=plateau", "trainer.lr=0.001", "trainer.min_lr=0.01"]))
+    with pytest.raises(ConfigError, match=r"^trainer.lr_patience"):
+        validate(compose(["trainer.lr_schedule=plateau", "trainer.lr_patience=0"]))
+
+
+@pytest.mark.parametrize("trainer", ["fit", "tape"])
 def test_a_regression_trains_on_the_loss_trainer_loss_names(trainer, tmp_path):
     """trainer.loss=mae: the training and validation loss are the MAE (equal to the mae metric, not the mse one),
     early stopping reads it, and it falls; a classification task refuses any loss but its own."""

@@ -139,7 +139,14 @@ def _check_trainer(cfg: DictConfig) -> None:
     positive(t, "trainer", "weight_decay", "momentum", allow_zero=True)
     check(0 < t.decay_rate <= 1, "trainer.decay_rate", "a value in (0, 1]", t.decay_rate)
     choice(t, "trainer", "optimizer", ["adam", "adamw", "sgd", "rmsprop"])
-    choice(t, "trainer", "lr_schedule", ["constant", "exponential", "cosine"])
+    choice(t, "trainer", "lr_schedule", ["constant", "exponential", "cosine", "plateau"])
+    positive(t, "trainer", "lr_patience")
+    positive(t, "trainer", "min_lr", allow_zero=True)
+    if t.lr_schedule == "plateau":
+        check(t.decay_rate < 1, "trainer.decay_rate", "a factor below 1 with lr_schedule=plateau (each plateau "
+              "multiplies the rate by it)", t.decay_rate)
+        check(t.min_lr < t.lr, "trainer.min_lr", f"a floor below trainer.lr ({t.lr}) with lr_schedule=plateau",
+              t.min_lr)
     choice(t, "trainer", "loss", ["auto", *REGRESSION_LOSSES])
     choice(t, "trainer", "verbose", [0, 1, 2])
     jit = t.get("jit_compile", "auto")

@@ -90,9 +90,13 @@ class TrainerConfig:
     batch_size: int = 64
     optimizer: str = "adam"  # adam | adamw | sgd | rmsprop
     lr: float = 1e-3
-    lr_schedule: str = "constant"  # constant | exponential | cosine
-    decay_rate: float = 0.9  # exponential: lr * decay_rate ** (step / decay_steps)
+    # plateau: ReduceLROnPlateau, the rate times decay_rate after lr_patience epochs without a lower monitored loss
+    # (val_loss; the training loss without a validation split), down to min_lr
+    lr_schedule: str = "constant"  # constant | exponential | cosine | plateau
+    decay_rate: float = 0.9  # exponential: lr * decay_rate ** (step / decay_steps); plateau: the factor (< 1)
     decay_steps: int = 1000
+    lr_patience: int = 10  # plateau only: epochs without improvement before the rate is cut
+    min_lr: float = 0.0  # plateau only: the floor
     weight_decay: float = 1e-4  # adamw only
     momentum: float = 0.0  # sgd / rmsprop
     clipnorm: Optional[float] = None

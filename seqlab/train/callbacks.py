@@ -92,6 +92,20 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
         self.best_weights = None if state["best_weights"] is None else list(state["best_weights"])
 
 
+class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
+    """Keras' ReduceLROnPlateau whose progress (epochs waited, cool-down, best value) survives a resume; the rate
+    itself is an optimizer variable, saved and restored with the optimizer."""
+
+    state_key = "reduce_lr_on_plateau"
+
+    def state_dict(self) -> Dict[str, Any]:
+        return {"wait": int(self.wait), "cooldown_counter": int(self.cooldown_counter),
+                "best": None if self.best is None else float(self.best)}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        self.wait, self.cooldown_counter, self.best = int(state["wait"]), int(state["cooldown_counter"]), state["best"]
+
+
 def monitored(splits) -> str:
     """What early stopping and the best epoch follow: val_loss, or the training loss where a dataset has no
     validation split (dataset.val_fraction=0 on small classification files)."""
@@ -111,6 +125,9 @@ def build_callbacks(cfg, run_dir: Path, model: keras.Model, splits,
             log.info("no validation split: early stopping (trainer.patience=%s) and the restored weights follow "
                      "the training loss", tcfg.patience)
         cbs.append(EarlyStopping(monitor=monitor, patience=tcfg.patience, restore_best_weights=True, verbose=1))
+    if tcfg.lr_schedule == "plateau":
+        cbs.append(ReduceLROnPlateau(monitor=monitored(splits), factor=tcfg.decay_rate, patience=tcfg.lr_patience,
+                                     min_lr=tcfg.min_lr, verbose=1 if tcfg.verbose else 0))
     from .distribute import current
 
     # replaces keras.callbacks.TensorBoard (same tags for every trainer); a multi-worker run's chief alone writes it

@@ -6,7 +6,8 @@ import keras
 
 
 def make_schedule(tcfg, steps_per_epoch: int):
-    """Constant lr, or an exponential / cosine decay over optimizer steps."""
+    """Constant lr, or an exponential / cosine decay over optimizer steps (plateau: a constant rate that the
+    ReduceLROnPlateau callback cuts, see callbacks.build_callbacks)."""
     if tcfg.lr_schedule == "exponential":
         return keras.optimizers.schedules.ExponentialDecay(tcfg.lr, tcfg.decay_steps, tcfg.decay_rate)
     if tcfg.lr_schedule == "cosine":
