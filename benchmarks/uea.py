@@ -3,9 +3,11 @@
 Fetches the sktime wheel with pip (no dependencies, nothing installed) unless --sktime-wheel names one, unpacks its
 `sktime/datasets/data/<Name>/<Name>_TRAIN.ts` / `_TEST.ts`, and runs the CLI one run at a time per candidate and
 set. The candidate with the best validation accuracy (validation: 20% carved from the training file; ties: lower
-validation loss) is the set's pick; test accuracy is printed beside Fawaz et al. 2019's FCN and ResNet.
+validation loss) is the set's pick; test accuracy is printed beside Fawaz et al. 2019's FCN and ResNet. Candidates
+without a validation split (`fcn_small`, `*_all`: the whole training file) are shown beside the pick, never picked.
 
     python benchmarks/uea.py --out /tmp/uea [--sets BasicMotions JapaneseVowels] [--candidates fcn lstm]
+    python benchmarks/uea.py --out /tmp/uea --sets ArrowHead GunPoint ItalyPowerDemand --candidates fcn_small
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ CANDIDATES = {
     # validation, so never picked: shown beside the picked candidate)
     "fcn_all": ["experiment=uea_fcn", "dataset.val_fraction=0"],
     "fcn_bn_all": ["experiment=uea_fcn", "model.batch_norm=true", "dataset.val_fraction=0"],
+    # ... and Fawaz et al.'s schedule (the rate halved after 50 epochs without a lower training loss): the preset
+    "fcn_small": ["experiment=uea_fcn_small"],
     # the recurrent alternative, with the preset's budget (cap, batch, patience) and per-epoch logging
     "lstm": ["dataset=ucr", "model=lstm", "model.units=64", "trainer.epochs=500", "trainer.batch_size=16",
              "trainer.patience=50", "trainer.checkpoint.every=50", "trainer.tensorboard.histogram_freq=0"],

@@ -22,10 +22,10 @@ def test_required_presets_exist():
 
 
 def _own_files(name, tmp_path):
-    """The files a preset for the user's own data needs (uea_fcn: a generated .ts pair)."""
+    """The files a preset for the user's own data needs (uea_fcn, uea_fcn_small: a generated .ts pair)."""
     from test_uea import uea_files
 
-    return uea_files(tmp_path) if name == "uea_fcn" else []
+    return uea_files(tmp_path) if name.startswith("uea_fcn") else []
 
 
 @pytest.mark.parametrize("name", options("experiment"))

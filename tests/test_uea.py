@@ -57,14 +57,26 @@ def test_the_uea_preset_composes_for_unequal_lengths(tmp_path):
     assert (cfg.trainer.epochs, cfg.trainer.patience, cfg.trainer.checkpoint.every) == (500, 50, 50)
 
 
-@pytest.mark.slow  # a real training run: 40 epochs of 19 series (16-85 s on the 2 shared cores)
-def test_the_uea_preset_learns_a_multivariate_set(tmp_path):
+def test_the_small_set_preset_trains_on_the_whole_file_with_fawaz_schedule(tmp_path):
+    cfg = compose(["experiment=uea_fcn_small"] + uea_files(tmp_path))
+    validate(cfg)
+    assert (cfg.dataset.val_fraction, cfg.model.batch_norm, cfg.model.padding) == (0, True, "same")
+    t = cfg.trainer
+    assert (t.lr_schedule, t.decay_rate, t.lr_patience, t.min_lr, t.patience) == ("plateau", 0.5, 50, 1e-4, 100)
+    with pytest.raises(ConfigError, match=r"^dataset.val_fraction: expected a fraction above 0 with sweep=lr"):
+        validate(compose(["experiment=uea_fcn_small", "sweep=lr"] + uea_files(tmp_path)))
+
+
+@pytest.mark.slow  # a real training run: 40 epochs of 19-24 series (16-85 s on the 2 shared cores)
+@pytest.mark.parametrize("preset,examples", [("uea_fcn", {"train": 19, "val": 5, "test": 24}),
+                                             ("uea_fcn_small", {"train": 24, "val": 0, "test": 24})])
+def test_the_uea_presets_learn_a_multivariate_set(preset, examples, tmp_path):
     from seqlab.train import run
 
-    cfg = compose(["experiment=uea_fcn", "model.filters=16", "trainer.epochs=40",
+    cfg = compose([f"experiment={preset}", "model.filters=16", "trainer.epochs=40",
                    "trainer.verbose=0", "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"]
                   + uea_files(tmp_path))
     run(cfg, tmp_path / "run")
     m = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert m["test"]["accuracy"] >= 0.9 > m["baseline"]["accuracy"]
-    assert m["norm"] == "none" and m["examples"] == {"train": 19, "val": 5, "test": 24}  # val from the train file
+    assert m["norm"] == "none" and m["examples"] == examples  # uea_fcn: val carved from the train file
