@@ -43,7 +43,9 @@ def backbone(model_cfg, reg_cfg, x):
             name=f"conv1d_{i}",
         )(x)
         if norm:
-            x = keras.layers.BatchNormalization(name=f"batch_norm_{i}")(x)
+            # synchronized: under tf.distribute the replicas normalise by the global batch's statistics, as one
+            # device would (a no-op without a strategy)
+            x = keras.layers.BatchNormalization(synchronized=True, name=f"batch_norm_{i}")(x)
             x = keras.layers.ReLU(name=f"relu_{i}")(x)
         if reg_cfg.dropout:
             x = keras.layers.SpatialDropout1D(reg_cfg.dropout, name=f"spatial_dropout_{i}")(x)
