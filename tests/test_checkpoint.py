@@ -101,12 +101,14 @@ def test_a_dropped_interrupt_is_raised_again_at_the_next_batch_and_at_the_end(si
     assert signal.getsignal(sig) is not None and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
-def test_rerunning_a_finished_run_evaluates_it_again_without_training(tmp_path):
+@pytest.mark.parametrize("tensorboard", [False, True])  # with it, the run's end draws the model's predictions again
+def test_rerunning_a_finished_run_evaluates_it_again_without_training(tensorboard, tmp_path):
     from seqlab.train import run
 
     # sgd at a high rate with patience 1 stops early; the final weights are the best epoch's, restored at the end
     cfg = compose(["model=lstm", "model.units=8", "dataset.length=800", "trainer.epochs=30", "trainer.patience=1",
-                   "trainer.lr=0.3", "trainer.optimizer=sgd", "trainer.verbose=0", "trainer.tensorboard.enabled=false"])
+                   "trainer.lr=0.3", "trainer.optimizer=sgd", "trainer.verbose=0",
+                   f"trainer.tensorboard.enabled={str(tensorboard).lower()}"])
     first = run(cfg, tmp_path)
     assert first.metrics["epochs"] < 30
     again = run(cfg, tmp_path)

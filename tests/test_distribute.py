@@ -83,8 +83,9 @@ def test_two_mirrored_replicas_give_the_loss_curve_of_one_device(model, tmp_path
     # reduction must still give the single-device gradient. SGD, whose step is proportional to the gradient
     # (Adam's hardly changes when the gradient doubles). With batch norm, the replicas must share the batch's
     # statistics (synchronized), or each normalises its half by its own
-    args = [a for a in TINY if not (model and a.startswith("model"))] + model + ["trainer=tape", "trainer.epochs=2", "trainer.optimizer=sgd", "trainer.lr=0.1",
-                   "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"]
+    args = [a for a in TINY if not (model and a.startswith("model"))] + model + [
+        "trainer=tape", "trainer.epochs=2", "trainer.optimizer=sgd", "trainer.lr=0.1",
+        "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"]
     r = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT, str(tmp_path), *args], cwd=REPO,
                        capture_output=True, text=True, timeout=240)
     assert r.returncode == 0, r.stderr[-3000:]

@@ -109,8 +109,9 @@ def restore_callbacks(state: State, callbacks) -> None:
 
 def replay_end(state: State, model: keras.Model, callbacks) -> None:
     """For a run whose training had ended: restore the stateful callbacks and run their on_train_end again
-    (early stopping puts its best weights back)."""
-    for cb in stateful(callbacks).values():
+    (early stopping puts its best weights back). Every callback gets the model: the run's end (pictures, HParams)
+    reads it."""
+    for cb in callbacks:
         cb.set_model(model)
     restore_callbacks(state, callbacks)
     for cb in stateful(callbacks).values():
