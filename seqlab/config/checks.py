@@ -223,12 +223,13 @@ def _check_across_groups(cfg: DictConfig, dataset, model) -> None:
     from ..registry import registry
 
     ds, m, r = cfg.dataset, cfg.model, cfg.regularizer
-    if model.has("window_options") and (m.norm not in ("none", "auto") or m.channel_independent or m.patch):
+    patch = m.get("patch", 0)  # model=linear has none
+    if model.has("window_options") and (m.norm not in ("none", "auto") or m.channel_independent or patch):
         forecasting = registry("dataset").with_capability("window_forecasting")
         check(dataset.has("window_forecasting"), "model.norm / model.channel_independent / model.patch",
               f"a window-forecasting dataset ({', '.join(forecasting)})", ds.name)
-        check(not m.patch or ds.input_len % m.patch == 0, "model.patch",
-              f"a divisor of dataset.input_len ({ds.input_len})", m.patch)
+        check(not patch or ds.input_len % patch == 0, "model.patch",
+              f"a divisor of dataset.input_len ({ds.input_len})", patch)
     if cfg.trainer.get("loss", "auto") != "auto":
         check(not dataset.has("classification"), "trainer.loss",
               f"auto for dataset={ds.name} (classes: the loss follows from the labels; "

@@ -64,7 +64,7 @@ def assemble(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, masks_paddi
     if spec.vocab_size is None and len(spec.input_shape) != 2:
         raise ValueError(f"numeric inputs must be (time, features), got {spec.input_shape}")
     norm = resolve_norm(model_cfg, spec)
-    if norm != "none" or model_cfg.channel_independent or model_cfg.patch:
+    if norm != "none" or model_cfg.channel_independent or model_cfg.get("patch"):
         return _forecaster(model_cfg, reg_cfg, spec, backbone, norm, decoder)
     inp, x = inputs(model_cfg, reg_cfg, spec, mask=masks_padding)
     x = backbone(model_cfg, reg_cfg, x)
@@ -97,9 +97,9 @@ def _forecaster(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, norm: st
         raise config_error("model.norm", "targets that are all input columns (each target's level is read from "
                            "the input window; or model.norm=none)",
                            f"targets {list(spec.target_names)}, features {list(spec.feature_names)}")
-    patch = model_cfg.patch or 1
+    patch = model_cfg.get("patch") or 1  # model=linear has no patches
     if length % patch:
-        raise config_error("model.patch", f"a divisor of dataset.input_len ({length})", model_cfg.patch)
+        raise config_error("model.patch", f"a divisor of dataset.input_len ({length})", patch)
     horizon = out_shape[0]
     inp = keras.Input(shape=spec.input_shape, name="series")  # (batch, time, channels)
     x = inp

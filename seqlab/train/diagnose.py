@@ -19,6 +19,8 @@ ADVICE = {
     "diverging": "the losses are rising: check the learning rate (trainer.lr, trainer.clipnorm) and the architecture",
     "lr-too-high": "the loss blew up in the first epochs: lower trainer.lr (10x) or set trainer.clipnorm=1.0",
     "too-short": "fewer than 2 epochs: nothing to read from the curves yet",
+    "solved": "trainer=lstsq: the exact least-squares weights, no curve to read; regularizer.l2 (ridge) is its only "
+              "setting, model.norm and dataset.input_len change what it fits",
 }
 
 

@@ -110,7 +110,7 @@ def write_outcome(run_dir: Path, outcome: Outcome) -> Dict[str, Any]:
     """Write the outcome's files and return metrics.json's content; every way a run ends comes through here
     (`outcome.write` False: return the metrics and write nothing)."""
     from .callbacks import on_run_end
-    from .diagnose import diagnose_curves
+    from .diagnose import ADVICE, diagnose_curves
     from .distribute import current
 
     if outcome.status not in STATUSES:
@@ -132,6 +132,8 @@ def write_outcome(run_dir: Path, outcome: Outcome) -> Dict[str, Any]:
         write_history_csv(run_dir / "history.csv", history)
     if outcome.status == "completed":
         metrics["diagnosis"] = diagnose_curves(history.get("loss", []), history.get("val_loss"))
+        if cfg.trainer.name == "lstsq":  # one exact solve: no curve
+            metrics["diagnosis"] = {"verdict": "solved", "advice": ADVICE["solved"], "evidence": {"epochs": 1}}
         verdict = baseline_verdict(cfg, prepared, metrics, history)
         if verdict is not None:  # the curves' verdict stays as evidence
             metrics["curve_diagnosis"], metrics["diagnosis"] = metrics["diagnosis"], verdict

@@ -6,7 +6,41 @@ from __future__ import annotations
 from ..config.schema import TrainerConfig
 from ..registry import REGISTRIES
 
+
+def check_lstsq(cfg) -> None:
+    """trainer=lstsq solves a linear model's mean squared error exactly: everything that is not that is refused."""
+    from ..config.checks import check
+    from ..registry import entry, registry
+
+    t, r = cfg.trainer, cfg.regularizer
+    solvable = registry("model").with_capability("least_squares")
+    check(entry(cfg, "model").has("least_squares"), "model",
+          f"a model that is linear in its weights with trainer=lstsq ({', '.join(solvable)}; or trainer=fit)",
+          cfg.model.name, solvable)
+    check(not entry(cfg, "dataset").has("classification") and not entry(cfg, "dataset").has("text"), "dataset",
+          "a regression dataset with trainer=lstsq (it solves the mean squared error; classes need trainer=fit)",
+          cfg.dataset.name)
+    check(t.get("loss", "auto") in ("auto", "mse"), "trainer.loss",
+          "mse with trainer=lstsq (the least-squares solution is the minimum of the mean squared error only)",
+          t.get("loss"), ["auto", "mse"])
+    check(t.epochs == 1, "trainer.epochs", "1 with trainer=lstsq (one exact solve; another pass gives the same "
+          "weights)", t.epochs)
+    for key, value in (("dropout", r.dropout), ("head_dropout", r.get("head_dropout")),
+                       ("adversarial", r.get("adversarial"))):
+        check(not value, f"regularizer.{key}", "0 with trainer=lstsq (the exact solution has no training noise; "
+              "regularizer.l2 makes it ridge regression)", value)
+    check(t.get("distribute", "none") == "none", "trainer.distribute",
+          "none with trainer=lstsq (one pass on one device)", t.get("distribute"), ["none"])
+    check(cfg.sweep.name == "none", "sweep", "none with trainer=lstsq (choose regularizer.l2 with a Hydra multirun: "
+          "-m regularizer.l2=0,1e-5,1e-4)", cfg.sweep.name, ["none"])
+    if cfg.model.get("norm") == "revin":
+        check(cfg.model.get("channel_independent"), "model.norm",
+              "last or none with trainer=lstsq unless model.channel_independent=true (RevIN's per-channel scale "
+              "weights each target differently)", cfg.model.norm)
+
 REGISTRIES["trainer"].add("fit", TrainerConfig, target="seqlab.train.fit:train", schema_name="trainer",
                           help="Keras model.fit")
 REGISTRIES["trainer"].add("tape", TrainerConfig, target="seqlab.train.tape:train", schema_name="trainer",
                           help="custom tf.GradientTape loop")
+REGISTRIES["trainer"].add("lstsq", TrainerConfig, target="seqlab.train.lstsq:train", schema_name="trainer",
+                          check=check_lstsq, help="exact least squares in one pass (model=linear)")

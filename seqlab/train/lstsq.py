@@ -1,0 +1,83 @@
+"""trainer=lstsq: the exact least-squares fit of a model that is linear in its weights (model=linear), in one pass.
+
+The normal equations are summed over the training windows in float64 and solved once; regularizer.l2 makes it ridge
+regression with the penalty fit would add (`l2 * sum(kernel ** 2)` beside the mean squared error). The one "epoch"
+drives the same callbacks as fit: history, TensorBoard, checkpoints and the run's outputs are those of any run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Dict, List
+
+import keras
+import numpy as np
+
+from .tape import _build_state, evaluate, make_steps
+
+log = logging.getLogger(__name__)
+PASS_BATCH = 1024  # windows per batch of the summing pass (memory only: the sums are exact)
+
+
+def solve(model: keras.Model, split, l2: float) -> Dict[str, float]:
+    """Set the head's kernel and bias to the (ridge) least-squares solution on `split`; returns what it did."""
+    from ..models.linear import head_problem
+
+    rows = head_problem(model)
+    head = model.get_layer("head")
+    gram = rhs = None
+    count = 0
+    for x, y in split.dataset(PASS_BATCH):
+        features, targets, weights = rows(x, y)
+        a = np.hstack([features, np.ones((len(features), 1))])  # the bias is the last column
+        if gram is None:
+            gram, rhs = np.zeros((a.shape[1], a.shape[1])), np.zeros((a.shape[1], targets.shape[1]))
+        gram += a.T @ (weights * a)
+        rhs += a.T @ (weights * targets)
+        count += len(a)
+    # fit minimises mean((pred - y) ** 2) over every value, plus l2 * sum(kernel ** 2): over `count` rows of
+    # `outputs` values that is sum(w (a W - t) ** 2) + l2 * count * outputs * |kernel| ** 2 (the bias is not penalised)
+    outputs = rhs.shape[1]
+    penalty = np.eye(len(gram)) * (l2 * count * outputs)
+    penalty[-1, -1] = 0.0
+    solution, _, rank, _ = np.linalg.lstsq(gram + penalty, rhs, rcond=None)  # minimum norm where singular
+    head.set_weights([solution[:-1].astype(np.float32), solution[-1].astype(np.float32)])
+    return {"rows": count, "features": len(gram) - 1, "outputs": outputs, "rank": int(rank)}
+
+
+def train(model: keras.Model, splits, tcfg, callbacks: List[keras.callbacks.Callback], seed: int,
+          initial_epoch: int = 0) -> Dict[str, List[float]]:
+    """Solve, then report the one epoch (training and validation metrics of the solution) to the callbacks."""
+    from ..config import config_error
+
+    names = {layer.name for layer in model.layers}
+    if "head" not in names or "flatten" not in names:
+        raise config_error("trainer", f"fit or tape for model {model.name} (lstsq solves model=linear's head)",
+                           "lstsq", ["fit", "tape"])
+    if not isinstance(model.loss, keras.losses.MeanSquaredError):  # a custom dataset's task is known only now
+        raise config_error("trainer", "fit or tape for a model trained on "
+                           f"{getattr(model.loss, 'name', model.loss)} (lstsq solves the mean squared error)",
+                           "lstsq", ["fit", "tape"])
+    bs = tcfg.batch_size
+    cbs = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=False, epochs=1,
+                                       steps=splits.train.steps(bs), model=model)
+    val_steps = splits.val.steps(bs)
+    _build_state(model, next(iter(splits.train.dataset(bs))))
+    _, eval_step = make_steps(model, eager=tcfg.eager)
+    model.stop_training = False
+    cbs.on_train_begin()
+    cbs.on_epoch_begin(0)
+    start = time.perf_counter()
+    regularizer = model.get_layer("head").kernel_regularizer  # regularizer.l2 (None without it)
+    done = solve(model, splits.train, float(regularizer.l2) if regularizer is not None else 0.0)
+    log.info("trainer=lstsq: %d rows x %d features -> %d outputs (rank %d) solved in %.2f s", done["rows"],
+             done["features"], done["outputs"], done["rank"], time.perf_counter() - start)
+    quiet = keras.callbacks.CallbackList([], model=model)
+    logs = evaluate(model, splits.train.dataset(bs), splits.train.steps(bs), eval_step, quiet)
+    if val_steps:
+        val = evaluate(model, splits.val.dataset(bs), val_steps, eval_step, cbs)
+        logs.update({f"val_{k}": v for k, v in val.items()})
+    cbs.on_epoch_end(0, logs)
+    cbs.on_train_end(logs)
+    return {k: [float(x) for x in v] for k, v in model.history.history.items()}
