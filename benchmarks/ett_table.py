@@ -224,13 +224,14 @@ def tables(root: Path) -> str:
         ref_mse, ref_mae = PATCHTST64[d]
         gap = statistics.mean(mse) - ref_mse
         spread = (" (one seed: spread unknown)" if len(mse) < 2
+                  else " (the seeds give the same weights: an exact solve, no spread)" if sd == 0
                   else " (beyond 1 std)" if abs(gap) > sd else " (within 1 std)")
         verdict = ("better" if gap < 0 else "worse") + spread
         walls = ", ".join(_wall(root, (d, best, 96, s)) for s in SEEDS if read(root, (d, best, 96, s)))
         out.append(f"| {d} | " + " / ".join(f"{m['val_mse']:.3f}" if m else "–" for m in vals)
                    + f" | {best} | {statistics.mean(mse):.3f} ± {_sd(mse)} | {statistics.mean(mae):.3f} ± {_sd(mae)} "
                    f"| {len(runs)} | {ref_mse:.3f} / "
-                   f"{ref_mae:.3f} | {gap:+.3f}: {verdict} | {walls} |")
+                   f"{ref_mae:.3f} | {gap:+.4f}: {verdict} | {walls} |")
     etth1 = [m["test"]["mse"] for m in (read(root, ("etth1", 720, 96, s)) for s in SEEDS) if m]
     if etth1:
         out += ["", f"ETTh1 at lookback 720, horizon 96: test MSE {statistics.mean(etth1):.3f} over {len(etth1)} "
@@ -272,10 +273,11 @@ def choice_across(roots: List[Path]) -> str:
         gap = statistics.mean(mse) - ref_mse
         sd = statistics.stdev(mse) if len(mse) > 1 else float("nan")
         spread = (" (one seed: spread unknown)" if len(mse) < 2
+                  else " (the seeds give the same weights: an exact solve, no spread)" if sd == 0
                   else " (beyond 1 std)" if abs(gap) > sd else " (within 1 std)")
         out.append(f"| {d} | {per_root} | `{root.name}`, L={lb} | {statistics.mean(mse):.3f} ± {_sd(mse)} "
                    f"| {statistics.mean(mae):.3f} ± {_sd(mae)} | {len(runs)} | {ref_mse:.3f} / {ref_mae:.3f} "
-                   f"| {gap:+.3f}: {'better' if gap < 0 else 'worse'}{spread} |")
+                   f"| {gap:+.4f}: {'better' if gap < 0 else 'worse'}{spread} |")
     # lookback 96: the recipe chosen per dataset on validation at horizon 96, then used at every horizon
     out += ["", "### Lookback 96, the recipe chosen per dataset on validation at horizon 96 (seed 0), every horizon "
             "(seed 0, or the mean of the seeds that ran)",
