@@ -147,3 +147,14 @@ def test_the_readme_ridge_multirun_reproduces_the_documented_etth2_figures(share
         assert metrics["trainer"] == "lstsq" and metrics["dataset"] == "etth2"
         assert metrics["final"]["val_mse"] == pytest.approx(val, abs=1e-4)
         assert metrics["test"]["mse"] == pytest.approx(test, abs=1e-4)
+
+
+def test_lstsq_refuses_a_window_too_wide_to_solve_before_the_pass(tmp_path, monkeypatch):
+    """Many channels flattened together make the normal equations huge: the error names the option that folds them."""
+    from seqlab.train import lstsq
+
+    monkeypatch.setattr(lstsq, "MAX_GRAM_BYTES", 8 * 20**2)  # 16 steps x 2 channels = 32 features: too many
+    cfg = compose(_series(tmp_path) + ["model.norm=none", "trainer=lstsq"] + QUIET)
+    with pytest.raises(ConfigError, match=r"^model\.channel_independent: expected true.*32 features"):
+        run(cfg, tmp_path / "wide")
+    run(compose(_series(tmp_path) + ["model.channel_independent=true", "trainer=lstsq"] + QUIET), tmp_path / "folded")

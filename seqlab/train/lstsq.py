@@ -18,14 +18,23 @@ from .tape import _build_state, evaluate, make_steps
 
 log = logging.getLogger(__name__)
 PASS_BATCH = 1024  # windows per batch of the summing pass (memory only: the sums are exact)
+MAX_GRAM_BYTES = 4 * 2**30  # the float64 normal-equation matrix; past this, refuse before the pass
 
 
 def solve(model: keras.Model, split, l2: float) -> Dict[str, float]:
     """Set the head's kernel and bias to the (ridge) least-squares solution on `split`; returns what it did."""
+    from ..config import config_error
     from ..models.linear import head_problem
 
     rows = head_problem(model)
     head = model.get_layer("head")
+    features = int(head.input.shape[-1])
+    size = (features + 1) ** 2 * 8
+    if size > MAX_GRAM_BYTES:  # e.g. 720 steps x 321 channels flattened: a 400 GB matrix
+        raise config_error("model.channel_independent", f"true, or a shorter dataset.input_len, with trainer=lstsq "
+                           f"(the window flattens to {features:,} features, whose normal equations take "
+                           f"{size / 2**30:,.0f} GiB; limit {MAX_GRAM_BYTES / 2**30:.0f} GiB), or trainer=fit",
+                           f"{features:,} features")
     gram = rhs = None
     count = 0
     for x, y in split.dataset(PASS_BATCH):
