@@ -100,6 +100,29 @@ def test_head_dropout_drops_before_the_head_alone(window):
     assert rates("regularizer.dropout=0.2", "regularizer.head_dropout=0") == ([], [0.2])
 
 
+def test_conv1d_per_layer_filters_and_kernels_build_fcn_and_are_checked():
+    """FCN's blocks (Wang et al. 2017): 128 / 256 / 128 filters of widths 8 / 5 / 3; a list of the wrong length, a
+    zero, or a sweep of the plain key the list overrides is refused, naming the key."""
+    from seqlab.config import ConfigError, validate
+
+    fcn = ["model=conv1d", "model.layers=3", "model.padding=same", "model.filters_per_layer=[128,256,128]",
+           "model.kernel_size_per_layer=[8,5,3]"]
+    cfg = compose(fcn)
+    validate(cfg)
+    m = build(cfg.model, cfg.regularizer, DataSpec("u", "multiclass", (50, 2), num_classes=3))
+    convs = [layer for layer in m.layers if layer.name.startswith("conv1d_")]
+    assert [(c.filters, c.kernel_size[0]) for c in convs] == [(128, 8), (256, 5), (128, 3)]
+    assert convs[1].kernel.shape == (5, 128, 256)
+    for bad, key in ((["model.filters_per_layer=[8,8]"], "model.filters_per_layer"),
+                     (["model.kernel_size_per_layer=[8,0,3]"], "model.kernel_size_per_layer"),
+                     (["sweep=capacity"], "sweep.space")):
+        with pytest.raises(ConfigError, match="^" + key.replace(".", r"\.") + ": expected"):
+            validate(compose(fcn + bad))
+    with pytest.raises(ConfigError, match=r"^model\.kernel_size_per_layer: expected a kernel that fits"):
+        build(compose(fcn + ["model.padding=valid", "model.dilated=false"]).model, cfg.regularizer,
+              DataSpec("u", "multiclass", (10, 1), num_classes=3))
+
+
 def test_conv1d_batch_norm_uses_batch_statistics_in_training_and_moving_averages_after(tmp_path):
     """model.batch_norm (FCN's conv -> BN -> ReLU): in training a series' output depends on its batch; in
     inference (and after save/load) it is the series' own, and training moves the moving averages."""

@@ -305,3 +305,17 @@ def test_a_deterministic_run_does_not_leak_into_the_next_one_in_the_same_process
     assert tf_config.is_op_determinism_enabled()
     setup_tensorflow(0, deterministic=False)
     assert not tf_config.is_op_determinism_enabled()  # it also turned XLA off for every later model
+
+
+@pytest.mark.parametrize("trainer", ["fit", "tape"])
+def test_batch_norm_epochs_drop_the_short_last_batch(trainer, tmp_path):
+    """120 training series in batches of 16: a model with batch normalisation takes 7 full steps an epoch (a batch
+    of 8 would skew its moving statistics), the same model without it takes 8."""
+    base = TASKS["ucr"](tmp_path) + [f"trainer={trainer}", "model=conv1d", "model.filters=8", "dataset.val_fraction=0",
+                                     "trainer.epochs=2", "trainer.batch_size=16"] + QUIET
+    steps = {}
+    for norm in ("true", "false"):
+        result = run(compose(base + [f"model.batch_norm={norm}"]), tmp_path / norm)
+        steps[norm] = int(result.model.optimizer.iterations.numpy())
+        assert result.history["loss"][-1] < result.history["loss"][0]
+    assert steps == {"true": 2 * 7, "false": 2 * 8}

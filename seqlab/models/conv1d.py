@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import List, Optional
 
 from ..config.schema import SequenceModelConfig
 from ..registry import REGISTRIES
@@ -21,6 +22,16 @@ class Conv1DConfig(SequenceModelConfig):
     # FCN's block (Wang et al. 2017): convolution, batch normalisation, then ReLU. Batch statistics in training,
     # the moving averages in inference (evaluate, predict, export), so a series' prediction is its own
     batch_norm: bool = False
+    # one value per layer instead of the same for all (null: model.filters / model.kernel_size everywhere). FCN
+    # (Wang et al. 2017): filters_per_layer=[128,256,128] kernel_size_per_layer=[8,5,3]
+    filters_per_layer: Optional[List[int]] = None
+    kernel_size_per_layer: Optional[List[int]] = None
+
+
+def per_layer(model_cfg, key: str, i: int) -> int:
+    """Layer i's value of `key` (filters / kernel_size): its entry in `<key>_per_layer` when that is set."""
+    values = model_cfg.get(f"{key}_per_layer")
+    return int(values[i]) if values else int(model_cfg[key])
 
 
 def backbone(model_cfg, reg_cfg, x):
@@ -33,8 +44,8 @@ def backbone(model_cfg, reg_cfg, x):
         _fits(model_cfg, i, x.shape[1])
         norm = model_cfg.get("batch_norm", False)
         x = keras.layers.Conv1D(
-            model_cfg.filters,
-            model_cfg.kernel_size,
+            per_layer(model_cfg, "filters", i),
+            per_layer(model_cfg, "kernel_size", i),
             padding=model_cfg.padding,
             dilation_rate=2**i if model_cfg.dilated else 1,
             activation=None if norm else "relu",
@@ -59,11 +70,12 @@ def _fits(model_cfg, i: int, steps) -> None:
     from ..config import config_error
 
     dilation = 2**i if model_cfg.dilated else 1
-    if (model_cfg.kernel_size - 1) * dilation >= steps:
-        raise config_error("model.kernel_size", f"a kernel that fits the {steps} steps reaching conv1d layer {i} "
+    kernel = per_layer(model_cfg, "kernel_size", i)
+    if (kernel - 1) * dilation >= steps:
+        key = "model.kernel_size_per_layer" if model_cfg.get("kernel_size_per_layer") else "model.kernel_size"
+        raise config_error(key, f"a kernel that fits the {steps} steps reaching conv1d layer {i} "
                            f"(padding=valid, dilation {dilation}: (kernel_size - 1) x dilation < {steps}; or "
-                           "model.padding=causal, fewer model.layers, a longer dataset.input_len)",
-                           model_cfg.kernel_size)
+                           "model.padding=causal, fewer model.layers, a longer dataset.input_len)", kernel)
 
 
 def build(model_cfg, reg_cfg, spec):
@@ -73,12 +85,36 @@ def build(model_cfg, reg_cfg, spec):
     return assemble(model_cfg, reg_cfg, spec, backbone, masks_padding=False)
 
 
+def _swept_keys(cfg) -> set:
+    """The dotted keys a sweep's space names (written dotted or nested)."""
+    from omegaconf import OmegaConf
+
+    from ..config.flat import flatten
+
+    space = cfg.sweep.get("space") if cfg.get("sweep") is not None else None
+    if not space:
+        return set()
+    container = OmegaConf.to_container(space, resolve=True)
+    return {k for k in container if "." in k} | {".".join(k.split(".")[:2]) for k in flatten(container)}
+
+
 def check(cfg) -> None:
+    from ..config.checks import check as require
     from ..config.checks import choice, positive
 
     check_sequence_model(cfg)
     positive(cfg.model, "model", "filters", "kernel_size")
     choice(cfg.model, "model", "padding", ["causal", "same", "valid"])
+    m = cfg.model
+    for key in ("filters_per_layer", "kernel_size_per_layer"):
+        values = m.get(key)
+        if values is None:
+            continue
+        require(len(values) == m.layers and all(v > 0 for v in values), f"model.{key}",
+                f"one positive integer per layer (model.layers={m.layers})", list(values))
+        plain = f"model.{key[:-len('_per_layer')]}"
+        require(plain not in _swept_keys(cfg), "sweep.space", f"no {plain} with model.{key} set (the per-layer "
+                "list takes precedence, so the sweep would change nothing)", plain)
 
 
 REGISTRIES["model"].add("conv1d", Conv1DConfig, target="seqlab.models.conv1d:build", check=check,

@@ -115,6 +115,7 @@ def prepare(cfg: DictConfig) -> Prepared:
     validate(cfg)
     from .. import data, models
     from . import distribute
+    from .batches import train_steps
 
     distribute.configure_devices(cfg.trainer)  # logical CPU replicas: before TensorFlow's runtime starts
     setup_tensorflow(cfg.seed, cfg.deterministic, cfg.trainer)
@@ -124,7 +125,8 @@ def prepare(cfg: DictConfig) -> Prepared:
         cfg.model.norm = models.resolve_norm(cfg.model, spec)
     with placement.scope():  # variables (model, optimizer, metrics) mirrored on every replica
         model = models.build(cfg.model, cfg.regularizer, spec)
-        compile_model(model, cfg.trainer, spec, splits.train.steps(cfg.trainer.batch_size), cfg.deterministic)
+        compile_model(model, cfg.trainer, spec, train_steps(model, splits.train, cfg.trainer.batch_size),
+                      cfg.deterministic)
     distribute.detach(placement, model)  # multi_worker: the chief's predictions (pictures, outputs) stay local
     log.info("data %s: %d train / %d val / %d test examples, task %s, input %s",
              spec.name, len(splits.train), len(splits.val), len(splits.test), spec.task, spec.input_shape)
@@ -248,10 +250,12 @@ def localize(prepared: Prepared, cfg: DictConfig) -> Prepared:
     if distribute.current().kind != "multi_worker":
         return prepared
     from .. import models
+    from .batches import train_steps
 
     splits, spec, trained = prepared
     model = models.build(cfg.model, cfg.regularizer, spec)
-    compile_model(model, cfg.trainer, spec, splits.train.steps(cfg.trainer.batch_size), cfg.deterministic)
+    compile_model(model, cfg.trainer, spec, train_steps(model, splits.train, cfg.trainer.batch_size),
+                  cfg.deterministic)
     model.set_weights(trained.get_weights())
     return Prepared(splits, spec, model)
 

@@ -14,6 +14,7 @@ import keras
 import tensorflow as tf
 
 from . import distribute, shards
+from .batches import drops_last, log_dropped, train_steps
 from .callbacks import progress_verbosity
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,8 @@ def train(model: keras.Model, splits, tcfg, callbacks: List[keras.callbacks.Call
     placement = distribute.current()
     strategy = placement.strategy
     bs = tcfg.batch_size
-    steps, val_steps = splits.train.steps(bs), splits.val.steps(bs)
+    steps, val_steps = train_steps(model, splits.train, bs), splits.val.steps(bs)
+    log_dropped(model, splits.train, bs)
 
     def dataset(split, **kwargs):
         if strategy is None:
@@ -127,7 +129,7 @@ def train(model: keras.Model, splits, tcfg, callbacks: List[keras.callbacks.Call
 
     # one stream over all remaining epochs, each epoch's order a function of (seed, epoch)
     train_ds = dataset(splits.train, shuffle_seed=seed if tcfg.shuffle else None, first_epoch=initial_epoch,
-                       epochs=tcfg.epochs)
+                       epochs=tcfg.epochs, drop_remainder=drops_last(model, len(splits.train), bs))
     val_ds = dataset(splits.val) if val_steps else None
     verbose = progress_verbosity(tcfg.verbose)
     cbs = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, verbose=verbose,
