@@ -26,7 +26,7 @@ Common keys (full list: python -m seqlab --cfg job):
   model.filters / model.kernel_size / model.padding=causal|same|valid / model.dilated / model.batch_norm  (conv1d)
   model.filters_per_layer=[128,256,128] / model.kernel_size_per_layer=[8,5,3]  (conv1d, one per layer)
   regularizer.l2 / regularizer.dropout / regularizer.recurrent_dropout
-  trainer.epochs / trainer.batch_size / trainer.optimizer=adam|adamw|sgd|rmsprop / trainer.lr
+  trainer.epochs / trainer.batch_size / trainer.batch_fraction / trainer.optimizer=adam|adamw|sgd|rmsprop / trainer.lr
   trainer.lr_schedule=constant|exponential|cosine|plateau / trainer.clipnorm / trainer.patience
   seed / deterministic / resume / data_dir  (default $SEQLAB_DATA_DIR)
   hydra.run.dir=DIR          where a run's outputs go (default outputs/<date>/<time>)

@@ -319,3 +319,22 @@ def test_batch_norm_epochs_drop_the_short_last_batch(trainer, tmp_path):
         steps[norm] = int(result.model.optimizer.iterations.numpy())
         assert result.history["loss"][-1] < result.history["loss"][0]
     assert steps == {"true": 2 * 7, "false": 2 * 8}
+
+
+def test_batch_fraction_sizes_the_batch_from_the_training_file(tmp_path):
+    """trainer.batch_fraction=0.1 with batch_size 16 is Fawaz et al.'s int(min(n / 10, 16)): 120 series train in
+    batches of 12 (10 steps an epoch), 400 in batches of 16 (the cap); bad values are refused by key."""
+    from seqlab.config import ConfigError, validate
+
+    base = ["model=conv1d", "model.filters=8", "dataset.val_fraction=0", "trainer.epochs=1",
+            "trainer.batch_size=16", "trainer.batch_fraction=0.1"] + QUIET
+    (tmp_path / "small").mkdir()
+    (tmp_path / "large").mkdir()
+    small = run(compose(["dataset=ucr"] + _ucr(tmp_path / "small") + base), tmp_path / "small_run")
+    assert int(small.model.optimizer.iterations.numpy()) == 10
+    large = run(compose(["dataset=ucr"] + _ucr(tmp_path / "large", n=400) + base), tmp_path / "large_run")
+    assert int(large.model.optimizer.iterations.numpy()) == 25
+    for bad in (["trainer.batch_fraction=0"], ["trainer.batch_fraction=1.5"],
+                ["trainer.distribute=mirrored", "trainer=tape"]):
+        with pytest.raises(ConfigError, match=r"^trainer\.batch_fraction: expected"):
+            validate(compose(["trainer.batch_fraction=0.1"] + bad))

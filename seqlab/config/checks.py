@@ -147,6 +147,13 @@ def _check_trainer(cfg: DictConfig) -> None:
               "multiplies the rate by it)", t.decay_rate)
         check(t.min_lr < t.lr, "trainer.min_lr", f"a floor below trainer.lr ({t.lr}) with lr_schedule=plateau",
               t.min_lr)
+    fraction = t.get("batch_fraction")
+    if fraction is not None:
+        check(0 < fraction <= 1, "trainer.batch_fraction", "a fraction in (0, 1] of the training examples, or null",
+              fraction)
+        check(t.get("distribute", "none") == "none", "trainer.batch_fraction",
+              "null with trainer.distribute (the global batch must be known before the data load on every worker)",
+              fraction)
     choice(t, "trainer", "loss", ["auto", *REGRESSION_LOSSES])
     choice(t, "trainer", "verbose", [0, 1, 2])
     jit = t.get("jit_compile", "auto")

@@ -88,6 +88,9 @@ class TrainerConfig:
     name: str = MISSING
     epochs: int = 10
     batch_size: int = 64
+    # a batch of this fraction of the training examples, at least 1 and at most batch_size (null: batch_size).
+    # Fawaz et al. 2019 train small series sets with min(n / 10, 16): batch_fraction=0.1 batch_size=16
+    batch_fraction: Optional[float] = None
     optimizer: str = "adam"  # adam | adamw | sgd | rmsprop
     lr: float = 1e-3
     # plateau: ReduceLROnPlateau, the rate times decay_rate after lr_patience epochs without a lower monitored loss

@@ -62,6 +62,15 @@ def resolve_jit_compile(setting, model, deterministic: bool, train_steps: int):
     return not masked and not open_length and train_steps >= XLA_MIN_STEPS
 
 
+def batch_from_fraction(tcfg, examples: int) -> int:
+    """trainer.batch_fraction of `examples`, rounded down, at least 1 and at most trainer.batch_size (Fawaz et al.'s
+    int(min(n / 10, 16)) with fraction 0.1 and batch_size 16)."""
+    size = max(1, min(tcfg.batch_size, int(examples * tcfg.batch_fraction)))
+    log.info("trainer.batch_fraction=%g of %d training examples: batch size %d (cap trainer.batch_size=%d)",
+             tcfg.batch_fraction, examples, size, tcfg.batch_size)
+    return size
+
+
 def compile_model(model, tcfg, spec, steps_per_epoch: int, deterministic: bool = False) -> None:
     """Loss and metrics follow from the data (a regression may pick trainer.loss); optimizer and schedule from the
     trainer."""
@@ -123,6 +132,8 @@ def prepare(cfg: DictConfig) -> Prepared:
     splits, spec = data.load(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed)
     if cfg.model.get("norm") == "auto":  # decided once, from the data: the verdict and metrics.json see the choice
         cfg.model.norm = models.resolve_norm(cfg.model, spec)
+    if cfg.trainer.get("batch_fraction"):  # decided once, from the data, like model.norm=auto
+        cfg.trainer.batch_size = batch_from_fraction(cfg.trainer, len(splits.train))
     with placement.scope():  # variables (model, optimizer, metrics) mirrored on every replica
         model = models.build(cfg.model, cfg.regularizer, spec)
         compile_model(model, cfg.trainer, spec, train_steps(model, splits.train, cfg.trainer.batch_size),
