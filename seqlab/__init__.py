@@ -59,8 +59,8 @@ def _install_hook() -> None:
 
 
 def load(run_dir):
-    """A predictor for the run in `run_dir` that takes raw inputs (see seqlab.predictors)."""
-    from .predictors import load as load_predictor
+    """A predictor for the run in `run_dir` that takes raw inputs (see seqlab.inference)."""
+    from .inference import load as load_predictor
 
     return load_predictor(run_dir)
 

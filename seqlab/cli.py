@@ -257,11 +257,11 @@ def main(argv: Optional[List[str]] = None) -> None:
 
         sys.exit(report_main(argv[1:]))
     if argv and argv[0] == "predict":
-        from .predict import main as predict_main
+        from .inference.predict_cli import main as predict_main
 
         sys.exit(predict_main(argv[1:]))
     if argv and argv[0] == "export":
-        from .export import main as export_main
+        from .inference.export import main as export_main
 
         sys.exit(export_main(argv[1:]))
     if "--help" in argv or "-h" in argv:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from test_predict import train_run
 
-from seqlab.export import export
+from seqlab.inference.export import export
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_pmf_decoder_export_parity(tmp_path, fmt):
 
 
 def test_export_cli_prints_size_parity_latency(gru_run, capsys):
-    from seqlab.export import main
+    from seqlab.inference.export import main
 
     assert main([str(gru_run), "--format", "litert", "--output", str(gru_run / "x.tflite")]) == 0
     out = capsys.readouterr().out

@@ -89,7 +89,7 @@ def test_without_import_seqlab_keras_names_the_module(saved):
 
 
 def test_seqlab_load_says_which_import_is_missing(saved, tmp_path):
-    from seqlab.predictors import load_keras_model
+    from seqlab.inference.predictors import load_keras_model
 
     # a copy whose config names a seqlab class that no module registers
     src, dst = saved / "norm_last.keras", tmp_path / "model.keras"

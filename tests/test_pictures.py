@@ -46,8 +46,8 @@ def test_forecast_images_every_n_epochs_and_pngs(tmp_path):
     from test_predict import QUIET
 
     from seqlab import data
-    from seqlab.artifacts import inference_info
     from seqlab.config import compose
+    from seqlab.inference.artifacts import inference_info
     from seqlab.train import run
     from seqlab.train.pictures import PredictionImages
 
@@ -69,9 +69,9 @@ def test_classification_pictures_and_wrong_texts(tmp_path):
     from test_predict import QUIET, train_run
 
     from seqlab import data
-    from seqlab.artifacts import inference_info
     from seqlab.config import compose
     from seqlab.evaluation import extra_test_metrics
+    from seqlab.inference.artifacts import inference_info
     from seqlab.train.pictures import PredictionImages
 
     over = ["dataset=text_synth", "dataset.train_size=128", "dataset.val_size=32", "dataset.test_size=64",

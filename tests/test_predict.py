@@ -8,8 +8,8 @@ import pytest
 
 import seqlab
 from seqlab import data
-from seqlab.artifacts import write_artifacts
 from seqlab.config import ConfigError, compose
+from seqlab.inference.artifacts import write_artifacts
 from seqlab.train import run
 
 QUIET = ["trainer.verbose=0", "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0", "trainer.epochs=1"]

@@ -136,7 +136,7 @@ def build_callbacks(cfg, run_dir: Path, model: keras.Model, splits,
 
         cbs.append(TensorBoardReview(cfg, run_dir, splits))
         if spec is not None:  # after early stopping: its pictures at the end show the restored weights
-            from ..artifacts import inference_info
+            from ..inference.artifacts import inference_info
             from .pictures import PredictionImages
 
             tb = tcfg.tensorboard

@@ -25,8 +25,8 @@ STATUSES = ("completed", "diverged", "interrupted", "failed")
 def inference_files(run_dir: Path, cfg: DictConfig, prepared, metrics: Dict[str, Any]) -> Dict[str, Any]:
     """What makes the run directory a self-contained model (inference.json, vocabulary.txt, examples.npz), and
     the test metrics beyond Keras' (per-class scores, ROC AUC; regression errors in original units)."""
-    from ..artifacts import inference_info, write_artifacts
     from ..evaluation import extra_test_metrics
+    from ..inference.artifacts import inference_info, write_artifacts
 
     splits, spec, model = prepared
     write_artifacts(run_dir, cfg, splits, spec)

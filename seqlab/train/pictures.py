@@ -10,8 +10,8 @@ import keras
 import numpy as np
 
 from .. import plots
-from ..artifacts import vocabulary
 from ..evaluation import class_probabilities, classification_report, predict_split
+from ..inference.artifacts import vocabulary
 
 LOGDIR = "predictions"  # run_dir/tb/predictions
 
@@ -19,7 +19,7 @@ LOGDIR = "predictions"  # run_dir/tb/predictions
 class PredictionImages(keras.callbacks.Callback):
     """TensorBoard images (run_dir/tb/predictions) and PNG files (run_dir) of the model's test predictions.
 
-    `artifacts` is `seqlab.artifacts.inference_info(cfg, splits, spec)`. Forecasting runs: `windows` fixed test
+    `artifacts` is `inference.artifacts.inference_info(cfg, splits, spec)`. Forecasting runs: `windows` fixed test
     windows, drawn every `image_freq` epochs (0: only at the end) and written as forecast_<i>.png by `on_run_end`.
     Classification runs, at `on_run_end`: confusion_matrix.png, per-class precision/recall/F1 (and ROC AUC for two
     classes) as scalars, and the `wrong_texts` most confidently wrong test texts as a text table.

@@ -12,7 +12,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .config import ConfigError, config_error
+from ..config import ConfigError, config_error
 
 log = logging.getLogger(__name__)
 FORMATS = ("saved_model", "litert", "onnx")
@@ -217,8 +217,8 @@ def latency_ms(run: Callable, example, repeats: int = 20) -> float:
 
 def export(run_dir: Path, fmt: str, output: Optional[Path] = None) -> Dict[str, object]:
     """Export the run, check parity on its saved test examples; returns path, size, max_abs_diff, latency."""
+    from . import load
     from .artifacts import read_examples
-    from .predictors import load
 
     if fmt not in FORMATS:
         raise config_error("--format", "an export format", fmt, list(FORMATS))

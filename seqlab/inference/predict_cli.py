@@ -13,7 +13,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 import pandas as pd
 
-from .config import ConfigError, config_error
+from ..config import ConfigError, config_error
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def read_texts(path: Path, meta: dict) -> Tuple[List[str], Optional[list]]:
 def read_ucr_rows(path: Path, unlabelled: bool) -> Tuple[list, Optional[list]]:
     """(series, labels or None) from a UCR-style file: one row per series, tab- or comma-separated."""
     if not unlabelled:
-        from .data.ucr import read_ucr
+        from ..data.ucr import read_ucr
 
         return read_ucr(path, "INPUT")
     text = path.read_text(encoding="utf-8")
@@ -68,8 +68,8 @@ def read_ucr_rows(path: Path, unlabelled: bool) -> Tuple[list, Optional[list]]:
 
 
 def _series(pred, args) -> Tuple[pd.DataFrame, Optional[dict], int]:
-    from . import plots
-    from .data.tabular import read_table
+    from .. import plots
+    from ..data.tabular import read_table
 
     dialect = pred.meta.get("dialect") or {}  # the training file's separator, decimal mark, ... (else detected)
     frame = read_table(Path(args.input), "INPUT", sep=dialect.get("sep", "auto"),
@@ -89,8 +89,8 @@ def _series(pred, args) -> Tuple[pd.DataFrame, Optional[dict], int]:
 
 
 def _classes(pred, args, kind: str) -> Tuple[pd.DataFrame, Optional[dict], int]:
-    from . import plots
-    from .evaluation import confusion_matrix
+    from .. import plots
+    from ..evaluation import confusion_matrix
 
     if kind == "text":
         inputs, labels = read_texts(args.input, pred.meta)
@@ -115,7 +115,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        from .predictors import load
+        from . import load
 
         if not args.input.is_file():
             raise config_error("INPUT", "an existing file", str(args.input))
@@ -134,7 +134,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     output = args.output or Path(f"{args.input.name.split('.')[0]}.predictions.csv")
-    from .train.outputs import atomic_write, write_json
+    from ..train.outputs import atomic_write, write_json
 
     atomic_write(output, lambda tmp: out.to_csv(tmp, index=False))
     lines = [f"{kind} predictions of {args.run_dir}: {len(out)} rows -> {output}"]

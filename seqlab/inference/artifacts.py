@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 def inference_info(cfg, splits, spec) -> Dict[str, Any]:
     """The JSON-friendly description of a run's inputs and outputs, from `splits.artifacts` (else `splits.info`)."""
-    from .data.base import WindowSplit
+    from ..data.base import WindowSplit
 
     artifacts = dict(getattr(splits, "artifacts", None) or {})
     info = dict(splits.info or {})
@@ -71,7 +71,7 @@ def vocabulary(splits) -> Optional[List[str]]:
 
 def write_artifacts(run_dir: Path, cfg, splits, spec) -> None:
     """Write inference.json, vocabulary.txt (text runs) and examples.npz into `run_dir`, each atomically."""
-    from .train.outputs import atomic_write, write_json
+    from ..train.outputs import atomic_write, write_json
 
     run_dir = Path(run_dir)
     meta = inference_info(cfg, splits, spec)
@@ -92,7 +92,7 @@ def write_artifacts(run_dir: Path, cfg, splits, spec) -> None:
 
 def read_inference(run_dir: Path) -> Dict[str, Any]:
     """inference.json of a run, with its vocabulary (full list, index = token id) for text runs."""
-    from .config import config_error
+    from ..config import config_error
 
     run_dir = Path(run_dir)
     path = run_dir / INFERENCE_FILE

@@ -9,8 +9,7 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from .artifacts import read_inference
-from .config import config_error
+from ..config import config_error
 
 MISSING_IMPORT_HINT = ("the model uses seqlab's own Keras layers: `import seqlab` before keras.saving.load_model "
                        "(it registers them)")
@@ -18,11 +17,14 @@ MISSING_IMPORT_HINT = ("the model uses seqlab's own Keras layers: `import seqlab
 
 def load_keras_model(run_dir: Path):
     """model.keras of a run; a failure to deserialize says which import it needs."""
+    import importlib
+
     import keras
 
-    import seqlab
+    from ..models import KERAS_MODULES
 
-    seqlab.register_keras_classes()
+    for name in KERAS_MODULES:  # seqlab's Keras classes registered (what `import seqlab` arranges)
+        importlib.import_module(name)
     path = Path(run_dir) / "model.keras"
     if not path.is_file():
         raise config_error("RUN_DIR", "a run directory with model.keras (a completed run)", str(run_dir))
@@ -32,16 +34,6 @@ def load_keras_model(run_dir: Path):
         if "seqlab" in str(e):
             raise TypeError(f"{path}: {MISSING_IMPORT_HINT}; Keras said: {str(e)[:500]}") from e
         raise
-
-
-def load(run_dir) -> "Predictor":
-    """The predictor of the run in `run_dir` (series, text, ucr or array, as inference.json says)."""
-    from .forecast import SeriesPredictor
-
-    run_dir = Path(run_dir)
-    meta = read_inference(run_dir)
-    kinds = {"series": SeriesPredictor, "text": TextPredictor, "ucr": UcrPredictor, "array": Predictor}
-    return kinds[meta["kind"]](load_keras_model(run_dir), meta, run_dir)
 
 
 class Predictor:
@@ -102,7 +94,7 @@ class TextPredictor(_Classifier):
         super().__init__(model, meta, run_dir)
         import keras
 
-        from .data.text import standardize
+        from ..data.text import standardize
 
         vocab = meta["vocabulary"]
         self.vectorizer = keras.layers.TextVectorization(standardize=standardize, vocabulary=vocab[2:], ragged=True)
@@ -126,7 +118,7 @@ class TextPredictor(_Classifier):
     def predict_ids(self, ids: np.ndarray) -> np.ndarray:
         """(n, K) probabilities for token-id rows. Open-length models get length-sorted batches cut to their
         longest row (as in evaluation), then the original order back."""
-        from .data.base import TokenSplit
+        from ..data.base import TokenSplit
 
         if self.meta["input_shape"][0] is not None:
             return self.probabilities(self.predict_model(ids))

@@ -7,7 +7,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import pandas as pd
 
-from .config import config_error
+from ..config import config_error
 from .predictors import Predictor
 
 
@@ -61,7 +61,7 @@ class SeriesPredictor(Predictor):
         if time_cols and all(c in frame.columns for c in time_cols):
             from pathlib import Path
 
-            from .data.tabular import parse_time
+            from ..data.tabular import parse_time
 
             # timestamps as in training: one column or year/month/day/... parts; rows must be in time order
             _, times, _ = parse_time(frame, time_cols, Path("INPUT"), unit=self.meta.get("time_unit"),
