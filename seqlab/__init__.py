@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.abc
 import importlib.util
 import logging
+import os
 import sys
 
 __version__ = "0.1.0"
@@ -27,35 +28,51 @@ def register_keras_classes() -> None:
         importlib.import_module(name)
 
 
-class _AfterKerasImport(importlib.abc.MetaPathFinder):
-    """Finds nothing itself: wraps Keras' own loader so that seqlab's classes register right after Keras loads."""
+class _AroundImport(importlib.abc.MetaPathFinder):
+    """Finds nothing itself: wraps a module's own loader (one shot) so that `around(exec_module, module)` runs it:
+    seqlab's Keras classes register right after Keras loads; TensorFlow's start-up noise is filtered as it loads."""
+
+    def __init__(self, name: str, around):
+        self.name, self.around = name, around
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != "keras":
+        if fullname != self.name:
             return None
         sys.meta_path.remove(self)  # one shot, and find_spec below must not come back here
-        spec = importlib.util.find_spec("keras")
+        spec = importlib.util.find_spec(fullname)
         loader = getattr(spec, "loader", None)
         if loader is None or not hasattr(loader, "exec_module"):
             return spec
-        exec_keras = loader.exec_module
-
-        def exec_module(module):
-            exec_keras(module)
-            try:
-                register_keras_classes()
-            except Exception:  # never break `import keras` itself; loading a seqlab model will say what failed
-                logging.getLogger(__name__).warning("seqlab: could not register its Keras classes", exc_info=True)
-
-        loader.exec_module = exec_module
+        exec_original, around = loader.exec_module, self.around
+        loader.exec_module = lambda module: around(exec_original, module)
         return spec
 
 
-def _install_hook() -> None:
-    if "keras" in sys.modules:
+def _after_keras(exec_module, module) -> None:
+    exec_module(module)
+    try:
         register_keras_classes()
-    elif not any(isinstance(f, _AfterKerasImport) for f in sys.meta_path):
-        sys.meta_path.insert(0, _AfterKerasImport())
+    except Exception:  # never break `import keras` itself; loading a seqlab model will say what failed
+        logging.getLogger(__name__).warning("seqlab: could not register its Keras classes", exc_info=True)
+
+
+def _quiet_tensorflow(exec_module, module) -> None:
+    from .startup import filtered_stderr, gpus_present
+
+    with filtered_stderr(gpus_present):
+        exec_module(module)
+
+
+def _install_hook() -> None:
+    hooks = [("keras", _after_keras)]
+    if not os.environ.get("SEQLAB_TF_STARTUP_LOG"):  # set it to see TensorFlow's start-up lines unfiltered
+        hooks.append(("tensorflow", _quiet_tensorflow))
+    for name, around in hooks:
+        if name in sys.modules:
+            if name == "keras":
+                register_keras_classes()
+        elif not any(isinstance(f, _AroundImport) and f.name == name for f in sys.meta_path):
+            sys.meta_path.insert(0, _AroundImport(name, around))
 
 
 def load(run_dir):

@@ -17,6 +17,13 @@ from .config import GROUPS, ConfigError, conf_dir, options, register, validate
 log = logging.getLogger("seqlab")
 EXIT_RUN_DIR, EXIT_CONFIG, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
 
+# the one list of subcommands: `seqlab NAME ...` runs main(argv) at the import path; --help lists them from here
+SUBCOMMANDS = {
+    "report": ("seqlab.report:main", "DIR", "table of every run under DIR"),
+    "predict": ("seqlab.inference.predict_cli:main", "RUN_DIR INPUT", "predictions of a trained run on new data"),
+    "export": ("seqlab.inference.export:main", "RUN_DIR --format F", "the trained model as a SavedModel / LiteRT file"),
+}
+
 KEYS_HELP = """\
 Common keys (full list: python -m seqlab --cfg job):
   dataset.limit=N            cap examples per split (quick looks, smoke tests)
@@ -52,8 +59,9 @@ def help_text() -> str:
              "Usage: python -m seqlab [group=option ...] [key=value ...]",
              "       python -m seqlab -m sweep=lr [...]      Keras Tuner sweep (results under sweeps/)",
              "       python -m seqlab --cfg job [...]        print the composed config and exit",
-             "       seqlab report DIR                       table of every run under DIR", "",
-             "Config groups (defaults marked *):"]
+             "       seqlab --version                        seqlab's version"]
+    lines += [f"       {f'seqlab {name} {args}':<40}{what}" for name, (_, args, what) in SUBCOMMANDS.items()]
+    lines += ["", "Config groups (defaults marked *):"]
     defaults = {"dataset": "sine", "model": "lstm", "regularizer": "none", "trainer": "fit", "sweep": "none"}
     for group in GROUPS + ("experiment",):
         lines.append(f"  {group}:")
@@ -248,27 +256,35 @@ def _start_flag(state: dict):
     return StartFlag()
 
 
+def _unknown_override(argv: List[str]) -> Optional[str]:
+    """A `key=value` whose key no schema of seqlab has (a typo), answered before Hydra's `+key` advice."""
+    from .config.keys import unknown_override
+    from .registry import registry
+
+    return unknown_override(argv, {g: [e.schema for e in registry(g)] for g in GROUPS})
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     """Entry point of `seqlab` and `python -m seqlab`."""
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter (predict, export too)
-    if argv and argv[0] == "report":
-        from .report import main as report_main
+    if argv and argv[0] in SUBCOMMANDS:
+        from .registry import import_target
 
-        sys.exit(report_main(argv[1:]))
-    if argv and argv[0] == "predict":
-        from .inference.predict_cli import main as predict_main
+        sys.exit(import_target(SUBCOMMANDS[argv[0]][0], f"seqlab {argv[0]}")(argv[1:]))
+    if "--version" in argv or "-V" in argv:
+        from . import __version__
 
-        sys.exit(predict_main(argv[1:]))
-    if argv and argv[0] == "export":
-        from .inference.export import main as export_main
-
-        sys.exit(export_main(argv[1:]))
+        print(f"seqlab {__version__}")
+        return
     if "--help" in argv or "-h" in argv:
         print(help_text())
         return
     try:
         register()
+        typo = _unknown_override(argv)
+        if typo:
+            fail(f"error: {typo}", EXIT_CONFIG)
         import hydra
 
         from .rundir import unique_dir

@@ -17,6 +17,7 @@ retry_queue                 Oracle._retry_queue, a list of trial ids (a lost wor
 save_trial                  Oracle._save_trial (trial.json after the lease reaper changed a trial)
 oracle_server               keras_tuner.src.distribute.oracle_chief.OracleServicer, keras_tuner.src.protos
                             .get_service_grpc (the chief's gRPC servicer, served by seqlab's loop that reaps workers)
+number_trials_by_id         Oracle._display (Display.on_trial_begin, trial_number): the banner counts from 1
 stop_requested              OracleServicer.stop_triggered (a worker was told the search is over)
 route_tuner_json            keras_tuner.src.utils.save_json (oracle.json, tuner0.json, trial.json: seqlab writes
                             them atomically; Stateful.save and Tuner look the function up on the module per call)
@@ -78,6 +79,31 @@ def oracle_server(oracle: Any, server: Any) -> Any:
     servicer = OracleServicer(oracle)
     protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
     return servicer
+
+
+def number_trials_by_id(oracle: Any) -> None:
+    """Keras Tuner's banner counts trials from 1 (`Running Trial #2` for trial id 1); seqlab's `trials/<id>/` uses
+    the trial id: the banner and `Trial <n> Complete` say the id, so there is one numbering."""
+    import contextlib
+    import io
+    import sys
+
+    display = oracle._display
+    if getattr(display.on_trial_begin, "seqlab_numbered", False):
+        return
+    begin = display.on_trial_begin
+
+    def on_trial_begin(trial):
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            begin(trial)
+        number = display.trial_number.get(trial.trial_id)
+        display.trial_number[trial.trial_id] = trial.trial_id
+        sys.stdout.write(printed.getvalue().replace(f"Running Trial #{number}",
+                                                    f"Running Trial {trial.trial_id} (trials/{trial.trial_id}/)", 1))
+
+    on_trial_begin.seqlab_numbered = True
+    display.on_trial_begin = on_trial_begin
 
 
 def stop_requested(servicer: Any) -> bool:

@@ -115,3 +115,14 @@ def test_synchronized_and_trial_are_public():
     from keras_tuner.engine.trial import Trial, TrialStatus
 
     assert callable(keras_tuner.synchronized) and TrialStatus.IDLE and Trial
+
+
+def test_keras_tuners_banner_numbers_trials_by_their_id_as_trials_dirs_do(oracle, capsys):
+    oracle.verbose = 1
+    private.number_trials_by_id(oracle)
+    private.number_trials_by_id(oracle)  # once only
+    first, second = oracle.create_trial("w1"), oracle.create_trial("w2")
+    out = capsys.readouterr().out
+    assert f"Running Trial {first.trial_id} (trials/{first.trial_id}/)" in out
+    assert f"Running Trial {second.trial_id} (trials/{second.trial_id}/)" in out
+    assert "Running Trial #" not in out and second.trial_id.lstrip("0") == "1"

@@ -150,7 +150,8 @@ def read_series(path: Path, key: str, ds) -> Tuple[pd.DataFrame, Dict]:
     if cache_key in _READ_CACHE:
         frame, info = _READ_CACHE[cache_key]
         return frame, dict(info)
-    table = read_table(path, key, sep=opts[0], decimal=opts[1], thousands=opts[2], encoding=opts[3])
+    table = read_table(path, key, sep=opts[0], decimal=opts[1], thousands=opts[2], encoding=opts[3],
+                       time_columns=columns)
     frame = table.frame
     info: Dict = {"source": str(path), **table.describe()}
     if columns:

@@ -323,11 +323,12 @@ def _plain_numbers(typed: pd.DataFrame, names: List[str]) -> Dict[str, pd.Series
 
 def read_table(path: Path, key: str = "dataset.path", sep: str = AUTO, decimal: str = AUTO,
                thousands: Optional[str] = None, encoding: str = AUTO, prefix: str = "dataset",
-               as_text: bool = False) -> Table:
+               as_text: bool = False, time_columns: Sequence[str] = ()) -> Table:
     """Read a CSV (plain or .gz) whatever its dialect, or refuse it with the line and the option that fixes it.
 
     `sep`, `decimal`, `encoding`: `auto` detects them; `thousands`: None means none (a column that reads only
     without one is refused, naming `dataset.thousands`). `as_text`: every column stays text (labelled text files).
+    `time_columns`: text columns that are timestamps (not reported as text columns). The dialect is logged.
     """
     path = Path(path)
     if not path.is_file():
@@ -359,6 +360,7 @@ def read_table(path: Path, key: str = "dataset.path", sep: str = AUTO, decimal: 
             raise config_error(key, "a CSV file with at least one data row", f"{path} (header only)")
         frame.columns = names
         dialect = {"sep": sep, "decimal": None, "thousands": None, "encoding": used_encoding}
+        _log_dialect(path, dialect)
         return Table(frame=frame, path=path, dialect=dialect, string_columns=list(names), notes=notes)
     # the fast path: pandas' own C parser reads the plain numeric columns; only the others are read as text
     if decimal in (AUTO, ".") and thousands is None:
@@ -374,11 +376,23 @@ def read_table(path: Path, key: str = "dataset.path", sep: str = AUTO, decimal: 
         raise config_error(key, "a CSV file with at least one data row", f"{path} (header only)")
     frame, dropped = _drop_index_column(frame, notes)
     dialect = {"sep": sep, "decimal": decimal, "thousands": thousands, "encoding": used_encoding}
-    if strings:
-        notes.append(f"text columns (not used as numbers): {', '.join(strings)}")
+    text_columns = [c for c in strings if c not in time_columns]
+    if text_columns:
+        notes.append(f"text columns (not used as numbers): {', '.join(text_columns)}")
+    _log_dialect(path, dialect)
     for note in notes:
         log.info("%s: %s", path.name, note)
     return Table(frame=frame, path=path, dialect=dialect, string_columns=strings, dropped=dropped, notes=notes)
+
+
+def _log_dialect(path: Path, dialect: Dict[str, Any]) -> None:
+    """The dialect read, logged for every file (detected or given), as metrics.json's data.dialect records it."""
+    parts = [f"separator {_name(dialect['sep'])}"]
+    if dialect.get("decimal"):
+        parts.append(f"decimal mark {_name(dialect['decimal'])}")
+    parts.append(f"thousands separator {_name(dialect['thousands'])}" if dialect.get("thousands")
+                 else "no thousands separator")
+    log.info("%s: dialect: %s, encoding %s", path.name, ", ".join(parts), dialect["encoding"])
 
 
 # --------------------------------------------------------------------------- time

@@ -138,6 +138,7 @@ def make_oracle(cfg: DictConfig, lease: Optional[float] = None):
     else:
         oracle = oracle_cls(max_trials=int(sw.max_trials), **common)
     oracle.setup_lease(lease)
+    private.number_trials_by_id(oracle)  # Keras Tuner's banner says the trial id, as trials/<id>/ does
     return oracle
 
 
