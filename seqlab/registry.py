@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Optional
+from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional
 
 from .config.errors import ConfigError, config_error
 from .config.schema import GROUPS
@@ -167,3 +167,25 @@ def check_target_key(node: Any, field_name: str, key: str, example: str) -> None
     if not value:
         raise config_error(key, f"an import path 'module:function' (e.g. {example})", value)
     find_target(value, key)
+
+
+class _Schemas(Mapping):
+    """group -> {schema name -> dataclass}, read from the registries on first use (the option modules own them).
+
+    YAML options extend these through `/schema/<group>/<schema name>@_here_`.
+    """
+
+    def _table(self) -> Dict[str, Dict[str, type]]:
+        return {g: {e.schema_name: e.schema for e in registry(g)} for g in GROUPS}
+
+    def __getitem__(self, group: str) -> Dict[str, type]:
+        return self._table()[group]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(GROUPS)
+
+    def __len__(self) -> int:
+        return len(GROUPS)
+
+
+SCHEMAS: Mapping[str, Dict[str, type]] = _Schemas()

@@ -69,7 +69,7 @@ for name, extra in (("two", ["trainer.distribute=mirrored", "trainer.replicas=2"
     prepared = stages.prepare(cfg)
     callbacks = stages.make_callbacks(cfg, sys.argv[1] + "/" + name, prepared)
     assert stages.fit(prepared, cfg, callbacks).status == "completed"
-    out[name] = {"history": callbacks.history.history, "distribute": distribute.current().describe(),
+    out[name] = {"history": callbacks.history.history, "distribute": prepared.placement.describe(),
                  "keras_strategy": type(prepared.model._distribute_strategy).__name__}
 print("CURVES" + json.dumps(out))
 """

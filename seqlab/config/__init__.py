@@ -5,11 +5,10 @@ beside its code (seqlab/data/*, seqlab/models/*) and is registered in seqlab.reg
 live there are imported on first use.
 """
 
-from .checks import validate
 from .errors import ConfigError, config_error
+from .metric import objective_direction
 from .schema import (
     GROUPS,
-    SCHEMAS,
     CheckpointConfig,
     Config,
     DatasetConfig,
@@ -21,8 +20,9 @@ from .schema import (
     TensorBoardConfig,
     TrainerConfig,
 )
-from .space import config_leaves, objective_direction, sweep_space
+from .space import config_leaves, sweep_space
 from .store import compose, conf_dir, options, register
+from .validation import validate
 
 # schema name -> the module that defines (and registers) it
 _OPTION_SCHEMAS = {
@@ -35,6 +35,10 @@ _OPTION_SCHEMAS = {
 
 
 def __getattr__(name: str):
+    if name == "SCHEMAS":  # group -> {schema name -> dataclass}, from the registries
+        from ..registry import SCHEMAS
+
+        return SCHEMAS
     if name in _OPTION_SCHEMAS:
         import importlib
 

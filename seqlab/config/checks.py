@@ -13,8 +13,8 @@ from typing import Any, List, Optional
 from omegaconf import DictConfig, OmegaConf
 
 from .errors import config_error
+from .metric import objective_direction
 from .schema import GROUPS
-from .space import objective_direction, sweep_space
 
 
 # --------------------------------------------------------------------------- helpers for every option's check
@@ -50,8 +50,8 @@ def fraction(node: DictConfig, prefix: str, key: str, upper_open: bool = True, l
 
 
 # --------------------------------------------------------------------------- validate
-def validate(cfg: DictConfig) -> None:
-    """Cross-field and range checks the schema types cannot express; raises ConfigError."""
+def check_config(cfg: DictConfig) -> None:
+    """Cross-field and range checks the schema types cannot express, the sweep space aside; raises ConfigError."""
     from ..registry import entry, registry
 
     for group in GROUPS:
@@ -73,7 +73,6 @@ def validate(cfg: DictConfig) -> None:
     _check_across_groups(cfg, entries["dataset"], entries["model"])
     if cfg.sweep.name != "none":
         _check_objective_is_logged(cfg, entries["dataset"])
-        sweep_space(cfg)
 
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # trainer.precision: Keras dtype policies

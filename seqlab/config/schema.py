@@ -6,7 +6,7 @@ An option's own schema lives beside its code (e.g. RNNConfig in seqlab/models/rn
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Mapping, Optional
+from typing import Any, Dict, List, Optional
 
 from omegaconf import MISSING
 
@@ -170,26 +170,4 @@ class Config:
     data_dir: Optional[str] = None
 
 
-class _Schemas(Mapping):
-    """group -> {schema name -> dataclass}, read from the registries on first use (the option modules own them).
-
-    YAML options extend these through `/schema/<group>/<schema name>@_here_`.
-    """
-
-    def _table(self) -> Dict[str, Dict[str, type]]:
-        from ..registry import registry
-
-        return {g: {e.schema_name: e.schema for e in registry(g)} for g in GROUPS}
-
-    def __getitem__(self, group: str) -> Dict[str, type]:
-        return self._table()[group]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(GROUPS)
-
-    def __len__(self) -> int:
-        return len(GROUPS)
-
-
 GROUPS = ("dataset", "model", "regularizer", "trainer", "sweep")
-SCHEMAS: Mapping[str, Dict[str, type]] = _Schemas()

@@ -7,10 +7,10 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from omegaconf import DictConfig, OmegaConf
 
+from .checks import check_config
 from .errors import ConfigError, config_error
 from .flat import flatten
-from .metric import metric_direction
-from .schema import SCHEMAS
+from .metric import objective_direction  # noqa: F401 - re-exported (seqlab.config)
 
 
 def _check(cond: bool, key: str, expected: str, received: Any, choices: Optional[List[Any]] = None) -> None:
@@ -23,18 +23,6 @@ SPACE_FIELDS = {"float": {"type", "min", "max", "step", "sampling"}, "int": {"ty
                 "choice": {"type", "values"}}
 _ENTRY_KEYS = set().union(*SPACE_FIELDS.values())
 LEAVES_SKIP = ("sweep", "hydra")  # what a sweep may not set
-
-
-def objective_direction(sw: DictConfig) -> str:
-    """`sweep.direction`, or inferred from the objective's name: losses and errors fall, accuracies rise."""
-    if sw.direction:
-        return sw.direction
-    direction = metric_direction(sw.objective)
-    if direction is None:
-        raise config_error("sweep.direction",
-                           f"min or max (it cannot be inferred from sweep.objective={sw.objective!r})",
-                           sw.direction, ["min", "max"])
-    return direction
 
 
 def _flatten_space(node: Dict[str, Any], prefix: str = "", out: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
@@ -60,6 +48,8 @@ def _other_option_field(key: str) -> bool:
     """`model.filters` under model=lstm: a field of another option of the same group (skipped, not a typo)."""
     from dataclasses import fields
 
+    from ..registry import SCHEMAS
+
     group, _, name = key.partition(".")
     return any(name == f.name for schema in SCHEMAS.get(group, {}).values() for f in fields(schema))
 
@@ -74,10 +64,8 @@ def _check_space_value(cfg: DictConfig, key: str, value: Any, name: str) -> None
     except Exception as e:  # omegaconf's ValidationError: the schema's type refuses the value
         raise ConfigError(f"{name}: {value!r} is not a valid value of {key} ({str(e).splitlines()[0]})") from None
     trial.sweep.name = "none"
-    from .checks import validate
-
     try:
-        validate(trial)
+        check_config(trial)
     except ConfigError as e:
         raise ConfigError(f"{name}: the value {value!r} is invalid: {e}") from None
 

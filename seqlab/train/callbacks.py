@@ -114,9 +114,11 @@ def monitored(splits) -> str:
 
 def build_callbacks(cfg, run_dir: Path, model: keras.Model, splits,
                     extra: Optional[List[keras.callbacks.Callback]] = None,
-                    timer: Optional[EpochTimer] = None, spec=None) -> List[keras.callbacks.Callback]:
+                    timer: Optional[EpochTimer] = None, spec=None,
+                    chief: bool = True) -> List[keras.callbacks.Callback]:
     """The callback list both trainers run, for the whole config `cfg`: `timer` (a new EpochTimer when None),
-    early stopping, TensorBoard (and, given the DataSpec, the prediction pictures), then `extra`."""
+    early stopping, TensorBoard (and, given the DataSpec, the prediction pictures: on the `chief` only), then
+    `extra`."""
     tcfg = cfg.trainer
     cbs: List[keras.callbacks.Callback] = [timer if timer is not None else EpochTimer()]
     if tcfg.patience:
@@ -128,10 +130,8 @@ def build_callbacks(cfg, run_dir: Path, model: keras.Model, splits,
     if tcfg.lr_schedule == "plateau":
         cbs.append(ReduceLROnPlateau(monitor=monitored(splits), factor=tcfg.decay_rate, patience=tcfg.lr_patience,
                                      min_lr=tcfg.min_lr, verbose=1 if tcfg.verbose else 0))
-    from .distribute import current
-
     # replaces keras.callbacks.TensorBoard (same tags for every trainer); a multi-worker run's chief alone writes it
-    if tcfg.tensorboard.enabled and current().chief:
+    if tcfg.tensorboard.enabled and chief:
         from .tensorboard import TensorBoardReview
 
         cbs.append(TensorBoardReview(cfg, run_dir, splits))

@@ -4,7 +4,7 @@
 device) is cut into one near-equal piece per replica; a replica's loss is its piece's mean times its share of the
 global batch (`tf.nn.compute_average_loss` with the global batch size), so the all-reduced gradient is the
 single-device gradient of that batch. Under `multi_worker` only the chief (task 0) writes files; the others train
-in lockstep and write nothing. One run at a time per process: `current()` is that run's placement.
+in lockstep and write nothing. Each run's placement is handed to the stages that need it (stages.Prepared.placement).
 """
 
 from __future__ import annotations
@@ -51,13 +51,7 @@ class Placement:
         return out
 
 
-_CURRENT = Placement()
 _MULTI_WORKER: dict = {}  # cluster -> strategy: one MultiWorkerMirroredStrategy (one gRPC server) per process
-
-
-def current() -> Placement:
-    """The placement of the run this process is preparing or training (one device until `place` ran)."""
-    return _CURRENT
 
 
 def configure_devices(tcfg) -> None:
@@ -79,12 +73,10 @@ def configure_devices(tcfg) -> None:
 
 
 def place(tcfg) -> Placement:
-    """Create the strategy of `trainer.distribute` (after `configure_devices`) and make it `current()`."""
-    global _CURRENT
+    """Create the strategy of `trainer.distribute` (after `configure_devices`); returns its Placement."""
     kind = tcfg.get("distribute", "none")
     if kind == "none":
-        _CURRENT = Placement()
-        return _CURRENT
+        return Placement()
     import tensorflow as tf
 
     if kind == "mirrored":
@@ -95,7 +87,7 @@ def place(tcfg) -> Placement:
             raise ConfigError(f"trainer.replicas: expected at most the {len(pool)} local "
                               f"{'GPU' if gpus else 'CPU'} device(s), got {n}")
         strategy = tf.distribute.MirroredStrategy(devices=pool[:n])
-        _CURRENT = Placement("mirrored", strategy, strategy.num_replicas_in_sync)
+        placement = Placement("mirrored", strategy, strategy.num_replicas_in_sync)
     else:
         cluster = cluster_of(tcfg.cluster)
         key = (tuple((j, tuple(a)) for j, a in sorted(cluster.jobs.items())), cluster.task_type, cluster.task_index)
@@ -108,11 +100,11 @@ def place(tcfg) -> Placement:
             _MULTI_WORKER[key] = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver,
                                                                            communication_options=options)
         strategy = _MULTI_WORKER[key]
-        _CURRENT = Placement("multi_worker", strategy, strategy.num_replicas_in_sync, cluster.is_chief, cluster,
-                             float(tcfg.cluster.timeout_s))
-        log.info("multi-worker: %s, %d replicas in sync%s", cluster.describe(), _CURRENT.replicas,
+        placement = Placement("multi_worker", strategy, strategy.num_replicas_in_sync, cluster.is_chief, cluster,
+                              float(tcfg.cluster.timeout_s))
+        log.info("multi-worker: %s, %d replicas in sync%s", cluster.describe(), placement.replicas,
                  " (chief: writes the outputs)" if cluster.is_chief else " (writes nothing)")
-    return _CURRENT
+    return placement
 
 
 def scaled_lr(tcfg, replicas: int) -> float:

@@ -11,7 +11,7 @@ from .callbacks import progress_verbosity
 
 
 def train(model: keras.Model, splits, tcfg, callbacks: List[keras.callbacks.Callback], seed: int,
-          initial_epoch: int = 0) -> Dict[str, List[float]]:
+          initial_epoch: int = 0, placement=None) -> Dict[str, List[float]]:
     """Train epochs [initial_epoch, tcfg.epochs); returns the per-epoch history (Keras metric names)."""
     bs = tcfg.batch_size
     model.run_eagerly = tcfg.eager

@@ -56,7 +56,7 @@ def solve(model: keras.Model, split, l2: float) -> Dict[str, float]:
 
 
 def train(model: keras.Model, splits, tcfg, callbacks: List[keras.callbacks.Callback], seed: int,
-          initial_epoch: int = 0) -> Dict[str, List[float]]:
+          initial_epoch: int = 0, placement=None) -> Dict[str, List[float]]:
     """Solve, then report the one epoch (training and validation metrics of the solution) to the callbacks."""
     from ..config import config_error
 

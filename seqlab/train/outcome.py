@@ -111,7 +111,6 @@ def write_outcome(run_dir: Path, outcome: Outcome) -> Dict[str, Any]:
     (`outcome.write` False: return the metrics and write nothing)."""
     from .callbacks import on_run_end
     from .diagnose import ADVICE, diagnose_curves
-    from .distribute import current
 
     if outcome.status not in STATUSES:
         raise ValueError(f"outcome status: expected one of {STATUSES}, got {outcome.status!r}")
@@ -124,8 +123,8 @@ def write_outcome(run_dir: Path, outcome: Outcome) -> Dict[str, Any]:
     metrics.update(outcome.details)
     if prepared is not None and cbs is not None:
         metrics.update(describe(cfg, prepared, cbs.timer, history))
-        if current().kind != "none":
-            metrics["distribute"] = current().describe()
+        if prepared.placement.kind != "none":
+            metrics["distribute"] = prepared.placement.describe()
     if not outcome.write:
         return metrics
     if prepared is not None and cbs is not None:

@@ -59,7 +59,6 @@ def run(cfg: DictConfig, run_dir: Path, extra_callbacks: Optional[list] = None) 
     writing metrics.json (and, when interrupted, a checkpoint); any other error writes metrics.json with
     `status: failed`, the error and its stage (`errors.stage_of(e)`), then propagates.
     """
-    from .distribute import current
     from .outputs import write_config_yaml
 
     run_dir = Path(run_dir)
@@ -71,7 +70,7 @@ def run(cfg: DictConfig, run_dir: Path, extra_callbacks: Optional[list] = None) 
     try:
         with stage("prepare"):
             outcome.prepared = prepare(cfg)
-        outcome.write = current().chief  # multi_worker: the chief alone writes
+        outcome.write = outcome.prepared.placement.chief  # multi_worker: the chief alone writes
         with stage("callbacks"):
             outcome.callbacks = make_callbacks(cfg, run_dir, outcome.prepared, extra_callbacks)
         with stage("fit"):

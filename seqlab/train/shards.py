@@ -41,12 +41,11 @@ def _stochastic(layer) -> bool:
     return any((getattr(layer, key, 0) or 0) > 0 for key in ("rate", "dropout", "recurrent_dropout", "stddev"))
 
 
-def reasons_not_to_shard(model) -> List[str]:
-    """Why the groups of a step could interfere or would not run side by side ([] when sharding is safe)."""
+def reasons_not_to_shard(model, distributed: bool = False) -> List[str]:
+    """Why the groups of a step could interfere or would not run side by side ([] when sharding is safe);
+    `distributed`: the run trains under a tf.distribute strategy."""
     import keras
     import tensorflow as tf
-
-    from . import distribute
 
     reasons = []
     layers = list(model._flatten_layers(include_self=False, recursive=True))
@@ -61,14 +60,14 @@ def reasons_not_to_shard(model) -> List[str]:
            if getattr(type(model), name) is not getattr(keras.Model, name)]
     if own:  # a custom model's own step logic (model=custom) must run as written
         reasons.append(f"the model's own {', '.join(own)}")
-    if distribute.current().strategy is not None:
+    if distributed:
         reasons.append("a tf.distribute strategy")
     if tf.config.list_physical_devices("GPU"):
         reasons.append("a GPU")
     return reasons
 
 
-def plan(setting: Any, jit: Any, model, batch_size: int = 0) -> int:
+def plan(setting: Any, jit: Any, model, batch_size: int = 0, distributed: bool = False) -> int:
     """trainer.cpu_shards (auto | N) -> the number of row groups per step (1: one ordinary step)."""
     if setting == "auto":
         wanted = min(cpu_cores(), batch_size // MIN_ROWS) if batch_size else cpu_cores()
@@ -78,7 +77,7 @@ def plan(setting: Any, jit: Any, model, batch_size: int = 0) -> int:
         wanted = int(setting)
         if wanted <= 1:
             return 1
-    reasons = reasons_not_to_shard(model)
+    reasons = reasons_not_to_shard(model, distributed)
     if reasons:
         (log.warning if setting != "auto" else log.info)(
             "trainer.cpu_shards=%s: one ordinary step because of %s", setting, " and ".join(reasons))

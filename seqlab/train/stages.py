@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, NamedTuple, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -28,17 +28,17 @@ def setup_tensorflow(seed: int, deterministic: bool, trainer=None) -> None:
     import tensorflow as tf
 
     from .. import private
-    from . import devices
+    from .devices import configure as configure_devices
 
     keras.utils.set_random_seed(seed)
-    devices.configure(trainer)
+    configure_devices(trainer)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
     elif private.op_determinism_enabled():  # an earlier deterministic run must not leak (it also turns XLA off)
         private.disable_op_determinism()
 
 
-def resolve_jit_compile(setting, model, deterministic: bool, train_steps: int):
+def resolve_jit_compile(setting, model, deterministic: bool, train_steps: int, distributed: bool = False):
     """trainer.jit_compile -> model.compile's jit_compile.
 
     `auto` means XLA on CPU-only machines, where Keras' own "auto" never uses it although it trains LSTM/GRU
@@ -51,9 +51,7 @@ def resolve_jit_compile(setting, model, deterministic: bool, train_steps: int):
         return setting
     import tensorflow as tf
 
-    from . import distribute
-
-    if deterministic or distribute.current().strategy is not None:  # the replicas' all-reduce runs outside XLA
+    if deterministic or distributed:  # a tf.distribute strategy's all-reduce runs outside XLA
         return False
     if tf.config.list_physical_devices("GPU"):
         return "auto"
@@ -71,15 +69,16 @@ def batch_from_fraction(tcfg, examples: int) -> int:
     return size
 
 
-def compile_model(model, tcfg, spec, steps_per_epoch: int, deterministic: bool = False) -> None:
+def compile_model(model, tcfg, spec, steps_per_epoch: int, deterministic: bool = False, placement=None) -> None:
     """Loss and metrics follow from the data (a regression may pick trainer.loss); optimizer and schedule from the
     trainer."""
     import keras
 
     from ..models import head_for
-    from . import distribute
-    from . import shards as cpu_shards
+    from .distribute import Placement, scaled_lr
     from .optim import make_optimizer
+    from .shards import install as install_shards
+    from .shards import plan as plan_shards
 
     _, _, loss_name = head_for(spec)
     chosen = tcfg.get("loss", "auto")
@@ -96,39 +95,54 @@ def compile_model(model, tcfg, spec, steps_per_epoch: int, deterministic: bool =
         metrics: List[Any] = [keras.metrics.MeanSquaredError(name="mse"), keras.metrics.MeanAbsoluteError(name="mae")]
     else:
         metrics = ["accuracy"]
-    replicas = distribute.current().replicas
-    if distribute.scaled_lr(tcfg, replicas) != tcfg.lr:  # trainer.lr_scaling=linear
-        tcfg = OmegaConf.merge(tcfg, {"lr": distribute.scaled_lr(tcfg, replicas)})
+    placement = placement or Placement()
+    replicas = placement.replicas
+    if scaled_lr(tcfg, replicas) != tcfg.lr:  # trainer.lr_scaling=linear
+        tcfg = OmegaConf.merge(tcfg, {"lr": scaled_lr(tcfg, replicas)})
         log.info("trainer.lr_scaling=linear: lr %g x %d replicas = %g", tcfg.lr / replicas, replicas, tcfg.lr)
-    jit = resolve_jit_compile(tcfg.get("jit_compile", "auto"), model, deterministic, steps_per_epoch * tcfg.epochs)
-    shards = 1 if tcfg.eager else cpu_shards.plan(tcfg.get("cpu_shards", "auto"), jit, model, tcfg.batch_size)
+    distributed = placement.strategy is not None
+    jit = resolve_jit_compile(tcfg.get("jit_compile", "auto"), model, deterministic, steps_per_epoch * tcfg.epochs,
+                              distributed)
+    shards = 1 if tcfg.eager else plan_shards(tcfg.get("cpu_shards", "auto"), jit, model, tcfg.batch_size,
+                                                  distributed)
     # sharded: each row group is its own XLA program; the step around them must not fuse them into one
     model.compile(optimizer=make_optimizer(tcfg, steps_per_epoch), loss=loss, metrics=metrics,
                   jit_compile=False if shards > 1 else jit)
     if shards > 1:
-        cpu_shards.install(model, shards)
+        install_shards(model, shards)
         log.info("trainer.cpu_shards: each step's batch runs as %d row groups, one XLA program per CPU core",
                  shards)
 
 
-class Prepared(NamedTuple):
+@dataclass
+class Prepared:
     """Everything before the first step; unpacks as `splits, spec, model = prepare(cfg)`."""
 
     splits: Any  # data.Splits: train / val / test, baseline
     spec: Any  # data.DataSpec: what models.build needs to know about the data
     model: Any  # the compiled keras.Model
+    placement: Any = None  # distribute.Placement: the devices and strategy the run trains on
+
+    def __post_init__(self):
+        if self.placement is None:
+            from .distribute import Placement
+
+            self.placement = Placement()
+
+    def __iter__(self):
+        return iter((self.splits, self.spec, self.model))
 
 
 def prepare(cfg: DictConfig) -> Prepared:
     """Validate, seed, load data, build and compile the model: everything before the first step."""
     validate(cfg)
     from .. import data, models
-    from . import distribute
     from .batches import train_steps
+    from .distribute import configure_devices, detach, place
 
-    distribute.configure_devices(cfg.trainer)  # logical CPU replicas: before TensorFlow's runtime starts
+    configure_devices(cfg.trainer)  # logical CPU replicas: before TensorFlow's runtime starts
     setup_tensorflow(cfg.seed, cfg.deterministic, cfg.trainer)
-    placement = distribute.place(cfg.trainer)
+    placement = place(cfg.trainer)
     splits, spec = data.load(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed)
     if cfg.model.get("norm") == "auto":  # decided once, from the data: the verdict and metrics.json see the choice
         cfg.model.norm = models.resolve_norm(cfg.model, spec)
@@ -137,12 +151,12 @@ def prepare(cfg: DictConfig) -> Prepared:
     with placement.scope():  # variables (model, optimizer, metrics) mirrored on every replica
         model = models.build(cfg.model, cfg.regularizer, spec)
         compile_model(model, cfg.trainer, spec, train_steps(model, splits.train, cfg.trainer.batch_size),
-                      cfg.deterministic)
-    distribute.detach(placement, model)  # multi_worker: the chief's predictions (pictures, outputs) stay local
+                      cfg.deterministic, placement)
+    detach(placement, model)  # multi_worker: the chief's predictions (pictures, outputs) stay local
     log.info("data %s: %d train / %d val / %d test examples, task %s, input %s",
              spec.name, len(splits.train), len(splits.val), len(splits.test), spec.task, spec.input_shape)
     log.info("model %s: %s parameters", model.name, f"{model.count_params():,}")
-    return Prepared(splits, spec, model)
+    return Prepared(splits, spec, model, placement)
 
 
 # --------------------------------------------------------------------------- callbacks
@@ -162,20 +176,21 @@ def make_callbacks(cfg: DictConfig, run_dir: Path, prepared: Prepared, extra: Op
     """The shared callback list, and the checkpoint this run continues from (ConfigError for another config's)."""
     import keras
 
-    from . import distribute
     from .callbacks import EpochTimer, build_callbacks
     from .checkpoint import Checkpointer, CheckpointStore, comparable_config, resume_state
     from .diagnose import DivergenceGuard
+    from .distribute import ChiefStore, peers_watched
 
     tcfg = cfg.trainer
-    placement = distribute.current()
+    placement = prepared.placement
     store = CheckpointStore(Path(run_dir) / "checkpoints", keep=tcfg.checkpoint.keep)
     if placement.kind == "multi_worker":  # the chief writes; every worker resumes from the chief's latest
-        store = distribute.ChiefStore(store, placement)
-    with distribute.peers_watched(placement):
+        store = ChiefStore(store, placement)
+    with peers_watched(placement):
         state = resume_state(cfg, store)
     timer, history, guard = EpochTimer(), keras.callbacks.History(), DivergenceGuard()
-    shared = build_callbacks(cfg, run_dir, prepared.model, prepared.splits, extra, timer=timer, spec=prepared.spec)
+    shared = build_callbacks(cfg, run_dir, prepared.model, prepared.splits, extra, timer=timer, spec=prepared.spec,
+                             chief=placement.chief)
     saver = Checkpointer(store, tcfg.checkpoint.every, tcfg.epochs, shared, history, comparable_config(cfg), state)
     # after the shared callbacks: the saver sees early stopping's decision and the epoch's history
     return RunCallbacks(shared + [history, guard, saver], timer, history, guard, saver, state)
@@ -211,13 +226,13 @@ def fit(prepared: Prepared, cfg: DictConfig, callbacks: RunCallbacks) -> Ended:
     or an interrupt: the returned `Ended` says what happened, for the outcome writer."""
     import tensorflow as tf
 
-    from . import distribute
     from .checkpoint import interrupts_raise, replay_end, restore_model
     from .diagnose import NonFiniteLoss, check_data, diagnose_divergence
+    from .distribute import peers_watched, weights_digest
 
     splits, spec, model = prepared
     tcfg, state, cbs = cfg.trainer, callbacks.state, callbacks
-    placement = distribute.current()
+    placement = prepared.placement
     initial_epoch = 0
     if state is not None:
         with placement.scope():  # optimizer slots created here must be mirrored
@@ -225,12 +240,13 @@ def fit(prepared: Prepared, cfg: DictConfig, callbacks: RunCallbacks) -> Ended:
         cbs.history.history = {k: list(v) for k, v in state.history.items()}
         initial_epoch = state.epoch
     try:
-        with interrupts_raise(), distribute.peers_watched(placement):
+        with interrupts_raise(), peers_watched(placement):
             if state is not None and (state.stopped or state.epoch >= tcfg.epochs):
                 log.info("training had ended after epoch %d: evaluating it again", state.epoch)
                 replay_end(state, model, cbs.all)
             else:
-                trainer(tcfg.name)(model, splits, tcfg, cbs.all, seed=cfg.seed, initial_epoch=initial_epoch)
+                trainer(tcfg.name)(model, splits, tcfg, cbs.all, seed=cfg.seed, initial_epoch=initial_epoch,
+                                   placement=placement)
     except (NonFiniteLoss, tf.errors.InvalidArgumentError) as e:
         problems = check_data(splits, spec)
         if isinstance(e, tf.errors.InvalidArgumentError) and not problems:
@@ -247,7 +263,7 @@ def fit(prepared: Prepared, cfg: DictConfig, callbacks: RunCallbacks) -> Ended:
         log.warning("%s: checkpoint %s (epoch %d)", e, path, cbs.saver.last_epoch)
         return Ended("interrupted", {"signal": e.signal_name, "checkpoint": str(path) if path else None}, e.signum)
     if placement.kind == "multi_worker":  # tests and users compare these lines across the workers' logs
-        log.info("%s: weights sha256 %s", placement.cluster.describe(), distribute.weights_digest(model))
+        log.info("%s: weights sha256 %s", placement.cluster.describe(), weights_digest(model))
     return Ended("completed", {})
 
 
@@ -256,9 +272,7 @@ def localize(prepared: Prepared, cfg: DictConfig) -> Prepared:
     """After multi-worker training: the model rebuilt outside the strategy with the trained weights, so that each
     worker evaluates and writes on its own (the strategy's metrics would wait for the others at every read).
     Otherwise `prepared` itself. The copy's optimizer is fresh: the checkpoints keep the trained one."""
-    from . import distribute
-
-    if distribute.current().kind != "multi_worker":
+    if prepared.placement.kind != "multi_worker":
         return prepared
     from .. import models
     from .batches import train_steps

@@ -8,7 +8,7 @@ batch, `val_*` at the end of each epoch, and `model.stop_training` honoured afte
 from __future__ import annotations
 
 import logging
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import keras
 import tensorflow as tf
@@ -114,9 +114,9 @@ def evaluate(model: keras.Model, dataset, steps: int, eval_step: Callable, callb
 
 
 def train(model: keras.Model, splits, tcfg, callbacks: List[keras.callbacks.Callback], seed: int,
-          initial_epoch: int = 0) -> Dict[str, List[float]]:
-    """Train epochs [initial_epoch, tcfg.epochs); returns the per-epoch history (Keras metric names)."""
-    placement = distribute.current()
+          initial_epoch: int = 0, placement: Optional[distribute.Placement] = None) -> Dict[str, List[float]]:
+    """Train epochs [initial_epoch, tcfg.epochs) on `placement`'s devices; returns the per-epoch history."""
+    placement = placement or distribute.Placement()
     strategy = placement.strategy
     bs = tcfg.batch_size
     steps, val_steps = train_steps(model, splits.train, bs), splits.val.steps(bs)
