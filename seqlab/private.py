@@ -1,8 +1,9 @@
 """The one home of the private framework APIs seqlab relies on; tests/test_private.py pins each of them.
 
-Keras Tuner and TensorFlow have no public API for these. Every use goes through a function here, which imports
-the framework only when called, so that an upgrade that moves or changes one breaks here (and in the test), loudly,
-not somewhere inside a sweep. pyproject.toml caps both frameworks below their next minor version.
+Keras, Keras Tuner and TensorFlow have no public API for these. Every use goes through a function here, which
+imports the framework only when called, so that an upgrade that moves or changes one breaks here (and in the
+test), loudly, not somewhere inside a sweep. pyproject.toml caps the three below their next minor version, and
+tests/test_private.py scans seqlab's code (ast) for any other underscore attribute or internal module of theirs.
 
 seqlab function             private API it wraps (why seqlab needs it)
 --------------------------  ----------------------------------------------------------------------------------
@@ -10,6 +11,11 @@ op_determinism_enabled,     tensorflow.python.framework.config.is_op_determinism
 disable_op_determinism      (the public API turns op determinism on, never off: a run must not leak into the next)
 tensorflow_runtime_started  tensorflow.python.eager.context._context._context_handle
                             (TensorFlow runs in this process: forking a trial is no longer safe)
+all_layers                  keras.Model._flatten_layers (every nested layer: dropout / batch-norm anywhere inside)
+detach_strategy,            keras Model._distribute_strategy (multi_worker: the chief evaluates and predicts
+model_strategy              alone, outside the strategy's collectives)
+replace_steps               Model.train_step / test_step / predict_step set on the instance (trainer.cpu_shards)
+keep_tensor_list_ops        TFLiteConverter._experimental_lower_tensor_list_ops (LiteRT export of RNN loops)
 tuner_callbacks             keras_tuner.src.engine.tuner_utils.TunerCallback, SaveBestEpoch
                             (what Tuner.run_trial hands model.fit, for trials trained by seqlab's own path)
 checkpoint_path             Tuner._get_checkpoint_fname (where SaveBestEpoch writes; what Tuner.load_model reads)
@@ -46,6 +52,35 @@ def tensorflow_runtime_started() -> bool:
     from tensorflow.python.eager import context
 
     return context._context is not None and context._context._context_handle is not None
+
+
+# --------------------------------------------------------------------------- Keras
+def all_layers(model: Any) -> List[Any]:
+    """Every layer inside `model`, nested ones included (Keras' own walk; `model.layers` is the top level only)."""
+    if not hasattr(model, "_flatten_layers"):
+        return list(model.layers)
+    return list(model._flatten_layers(include_self=False, recursive=True))
+
+
+def detach_strategy(model: Any) -> None:
+    """Keras' evaluate/predict on `model` run outside the tf.distribute strategy it was built under."""
+    model._distribute_strategy = None
+
+
+def model_strategy(model: Any) -> Any:
+    """The tf.distribute strategy Keras runs `model`'s evaluate/predict under (None: the default)."""
+    return model._distribute_strategy
+
+
+def replace_steps(model: Any, train_step: Callable, test_step: Callable, predict_step: Callable) -> None:
+    """Make this model instance's fit / evaluate / predict call these steps (Keras looks them up on the instance
+    when it builds its step functions); nothing is saved with the model."""
+    model.train_step, model.test_step, model.predict_step = train_step, test_step, predict_step
+
+
+def keep_tensor_list_ops(converter: Any) -> None:
+    """LiteRT converter with the TensorFlow ops: keep TensorList ops (an RNN's loop) as Flex ops, unlowered."""
+    converter._experimental_lower_tensor_list_ops = False
 
 
 # --------------------------------------------------------------------------- Keras Tuner: tuner and trial

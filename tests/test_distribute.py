@@ -61,6 +61,7 @@ def test_the_cluster_comes_from_the_keys_or_from_tf_config():
 MIRRORED_SCRIPT = """
 import json, sys
 from seqlab.config import compose
+from seqlab import private
 from seqlab.train import distribute, stages
 out = {}
 # the two-replica run first: it sets up the logical CPUs before TensorFlow's runtime starts
@@ -70,7 +71,7 @@ for name, extra in (("two", ["trainer.distribute=mirrored", "trainer.replicas=2"
     callbacks = stages.make_callbacks(cfg, sys.argv[1] + "/" + name, prepared)
     assert stages.fit(prepared, cfg, callbacks).status == "completed"
     out[name] = {"history": callbacks.history.history, "distribute": prepared.placement.describe(),
-                 "keras_strategy": type(prepared.model._distribute_strategy).__name__}
+                 "keras_strategy": type(private.model_strategy(prepared.model)).__name__}
 print("CURVES" + json.dumps(out))
 """
 

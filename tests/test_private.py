@@ -1,24 +1,89 @@
 """Pins the private Keras Tuner / TensorFlow behaviour seqlab relies on (seqlab/private.py): an upgrade breaks here."""
 
+import ast
 import inspect
 import json
 import os
+import pathlib
 
 import keras_tuner
 import pytest
 
 from seqlab import private
 
+FRAMEWORK_INTERNALS = ("keras.src", "keras_tuner.src", "tensorflow.python", "tensorflow.lite.python", "tf_keras")
+STDLIB_UNDERSCORE = {("os", "_exit"), ("sys", "_getframe")}  # documented, public despite the underscore
 
-def test_every_private_import_outside_the_adapter_is_gone():
-    import pathlib
-    import re
 
+def _own_names(trees) -> set:
+    """Every name seqlab itself defines: functions, classes, module and class attributes, `self._x = ...`."""
+    names = set()
+    for tree in trees:
+        for n in ast.walk(tree):
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(n.name)
+            elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                names.add(n.id)
+            elif isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name) \
+                    and n.value.id in ("self", "cls"):
+                names.add(n.attr)
+            elif isinstance(n, ast.arg):
+                names.add(n.arg)
+    return names
+
+
+def private_uses(sources) -> list:
+    """`file:line: what` for each use of a framework's private API: an import of its internals, or an underscore
+    attribute (read, written, or named in getattr/setattr/hasattr) that seqlab's own code does not define."""
+    trees = {name: ast.parse(text, name) for name, text in sources.items()}
+    own = _own_names(trees.values())
+
+    def foreign(attr: str) -> bool:
+        return attr.startswith("_") and not attr.startswith("__") and not attr.startswith("_seqlab") \
+            and attr not in own
+
+    found = []
+    for name, tree in trees.items():
+        for n in ast.walk(tree):
+            modules = [a.name for a in n.names] if isinstance(n, ast.Import) else \
+                [n.module or ""] if isinstance(n, ast.ImportFrom) else []
+            for m in modules:
+                if any(m == f or m.startswith(f + ".") for f in FRAMEWORK_INTERNALS):
+                    found.append(f"{name}:{n.lineno}: import {m}")
+            if isinstance(n, ast.Attribute) and foreign(n.attr):
+                owner = n.value.id if isinstance(n.value, ast.Name) else None
+                if (owner, n.attr) not in STDLIB_UNDERSCORE:
+                    found.append(f"{name}:{n.lineno}: .{n.attr}")
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("getattr", "setattr",
+                                                                                           "hasattr", "delattr") \
+                    and len(n.args) > 1 and isinstance(n.args[1], ast.Constant) and foreign(str(n.args[1].value)):
+                found.append(f"{name}:{n.lineno}: {n.func.id}(..., {n.args[1].value!r})")
+    return found
+
+
+def test_every_private_framework_api_goes_through_the_adapter():
     root = pathlib.Path(private.__file__).parent
-    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py") if p.name != "private.py"
-                 and re.search(r"keras_tuner\.src|tensorflow\.python|_retry_queue|_save_trial|_get_checkpoint_fname"
-                               r"|tuner_utils|OracleServicer|context\._context", p.read_text())]
-    assert offenders == []
+    sources = {str(p.relative_to(root)): p.read_text() for p in root.rglob("*.py") if p.name != "private.py"}
+    assert private_uses(sources) == []
+
+
+def test_the_scan_finds_private_attributes_imports_and_getattr_but_not_seqlabs_own():
+    code = """
+import keras.src.layers
+from tensorflow.python.eager import context
+class Mine:
+    def __init__(self):
+        self._state = 1
+def f(model, other):
+    model._flatten_layers()
+    other._state = 2
+    getattr(model, "_loss_tracker", None)
+    os._exit(1)
+    model._seqlab_marker = 3
+"""
+    found = [line.split(": ", 1)[1] for line in private_uses({"x.py": code})]
+    assert sorted(found) == sorted(["import keras.src.layers", "import tensorflow.python.eager", "._flatten_layers",
+                                    "getattr(..., '_loss_tracker')"])
 
 
 def test_op_determinism_switches_on_and_back_off():

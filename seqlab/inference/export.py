@@ -12,6 +12,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from .. import private
 from ..config import ConfigError, config_error
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ def _convert(make_converter) -> bytes:
         log.warning("LiteRT builtins alone failed (%s): adding the TensorFlow ops (Flex delegate)", str(e)[:200])
     converter = make_converter()
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
-    converter._experimental_lower_tensor_list_ops = False
+    private.keep_tensor_list_ops(converter)
     return converter.convert()
 
 

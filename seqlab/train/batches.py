@@ -16,7 +16,9 @@ def drops_last(model, examples: int, batch_size: int) -> bool:
 
     if examples < batch_size or examples % batch_size == 0:
         return False
-    layers = model._flatten_layers(include_self=False) if hasattr(model, "_flatten_layers") else model.layers
+    from ..private import all_layers
+
+    layers = all_layers(model)
     return any(isinstance(layer, keras.layers.BatchNormalization) for layer in layers)
 
 

@@ -205,12 +205,14 @@ def detach(placement: Placement, model) -> None:
     """Under multi_worker, let Keras' evaluate/predict on `model` run on this worker alone (the chief's outputs)
     instead of through the strategy, whose collectives would wait for the other workers.
 
-    Keras keeps the strategy a model was built under in the private `_distribute_strategy` (None: the default
-    strategy); tests/test_distribute.py pins that. The training steps never go through it: tape.py runs
+    Keras keeps the strategy a model was built under in a private attribute (seqlab.private.detach_strategy);
+    tests/test_distribute.py pins that. The training steps never go through it: tape.py runs
     `strategy.run` itself.
     """
     if placement.kind == "multi_worker":
-        model._distribute_strategy = None
+        from ..private import detach_strategy
+
+        detach_strategy(model)
 
 
 def weights_digest(model) -> str:

@@ -48,7 +48,9 @@ def reasons_not_to_shard(model, distributed: bool = False) -> List[str]:
     import tensorflow as tf
 
     reasons = []
-    layers = list(model._flatten_layers(include_self=False, recursive=True))
+    from ..private import all_layers
+
+    layers = all_layers(model)
     cells = [getattr(layer, "cell", None) for layer in layers]
     if any(_stochastic(obj) for obj in layers + [c for c in cells if c is not None]):
         reasons.append("random layers in training (dropout)")
@@ -128,7 +130,7 @@ class ShardedSteps:
         grads = [tf.add_n([tf.cast(w, g.dtype) * g for w, g in zip(weights, parts)])
                  for parts in zip(*(g[2] for g in groups))]
         model.optimizer.apply(grads, model.trainable_variables)
-        model._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        loss_tracker(model).update_state(loss, sample_weight=tf.shape(x)[0])
         return model.compute_metrics(x, y, tf.concat([g[1] for g in groups], 0))
 
     def _eval_end_fn(self, x, y, y_preds):
@@ -137,7 +139,7 @@ class ShardedSteps:
         model = self.model
         y_pred = tf.concat(y_preds, 0)
         loss = model.compute_loss(x, y, y_pred, training=False)
-        model._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        loss_tracker(model).update_state(loss, sample_weight=tf.shape(x)[0])
         return model.compute_metrics(x, y, y_pred)
 
     def split(self, *tensors):
@@ -168,6 +170,8 @@ def install(model, shards: int) -> None:
     model) and remember the plan for the tape trainer (`steps_of`) and metrics.json (`model.cpu_shards`)."""
     import keras
 
+    from ..private import replace_steps
+
     steps = ShardedSteps(model, shards)
     model._seqlab_sharded = steps
     model.cpu_shards = shards
@@ -189,7 +193,12 @@ def install(model, shards: int) -> None:
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         return steps.predict(x)
 
-    model.train_step, model.test_step, model.predict_step = train_step, test_step, predict_step
+    replace_steps(model, train_step, test_step, predict_step)
+
+
+def loss_tracker(model):
+    """The compiled model's running mean of the loss: the `loss` that fit logs."""
+    return next(m for m in model.metrics if m.name == "loss")
 
 
 def steps_of(model) -> "ShardedSteps | None":

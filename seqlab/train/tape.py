@@ -20,11 +20,6 @@ from .callbacks import progress_verbosity
 log = logging.getLogger(__name__)
 
 
-def _loss_tracker(model: keras.Model) -> keras.metrics.Metric:
-    """The compiled model's running mean of the loss: the `loss` that fit logs."""
-    return next(m for m in model.metrics if m.name == "loss")
-
-
 def make_steps(model: keras.Model, eager: bool = False, strategy=None) -> Tuple[Callable, Callable]:
     """(train_step, eval_step): each pulls one batch from a tf.data iterator and returns the running metrics.
 
@@ -32,7 +27,7 @@ def make_steps(model: keras.Model, eager: bool = False, strategy=None) -> Tuple[
     (distribute.distribute_split) and runs on every replica; the metrics it returns are reduced across them.
     """
     optimizer = model.optimizer
-    tracker = _loss_tracker(model)
+    tracker = shards.loss_tracker(model)
 
     def train_step(x, y, n=None) -> Dict[str, tf.Tensor]:
         with tf.GradientTape() as tape:
