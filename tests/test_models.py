@@ -374,3 +374,32 @@ def test_a_conv_kernel_longer_than_the_input_is_a_config_error():
         build(cfg.model, cfg.regularizer, spec)
     cfg = compose(["model=conv1d", "model.padding=causal", "model.kernel_size=9"])
     assert build(cfg.model, cfg.regularizer, spec).output_shape == (None, 3, 2)  # causal padding keeps the length
+
+
+def test_a_two_argument_custom_builder_refuses_any_regularizer_value_even_under_regularizer_none(tmp_path,
+                                                                                                 monkeypatch):
+    """`regularizer=none regularizer.l2=0.01` asks for l2 too: a builder that cannot apply it says so."""
+    from omegaconf import OmegaConf
+
+    from seqlab.config import ConfigError
+    from seqlab.models.custom import build
+
+    (tmp_path / "two_args.py").write_text(
+        "import keras\n"
+        "def build(cfg, spec):\n"
+        "    x = keras.Input(spec.input_shape)\n"
+        "    return keras.Model(x, keras.layers.Dense(spec.output_shape[-1])(keras.layers.Flatten()(x)))\n")
+    monkeypatch.chdir(tmp_path)
+    model_cfg = OmegaConf.create({"name": "custom", "builder": "two_args:build", "params": {}})
+    spec = DataSpec("a", "regression", (12, 2), (1,))
+    none = OmegaConf.create({"name": "none", "l2": 0.0, "dropout": 0.0, "recurrent_dropout": 0.0,
+                             "head_dropout": None, "adversarial": 0.0})
+    assert build(model_cfg, none, spec).output_shape == (None, 1)
+    with pytest.raises(ConfigError, match=r"regularizer=none regularizer.l2=0.01"):
+        build(model_cfg, OmegaConf.merge(none, {"l2": 0.01}), spec)
+
+
+def test_behaviour_follows_registry_capabilities_not_option_names():
+    from seqlab.registry import registry
+
+    assert registry("trainer").with_capability("exact_solve") == ["lstsq"]

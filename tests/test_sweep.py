@@ -219,6 +219,7 @@ def test_isolated_call_returns_raises_and_notices_a_killed_child():
     with pytest.raises(isolate.ChildFailed) as e:
         isolate.call(boom)
     assert e.value.kind == "ValueError" and e.value.message == "bad trial" and "boom" in e.value.trace
+    assert e.value.raised(ValueError) and e.value.raised(Exception) and not e.value.raised(KeyError)
     with pytest.raises(isolate.ChildLost, match="SIGKILL"):
         isolate.call(lambda: os.kill(os.getpid(), signal.SIGKILL))
 

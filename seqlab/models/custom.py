@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from omegaconf import MISSING
 
@@ -35,6 +35,17 @@ def _takes_reg_cfg(fn) -> bool:
     return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params) >= 3
 
 
+def regularizer_settings(reg_cfg) -> List[str]:
+    """`regularizer.<key>=<value>` for each value that differs from the schema's default (off): with
+    `regularizer=none regularizer.l2=0.01` the user still asks for a regularizer."""
+    import dataclasses
+
+    from ..config.schema import RegularizerConfig
+
+    return [f"regularizer.{f.name}={reg_cfg.get(f.name)}" for f in dataclasses.fields(RegularizerConfig)
+            if f.name != "name" and reg_cfg.get(f.name, f.default) != f.default]
+
+
 def build(model_cfg, reg_cfg, spec):
     """The user's model, checked against the spec's output shape."""
     import keras
@@ -42,10 +53,11 @@ def build(model_cfg, reg_cfg, spec):
     fn = import_target(model_cfg.builder, "model.builder")
     if _takes_reg_cfg(fn):
         model = fn(model_cfg, spec, reg_cfg)
-    elif reg_cfg.name != "none":
-        raise config_error("regularizer", f"none for model.builder={model_cfg.builder}, which takes (cfg, spec) "
-                           "(give it a third parameter reg_cfg to apply a regularizer itself)", reg_cfg.name,
-                           ["none"])
+    elif reg_cfg.name != "none" or regularizer_settings(reg_cfg):
+        raise config_error("regularizer", f"none, with no regularizer.* value set, for model.builder="
+                           f"{model_cfg.builder}, which takes (cfg, spec) (give it a third parameter reg_cfg to apply "
+                           "a regularizer itself)",
+                           " ".join([f"regularizer={reg_cfg.name}", *regularizer_settings(reg_cfg)]), ["none"])
     else:
         model = fn(model_cfg, spec)
     if not isinstance(model, keras.Model):

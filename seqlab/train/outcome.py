@@ -131,7 +131,9 @@ def write_outcome(run_dir: Path, outcome: Outcome) -> Dict[str, Any]:
         write_history_csv(run_dir / "history.csv", history)
     if outcome.status == "completed":
         metrics["diagnosis"] = diagnose_curves(history.get("loss", []), history.get("val_loss"))
-        if cfg.trainer.name == "lstsq":  # one exact solve: no curve
+        from ..registry import entry
+
+        if entry(cfg, "trainer").has("exact_solve"):  # one exact solve (trainer=lstsq): no curve
             metrics["diagnosis"] = {"verdict": "solved", "advice": ADVICE["solved"], "evidence": {"epochs": 1}}
         verdict = baseline_verdict(cfg, prepared, metrics, history)
         if verdict is not None:  # the curves' verdict stays as evidence

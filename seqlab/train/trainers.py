@@ -43,4 +43,5 @@ REGISTRIES["trainer"].add("fit", TrainerConfig, target="seqlab.train.fit:train",
 REGISTRIES["trainer"].add("tape", TrainerConfig, target="seqlab.train.tape:train", schema_name="trainer",
                           help="custom tf.GradientTape loop")
 REGISTRIES["trainer"].add("lstsq", TrainerConfig, target="seqlab.train.lstsq:train", schema_name="trainer",
-                          check=check_lstsq, help="exact least squares in one pass (model=linear)")
+                          check=check_lstsq, capabilities=("exact_solve",),
+                          help="exact least squares in one pass (model=linear)")

@@ -35,11 +35,16 @@ class ChildLost(RuntimeError):
 
 
 class ChildFailed(Exception):
-    """The child raised: `kind` names the exception class, `message` its text, `trace` its traceback."""
+    """The child raised: `kind` names the exception class, `message` its text, `trace` its traceback; `error_type`
+    is the class itself when it can be imported in the parent (else None): test it with `raised(cls)`."""
 
-    def __init__(self, kind: str, message: str, trace: str):
-        self.kind, self.message, self.trace = kind, message, trace
+    def __init__(self, kind: str, message: str, trace: str, error_type: Optional[type] = None):
+        self.kind, self.message, self.trace, self.error_type = kind, message, trace, error_type
         super().__init__(message)
+
+    def raised(self, cls: type) -> bool:
+        """Whether the child's exception was a `cls` (or a subclass of it)."""
+        return self.error_type is not None and issubclass(self.error_type, cls)
 
 
 def tensorflow_initialized() -> bool:
@@ -105,6 +110,15 @@ def _stop(pid: int, wait: float = 5.0) -> None:
             time.sleep(0.1)
 
 
+def _importable(cls: type) -> Optional[type]:
+    """`cls` when the parent can unpickle it (a module-level class), else None."""
+    try:
+        pickle.dumps(cls)
+    except Exception:  # noqa: BLE001 - a local class: the parent gets its name only
+        return None
+    return cls
+
+
 def call(fn: Callable[[], Any], while_waiting: Optional[Callable[[], ContextManager]] = None) -> Any:
     """`fn()` in a forked child; returns its (picklable) result or raises ChildFailed / ChildLost /
     KeyboardInterrupt (the child was interrupted). `while_waiting()` is a context the parent holds meanwhile
@@ -124,7 +138,7 @@ def call(fn: Callable[[], Any], while_waiting: Optional[Callable[[], ContextMana
             except KeyboardInterrupt as e:  # SIGINT/SIGTERM: the run saved a checkpoint
                 payload, code = ("interrupted", str(e), ""), 130
             except BaseException as e:
-                payload = ("raised", type(e).__name__, str(e), traceback.format_exc())
+                payload = ("raised", type(e).__name__, str(e), traceback.format_exc(), _importable(type(e)))
             try:
                 data = pickle.dumps(payload)
             except Exception as e:

@@ -225,7 +225,7 @@ class SweepTuner(keras_tuner.Tuner):
         try:
             return isolate.call(train, while_waiting=lambda: self._heartbeat(trial_id))
         except isolate.ChildFailed as e:
-            if e.kind == "FailedTrialError":
+            if e.raised(keras_tuner.errors.FailedTrialError):
                 raise keras_tuner.errors.FailedTrialError(e.message) from None
             raise keras_tuner.errors.FatalError(f"{e.message}\n{e.trace}") from None
         except isolate.ChildLost as e:
