@@ -7,6 +7,9 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
+from .data.transforms import LabelMap
+
+class_probabilities = LabelMap.probabilities  # (n, 1) sigmoid or (n, K) softmax outputs -> (n, K)
 _CACHE: Dict[Tuple, np.ndarray] = {}  # one entry: the last test predictions (images and metrics share them)
 
 
@@ -18,12 +21,6 @@ def predict_split(model, split, batch_size: int) -> np.ndarray:
         _CACHE.clear()
         _CACHE[key] = np.asarray(model.predict(split.dataset(batch_size), verbose=0))
     return _CACHE[key]
-
-
-def class_probabilities(out: np.ndarray) -> np.ndarray:
-    """(n, 1) sigmoid or (n, K) softmax outputs -> (n, K)."""
-    out = np.asarray(out, np.float64).reshape(len(out), -1)
-    return np.column_stack([1.0 - out[:, 0], out[:, 0]]) if out.shape[1] == 1 else out
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> np.ndarray:

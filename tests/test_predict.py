@@ -109,7 +109,7 @@ def test_text_round_trip_from_raw_strings(tmp_path):
                                                         "model=lstm", "model.units=8"])
     pred = seqlab.load(tmp_path / "run")
     x, y = splits.test.arrays()
-    vocab = pred.meta["vocabulary"]
+    vocab = pred.text.vocabulary
     texts = [" ".join(vocab[i] for i in row[row != 0]) for row in x]  # text_synth has no unknown words
     np.testing.assert_array_equal(pred.encode(texts), x)
     p = result.model.predict(x, verbose=0)[:, 0]

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from seqlab.config import ConfigError
-from seqlab.data.tabular import one_hot, parse_time, read_table
+from seqlab.data.tabular import parse_time, read_table
+from seqlab.data.transforms import OneHot
 
 CLEAN = pd.DataFrame({"load": [1.5, 1234.25, -3.0, 0.125], "temp": [20.0, 21.5, 19.25, 18.0]})
 
@@ -148,7 +149,8 @@ def test_numeric_time_needs_a_unit_and_parts_can_be_the_time(tmp_path):
 
 def test_one_hot_uses_training_categories_only(tmp_path):
     data = read_table(_write(tmp_path / "cat.csv", "site,load\nx,1\ny,2\nx,3\nz,4\n")).frame
-    out, cats = one_hot(data, ["site"], train_rows=3, path=tmp_path / "cat.csv")
+    transform = OneHot.fit(data, ["site"], train_rows=3, source="cat.csv")
+    out, cats = transform.apply(data), transform.categories
     assert cats == {"site": ["x", "y"]} and list(out.columns) == ["site=x", "site=y", "load"]
     assert out.to_numpy().tolist() == [[1, 0, 1], [0, 1, 2], [1, 0, 3], [0, 0, 4]]  # z: unseen in training
 
@@ -243,10 +245,12 @@ def _text_cfg(path, *extra):
 def test_labels_are_stripped_and_numbers_read_as_integers(tmp_path):
     from seqlab.data.text import _labels
 
-    ids, classes = _labels(pd.Series([" 1", "0 ", "1.0", "0"]), "x.csv")
-    assert classes == [0, 1] and ids.tolist() == [1, 0, 1, 0]
-    ids, classes = _labels(pd.Series([" pos", "neg ", "pos"]), "x.csv")
-    assert classes == ["neg", "pos"] and ids.tolist() == [1, 0, 1]
+    raw = [" 1", "0 ", "1.0", "0"]
+    labels = _labels(pd.Series(raw), "x.csv")
+    assert labels.class_names == [0, 1] and labels.ids(raw).tolist() == [1, 0, 1, 0]
+    raw = [" pos", "neg ", "pos"]
+    labels = _labels(pd.Series(raw), "x.csv")
+    assert labels.class_names == ["neg", "pos"] and labels.ids(raw).tolist() == [1, 0, 1]
 
 
 def test_empty_texts_or_labels_are_refused_with_their_lines_or_dropped(tmp_path):
@@ -261,7 +265,7 @@ def test_empty_texts_or_labels_are_refused_with_their_lines_or_dropped(tmp_path)
     assert str(e.value).startswith("dataset.drop_missing: expected true") and "on lines [5, 9]" in str(e.value)
     cfg = _text_cfg(path, "dataset.drop_missing=true")
     validate(cfg)
-    _, frame = _read_text_csv(cfg.dataset, None)
+    _, frame, _ = _read_text_csv(cfg.dataset, None)
     kept, dropped = clean_rows(frame, cfg.dataset, path.name)
     assert dropped == 2 and len(kept) == 10
 

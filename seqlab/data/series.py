@@ -17,7 +17,8 @@ from ..config.schema import DatasetConfig
 from ..registry import REGISTRIES
 from . import download
 from .base import DataSpec, Splits, WindowSplit
-from .tabular import AUTO, one_hot, parse_time, read_table
+from .tabular import AUTO, parse_time, read_table
+from .transforms import OneHot, Standardize, Windows
 
 log = logging.getLogger(__name__)
 SPLIT_NAMES = ("train", "val", "test")
@@ -165,26 +166,24 @@ def read_series(path: Path, key: str, ds) -> Tuple[pd.DataFrame, Dict]:
 
 
 def _encoded(frame: pd.DataFrame, cfg, source: str, info: Optional[Dict] = None):
-    """(frame with `dataset.categorical` one-hot encoded, cfg, source, the one-hot column names)."""
+    """(frame with `dataset.categorical` one-hot encoded, cfg, source, the fitted OneHot or None)."""
     cats = list(cfg.get("categorical") or [])
     if not cats:
-        return frame, cfg, source, []
+        return frame, cfg, source, None
     text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     for c in cats:
         if c in frame.columns and c not in text:
             raise config_error("dataset.categorical", f"text columns of {source} to one-hot encode", c, text)
-    train_rows = _boundaries(cfg, len(frame), source)[0]
-    frame, categories = one_hot(frame, cats, train_rows, Path(source))
+    encoder = OneHot.fit(frame, cats, _boundaries(cfg, len(frame), source)[0], source)
     if info is not None:
-        info["categorical"] = categories
-    encoded = [f"{c}={v}" for c, vs in categories.items() for v in vs]
-    return frame, cfg, source, encoded
+        info["categorical"] = encoder.categories
+    return encoder.apply(frame, "dataset.path"), cfg, source, encoder
 
 
 def build_windows(frame: pd.DataFrame, cfg, source: str, info: Dict) -> Tuple[Splits, DataSpec]:
     """Split rows, z-score with training rows only and wrap each split's windows in a WindowSplit."""
-    frame, cfg, source, encoded = _encoded(frame, cfg, source, info)
-    features, targets, bounds, ranges, starts = plan_windows(frame, cfg, source, encoded)
+    frame, cfg, source, encoder = _encoded(frame, cfg, source, info)
+    features, targets, bounds, ranges, starts = plan_windows(frame, cfg, source, encoder)
     unused = [c for c in frame.columns if c not in features and c not in targets]
     if unused:
         info["unused_columns"] = unused
@@ -195,26 +194,27 @@ def build_windows(frame: pd.DataFrame, cfg, source: str, info: Dict) -> Tuple[Sp
     data = frame[used].iloc[: bounds[2]]  # rows after test_end are never read by any window
     data = _fill_missing(data, bool(cfg.get("interpolate", False)), source, info)
     values = data.to_numpy(np.float64)  # (rows, used columns)
+    scaler = Standardize.fit(values[: bounds[0]], used) if cfg.normalize else Standardize.identity(used)
     if cfg.normalize:
-        train = values[: bounds[0]]
-        mean, std = train.mean(axis=0), train.std(axis=0)  # population std (ddof=0), as the ETT protocol
-        constant = [c for c, s in zip(used, std) if not s > 1e-12]
-        std = np.where(std > 1e-12, std, 1.0)  # a constant column becomes 0, not NaN
-        values = (values - mean) / std
-        info["normalization"] = {"rows": [0, bounds[0]], "mean": dict(zip(used, mean.tolist())),
-                                 "std": dict(zip(used, std.tolist())), "constant_columns": constant}
+        info["normalization"] = {"rows": [0, bounds[0]], "mean": dict(zip(used, scaler.mean.tolist())),
+                                 "std": dict(zip(used, scaler.std.tolist())),
+                                 "constant_columns": [c for c, s in zip(used, values[: bounds[0]].std(axis=0))
+                                                      if not s > 1e-12]}
     col = {c: i for i, c in enumerate(used)}
-    inputs = np.ascontiguousarray(values[:, [col[c] for c in features]], dtype=np.float32)
-    outputs = np.ascontiguousarray(values[:, [col[c] for c in targets]], dtype=np.float32)
+    # the same transform (and column order) as predict and export apply to raw windows
+    inputs = np.ascontiguousarray(scaler.apply(values[:, [col[c] for c in features]], features), dtype=np.float32)
+    outputs = np.ascontiguousarray(scaler.apply(values[:, [col[c] for c in targets]], targets), dtype=np.float32)
 
     info.update(features=features, targets=targets, rows=len(frame),
                 row_ranges={k: list(v) for k, v in ranges.items()},
                 windows={k: int(len(v)) for k, v in starts.items()}, input_len=L, horizon=H, stride=cfg.stride)
     log.info("%s: windows train/val/test = %s", source, info["windows"])
     norm = info.get("normalization", {})
+    transforms = {"standardize": scaler, "windows": Windows(L, H), **({"one_hot": encoder} if encoder else {})}
     artifacts = {"features": features, "targets": targets, "input_len": L, "horizon": H,
                  "time_column": cfg.get("time_column"), "normalize": bool(cfg.normalize),
-                 "mean": norm.get("mean"), "std": norm.get("std")}  # per column; None without normalize
+                 "mean": norm.get("mean"), "std": norm.get("std"),  # per column; None without normalize
+                 "transforms": transforms}
     splits = Splits(*(WindowSplit(inputs, outputs, starts[k], L, H) for k in SPLIT_NAMES),
                     baseline_name="repeat last value", baseline_fn=repeat_baseline, info=info, artifacts=artifacts)
     spec = DataSpec(name=cfg.name, task="regression", input_shape=(L, len(features)),
@@ -222,14 +222,14 @@ def build_windows(frame: pd.DataFrame, cfg, source: str, info: Dict) -> Tuple[Sp
     return splits, spec
 
 
-def plan_windows(frame: pd.DataFrame, cfg, source: str, encoded: Optional[List[str]] = None):
+def plan_windows(frame: pd.DataFrame, cfg, source: str, encoder: Optional[OneHot] = None):
     """(features, targets, boundaries, row ranges, window starts per split), or a ConfigError naming the key:
     a missing or non-numeric column, bad boundaries, a split too short for input_len + horizon. One-hot columns
-    (`encoded`) are features by default, never default targets."""
+    (`encoder`'s) are features by default, never default targets."""
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
     features = _columns(cfg.get("features"), "dataset.features", frame, numeric, source)
     targets = _columns(cfg.get("targets"), "dataset.targets", frame,
-                       [c for c in numeric if c not in (encoded or [])], source)
+                       [c for c in numeric if c not in (encoder.columns if encoder else [])], source)
     bounds = _boundaries(cfg, len(frame), source)
     L, H = cfg.input_len, cfg.horizon
     ranges = dict(zip(SPLIT_NAMES, zip([0] + bounds[:2], bounds)))

@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from ..config import ConfigError, config_error
+from ..config import config_error
 
 log = logging.getLogger(__name__)
 
@@ -424,6 +424,16 @@ def parse_time(frame: pd.DataFrame, columns: Sequence[str], path: Path, unit: Op
     return frame.drop(columns=columns), times, report
 
 
+def _to_datetime(values: pd.Series, **kwargs) -> pd.Series:
+    """Timestamps; UTC offsets that change within the column (daylight saving time) are read as UTC."""
+    try:
+        return pd.to_datetime(values, errors="coerce", **kwargs)
+    except ValueError as exc:  # pandas: "Mixed timezones detected. Pass utc=True ..."
+        if "utc=True" not in str(exc):
+            raise
+        return pd.to_datetime(values, errors="coerce", utc=True, **kwargs)
+
+
 def _timestamps(frame: pd.DataFrame, columns: List[str], path: Path, unit: Optional[str], prefix: str) -> pd.Series:
     """The parsed time column(s), or a ConfigError naming the key and the first value that does not parse."""
     key = f"{prefix}.time_column"
@@ -442,9 +452,9 @@ def _timestamps(frame: pd.DataFrame, columns: List[str], path: Path, unit: Optio
                                "(e.g. s for Unix seconds)", None, list(TIME_UNITS))
         times = pd.to_datetime(frame[columns[0]], unit=unit, errors="coerce")
     else:
-        times = pd.to_datetime(frame[columns[0]], errors="coerce")  # one format, inferred from the first value
+        times = _to_datetime(frame[columns[0]])  # one format, inferred from the first value
         if times.isna().any():
-            times = pd.to_datetime(frame[columns[0]], errors="coerce", format="mixed")
+            times = _to_datetime(frame[columns[0]], format="mixed")
     if times.isna().any():
         i = int(np.flatnonzero(times.isna().to_numpy())[0])
         raise config_error(key, f"timestamps in every row of {path.name}",
@@ -470,25 +480,3 @@ def _steps(times: pd.Series, path: Path) -> Dict[str, Any]:
             log.warning("%s: %d gaps in time (%d missing steps of %s; largest %s)", path.name, len(long),
                         out["missing_steps"], step, out["largest_gap"])
     return out
-
-
-# --------------------------------------------------------------------------- categorical columns
-def one_hot(frame: pd.DataFrame, columns: Sequence[str], train_rows: int, path: Path,
-            prefix: str = "dataset") -> Tuple[pd.DataFrame, Dict[str, List[str]]]:
-    """Text columns -> one float 0/1 column per category seen in the first `train_rows` rows (the training
-    split); a category seen only later becomes all zeros. Returns (frame, {column: categories})."""
-    categories: Dict[str, List[str]] = {}
-    out = frame
-    for c in columns:
-        if c not in frame.columns:
-            raise config_error(f"{prefix}.categorical", f"columns of {path.name}", c, list(frame.columns))
-        values = frame[c].astype("string").fillna("<missing>")
-        cats = sorted(values.iloc[:train_rows].unique().tolist())
-        if len(cats) > 100:
-            raise ConfigError(f"{prefix}.categorical: expected a column with at most 100 categories, got {c!r} "
-                              f"with {len(cats)} in the training rows")
-        encoded = pd.DataFrame({f"{c}={v}": (values == v).astype(np.float64) for v in cats}, index=frame.index)
-        pos = list(out.columns).index(c)
-        out = pd.concat([out.iloc[:, :pos], encoded, out.iloc[:, pos + 1:]], axis=1)
-        categories[c] = cats
-    return out, categories

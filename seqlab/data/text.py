@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import string
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +22,11 @@ from .base import (
     DataSpec,
     Splits,
     TokenSplit,
-    encode_labels,
     majority_class_baseline,
     shuffled_split_indices,
 )
+from .textvec import TextVectorizer, standardize  # noqa: F401  (standardize: seqlab.data.text.standardize)
+from .transforms import LabelMap
 
 log = logging.getLogger(__name__)
 
@@ -72,22 +72,12 @@ class ImdbConfig(TextConfig):
 
 IMDB_TARBALL = "aclImdb_v1.tar.gz"
 _IMDB_MEMBER = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_\d+\.txt$")
-_PUNCTUATION = "[%s]" % re.escape(string.punctuation)
 
 # text_synth vocabulary: the label is the sentiment word's polarity, flipped when "not" directly precedes it
 POSITIVE = ("good", "great", "excellent", "wonderful", "superb", "enjoyable")
 NEGATIVE = ("bad", "awful", "terrible", "poor", "boring", "dreadful")
 FILLER = ("the", "movie", "film", "was", "really", "plot", "acting", "i", "thought", "it", "quite", "story",
           "very", "and", "this", "a", "cast", "ending", "overall", "seemed")
-
-
-def standardize(text):
-    """Lowercase, turn IMDB's `<br />` tags into spaces and strip punctuation (a tf.string tensor op)."""
-    import tensorflow as tf
-
-    text = tf.strings.lower(text)
-    text = tf.strings.regex_replace(text, r"<br\s*/?>", " ")
-    return tf.strings.regex_replace(text, _PUNCTUATION, "")
 
 
 def load_text_synth(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:
@@ -100,14 +90,15 @@ def load_text_synth(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple
     parts = [synth_sentences(n, cfg.sequence_length, rng) for n, rng in zip(sizes, streams)]
     info = {"source": "text_synth (synthetic)",
             "rule": "polarity of the one sentiment word, flipped when 'not' directly precedes it"}
-    return _vectorized(cfg, parts, ["negative", "positive"], info)
+    return _vectorized(cfg, parts, LabelMap(["negative", "positive"]), info)
 
 
 def load_text_csv(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:
     """A CSV with a text and a label column; `split_column` (train/test) or a random `test_fraction` split."""
-    path, frame = _read_text_csv(cfg, data_dir)
+    path, frame, dialect = _read_text_csv(cfg, data_dir)
     frame, dropped = clean_rows(frame, cfg, path.name)
-    labels, classes = _labels(frame[cfg.label_column], path.name)
+    label_map = _labels(frame[cfg.label_column], path.name)
+    labels, classes = label_map.ids(frame[cfg.label_column].tolist(), "dataset.label_column"), label_map.class_names
     texts = frame[cfg.text_column].to_numpy(dtype=object)
     rng = np.random.default_rng(seed)
     if cfg.split_column:
@@ -123,10 +114,10 @@ def load_text_csv(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[S
     if is_test.all() or not is_test.any():
         raise config_error("dataset.split_column" if cfg.split_column else "dataset.test_fraction",
                            "both train and test rows", f"{int(is_test.sum())} test rows of {len(frame)} in {path.name}")
-    info = {"source": str(path), "dropped_rows": dropped}
+    info = {"source": str(path), "dropped_rows": dropped, "dialect": dialect}  # predict reads inputs so
     _every_class_trains(labels[~is_test], classes, path.name)
     return _from_train_test(cfg, seed, texts[~is_test], labels[~is_test], texts[is_test], labels[is_test],
-                            classes, info)
+                            label_map, info)
 
 
 def load_imdb(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:
@@ -145,7 +136,8 @@ def load_imdb(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Split
     texts = frame["text"].to_numpy(dtype=object)
     labels = frame["label"].to_numpy(dtype=np.int32)
     info = {"source": str(source), "original_sizes": {"train": int((~test).sum()), "test": int(test.sum())}}
-    return _from_train_test(cfg, seed, texts[~test], labels[~test], texts[test], labels[test], ["neg", "pos"], info)
+    return _from_train_test(cfg, seed, texts[~test], labels[~test], texts[test], labels[test],
+                            LabelMap(["neg", "pos"]), info)
 
 
 def read_imdb_tarball(path: Path) -> pd.DataFrame:
@@ -219,56 +211,31 @@ def _every_class_trains(train_ids: np.ndarray, classes: list, source: str) -> No
                            f"classes {[classes[i] for i in missing]} only outside the training rows")
 
 
-def clean_label(text: str):
-    """" 1 " -> 1, "1.0" -> 1, "0.5" -> 0.5, " pos " -> "pos": numbers as numbers, words stripped."""
-    text = str(text).strip()
-    try:
-        value = float(text)
-    except ValueError:
-        return text
-    return int(value) if value.is_integer() else value
-
-
-def _labels(column: pd.Series, source: str) -> Tuple[np.ndarray, list]:
-    values = [clean_label(v) for v in column.tolist()]
-    if any(isinstance(v, str) for v in values) and any(not isinstance(v, str) for v in values):
-        values = [str(v) for v in values]  # "1" and "x" in one column: all names, compared as text
-    ids, classes = encode_labels(values)
-    if len(classes) < 2:
+def _labels(column: pd.Series, source: str) -> LabelMap:
+    labels = LabelMap.fit(column.tolist(), source)
+    if len(labels.class_names) < 2:
         raise config_error("dataset.label_column", f"at least two classes in column {column.name!r} of {source}",
-                           f"only {classes}")
-    return ids, classes
+                           f"only {labels.class_names}")
+    return labels
 
 
-def _from_train_test(cfg, seed: int, train_x, train_y, test_x, test_y, classes: list, info: Dict):
+def _from_train_test(cfg, seed: int, train_x, train_y, test_x, test_y, labels: LabelMap, info: Dict):
     """Shuffle both splits (seeded), carve validation out of train and cap each split at `limit`."""
     tr, va, te = shuffled_split_indices(len(train_x), len(test_x), cfg.val_fraction, seed)
     parts = [(train_x[tr], train_y[tr]), (train_x[va], train_y[va]), (test_x[te], test_y[te])]
-    return _vectorized(cfg, parts, classes, info)
+    return _vectorized(cfg, parts, labels, info)
 
 
-def _vectorized(cfg, parts: Sequence[Tuple], classes: list, info: Dict) -> Tuple[Splits, DataSpec]:
-    import keras
-    import tensorflow as tf
-
+def _vectorized(cfg, parts: Sequence[Tuple], labels: LabelMap, info: Dict) -> Tuple[Splits, DataSpec]:
+    classes = labels.class_names
     if cfg.limit:  # before vectorising: a quick look at IMDB should not tokenise 50k reviews
         parts = [(x[: cfg.limit], y[: cfg.limit]) for x, y in parts]
-    vectorizer = keras.layers.TextVectorization(max_tokens=cfg.max_tokens, standardize=standardize, ragged=True)
-    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(tf.constant(list(parts[0][0]), tf.string)).batch(1024))
     eval_length = cfg.get("eval_sequence_length") or cfg.sequence_length
-
-    def cut(ids, length):  # ragged token ids -> (n, length), padded at the end; "pre" keeps a text's last tokens
-        ids = ids[:, -length:] if cfg.truncate == "pre" else ids[:, :length]
-        return np.asarray(ids.to_tensor(default_value=0, shape=[None, length]))
-
-    def encode(texts, length) -> np.ndarray:  # (n, length) int32, 0 = padding, 1 = out of vocabulary
-        chunks = [cut(vectorizer(tf.constant(list(texts[i:i + 2048]), tf.string)), length)
-                  for i in range(0, len(texts), 2048)]
-        return np.concatenate(chunks).astype(np.int32) if chunks else np.zeros((0, length), np.int32)
-
+    vectorizer = TextVectorizer.fit(parts[0][0], cfg.max_tokens, cfg.sequence_length, eval_length, cfg.truncate)
+    encode = vectorizer.encode  # (n, length) int32, 0 = padding, 1 = out of vocabulary: as predict and export
     lengths = (cfg.sequence_length, eval_length, eval_length)  # train, val, test
     splits_xy = [(encode(x, n), np.asarray(y, dtype=np.int32)) for (x, y), n in zip(parts, lengths)]
-    vocab = vectorizer.get_vocabulary()
+    vocab = vectorizer.vocabulary
     k = len(classes)
     info.update(vocab_size=len(vocab), vocabulary_head=[str(w) for w in vocab[:20]], class_names=classes,
                 max_tokens=cfg.max_tokens, sequence_length=cfg.sequence_length, eval_sequence_length=eval_length,
@@ -284,7 +251,8 @@ def _vectorized(cfg, parts: Sequence[Tuple], classes: list, info: Dict) -> Tuple
     # what inference needs to turn new texts into the same ids: the whole vocabulary and the cutting rules
     artifacts = {"vocabulary": [str(w) for w in vocab], "standardize": "seqlab.data.text:standardize",
                  "split": "whitespace", "max_tokens": cfg.max_tokens, "sequence_length": cfg.sequence_length,
-                 "eval_sequence_length": eval_length, "truncate": cfg.truncate, "class_names": classes}
+                 "eval_sequence_length": eval_length, "truncate": cfg.truncate, "class_names": classes,
+                 "transforms": {"text": vectorizer, "labels": labels}}
     splits = Splits(*(kind(x, y) for kind, (x, y) in zip(kinds, splits_xy)), baseline_name="majority class",
                     baseline_fn=majority_class_baseline, info=info, artifacts=artifacts)
     # (time,): None when validation and test are longer than train, so that the model takes any length
@@ -294,21 +262,22 @@ def _vectorized(cfg, parts: Sequence[Tuple], classes: list, info: Dict) -> Tuple
     return splits, spec
 
 
-def _read_text_csv(cfg, data_dir: Optional[str], nrows: Optional[int] = None) -> Tuple[Path, pd.DataFrame]:
-    """dataset.path read (the first `nrows` rows), with its text/label/split columns checked."""
+def _read_text_csv(cfg, data_dir: Optional[str], nrows: Optional[int] = None) -> Tuple[Path, pd.DataFrame, Dict]:
+    """(dataset.path, its rows (the first `nrows`), its dialect), with its text/label/split columns checked."""
     path = download.local_path(None if OmegaConf.is_missing(cfg, "path") else cfg.path, "dataset.path", data_dir)
     # every column as text ("NA" is a word, "1" a label); the dialect detected like a series CSV
     from .tabular import read_table
 
-    frame = read_table(path, "dataset.path", sep=cfg.get("sep", "auto"), encoding=cfg.get("encoding", "auto"),
-                       as_text=True).frame
+    table = read_table(path, "dataset.path", sep=cfg.get("sep", "auto"), encoding=cfg.get("encoding", "auto"),
+                       as_text=True)
+    frame = table.frame
     if nrows is not None:
         frame = frame.head(nrows)
     for key in ("text_column", "label_column", "split_column"):
         col = cfg.get(key)
         if col is not None and col not in frame.columns:
             raise config_error(f"dataset.{key}", f"a column of {path.name}", col, list(frame.columns))
-    return path, frame
+    return path, frame, table.dialect
 
 
 # --------------------------------------------------------------------------- checks before TensorFlow
@@ -337,7 +306,7 @@ def check_text_csv(cfg) -> None:
 
     check_text(cfg)
     fraction(cfg.dataset, "dataset", "test_fraction", lower_open=True)
-    path, frame = _read_text_csv(cfg.dataset, cfg.data_dir)
+    path, frame, _ = _read_text_csv(cfg.dataset, cfg.data_dir)
     frame, _ = clean_rows(frame, cfg.dataset, path.name)
     _labels(frame[cfg.dataset.label_column], path.name)
 

@@ -15,8 +15,9 @@ from ..config import config_error
 from ..config.schema import DatasetConfig
 from ..registry import REGISTRIES
 from . import download
-from .base import ArraySplit, DataSpec, Splits, encode_labels, majority_class_baseline, shuffled_split_indices
+from .base import ArraySplit, DataSpec, Splits, majority_class_baseline, shuffled_split_indices
 from .classfiles import read_labelled
+from .transforms import LabelMap, PadSeries
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,8 @@ def load_ucr(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits
     if min(lengths) != max(lengths) and cfg.padding not in ("pre", "post"):
         raise config_error("dataset.padding", f"'pre' or 'post' since rows have unequal lengths "
                            f"({min(lengths)}..{max(lengths)})", cfg.padding, ["pre", "post"])
-    ids, classes = encode_labels(train_labels + test_labels)
+    labels = LabelMap.fit(train_labels + test_labels, paths["train_path"].name)
+    ids, classes = labels.ids(train_labels + test_labels, "dataset.train_path"), labels.class_names
     if len(classes) < 2:
         raise config_error("dataset.train_path", "labels of at least two classes", f"only {classes}")
     y_train, y_test = ids[: len(train_rows)], ids[len(train_rows):]
@@ -70,23 +72,21 @@ def load_ucr(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits
                   "lengths": [min(lengths), max(lengths)], "channels": C, "padding": cfg.padding,
                   "sizes": {k: len(v[1]) for k, v in parts.items()},
                   "train_class_counts": np.bincount(parts["train"][1], minlength=len(classes)).tolist()}
+    T = max(lengths)
+    pad = PadSeries.fit(parts["train"][0], T, cfg.padding, bool(cfg.normalize))
     if cfg.normalize:
-        # per channel, over every value of the training rows (padding excluded, as it is added afterwards)
-        values = np.concatenate(parts["train"][0])  # (values, channels)
-        mean, std = values.mean(axis=0), values.std(axis=0)
-        std = np.where(std > 1e-12, std, 1.0)
-        parts = {k: ([(r - mean) / std for r in rows], y) for k, (rows, y) in parts.items()}
-        # one channel: plain numbers, as before multivariate files were read
-        mean_out, std_out = (float(mean[0]), float(std[0])) if C == 1 else (mean.tolist(), std.tolist())
+        # per channel, over every value of the training rows; one channel: plain numbers, as before multivariate
+        mean_out, std_out = (float(pad.mean[0]), float(pad.std[0])) if C == 1 else (pad.mean.tolist(),
+                                                                                  pad.std.tolist())
         info["normalization"] = {"mean": mean_out, "std": std_out,
                                  "rows": "train split (after carving validation)" if len(val_order) else
                                  "train split (the whole training file: dataset.val_fraction=0)"}
-
-    T = max(lengths)
-    arrays = {k: (_pad(rows, T, cfg.padding, C), y) for k, (rows, y) in parts.items()}
+    # the same transform as predict and export apply to raw series
+    arrays = {k: (pad.apply(rows, "dataset.train_path"), y) for k, (rows, y) in parts.items()}
     norm = info.get("normalization", {})
     artifacts = {"length": T, "channels": C, "padding": cfg.padding, "class_names": classes,
-                 "normalize": bool(cfg.normalize), "mean": norm.get("mean"), "std": norm.get("std")}
+                 "normalize": bool(cfg.normalize), "mean": norm.get("mean"), "std": norm.get("std"),
+                 "transforms": {"pad_series": pad, "labels": labels}}
     splits = Splits(*(ArraySplit(*arrays[k]) for k in ("train", "val", "test")), baseline_name="majority class",
                     baseline_fn=majority_class_baseline, info=info, artifacts=artifacts)
     k = len(classes)
@@ -120,16 +120,6 @@ def _filled(row: np.ndarray, cfg, path: Path, i: int) -> np.ndarray:
                                f"case {i + 1}, channel {j} of {path.name} is empty")
         out[:, j] = np.interp(t, t[ok], row[ok, j])
     return out
-
-
-def _pad(rows: List[np.ndarray], length: int, padding: Optional[str], channels: int) -> np.ndarray:
-    x = np.zeros((len(rows), length, channels), dtype=np.float32)  # (n, time, channels); zeros are the padding
-    for i, r in enumerate(rows):
-        if padding == "pre":
-            x[i, length - len(r):] = r
-        else:
-            x[i, : len(r)] = r
-    return x
 
 
 def _paths(cfg, data_dir: Optional[str]) -> Dict[str, Path]:

@@ -1,5 +1,6 @@
 """What inference needs beyond model.keras, written into the run directory: inference.json, vocabulary.txt,
-examples.npz (a few test inputs for export parity checks)."""
+examples.npz (a few test inputs for export parity checks). inference.json's `transforms` holds the state of
+the fitted input transforms (seqlab.data.transforms) that predict and export apply as training did."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from ..data.textvec import RESERVED_TOKENS, VOCABULARY_FILE
+from ..data.transforms import inside, states
+
 INFERENCE_FILE = "inference.json"
-VOCABULARY_FILE = "vocabulary.txt"  # one token per line; token id = line index + 2 (0 = padding, 1 = unknown)
 EXAMPLES_FILE = "examples.npz"
-RESERVED_TOKENS = ("", "[UNK]")
 N_EXAMPLES = 64
 FORMAT = 1
 log = logging.getLogger(__name__)
@@ -41,7 +43,8 @@ def inference_info(cfg, splits, spec) -> Dict[str, Any]:
                    sequence_length=get("sequence_length"), eval_sequence_length=get("eval_sequence_length"),
                    truncate=get("truncate", "post"), standardize="lowercase, <br /> to space, strip punctuation",
                    text_column=artifacts.get("text_column", dcfg.get("text_column") or "text"),
-                   label_column=artifacts.get("label_column", dcfg.get("label_column") or "label"))
+                   label_column=artifacts.get("label_column", dcfg.get("label_column") or "label"),
+                   dialect=info.get("dialect"))  # the training file's separator: predict reads inputs alike
     elif isinstance(splits.test, WindowSplit):
         norm = get("normalization")
         out.update(kind="series", features=list(spec.feature_names), targets=list(spec.target_names),
@@ -59,6 +62,7 @@ def inference_info(cfg, splits, spec) -> Dict[str, Any]:
     if spec.task != "regression":
         out.update(class_names=list(get("class_names") or range(spec.num_classes)),
                    train_class_counts=get("train_class_counts"))
+    out["transforms"] = states(artifacts.get("transforms") or {})
     return out
 
 
@@ -91,7 +95,8 @@ def write_artifacts(run_dir: Path, cfg, splits, spec) -> None:
 
 
 def read_inference(run_dir: Path) -> Dict[str, Any]:
-    """inference.json of a run, with its vocabulary (full list, index = token id) for text runs."""
+    """inference.json of a run, with `transforms` (states) for every kind, also for runs written before they
+    were saved; every file it names must lie inside the run directory."""
     from ..config import config_error
 
     run_dir = Path(run_dir)
@@ -101,12 +106,35 @@ def read_inference(run_dir: Path) -> Dict[str, Any]:
                            f"{run_dir} (holds {sorted(p.name for p in run_dir.iterdir())[:8]})"
                            if run_dir.is_dir() else f"{run_dir} (no such directory)")
     meta = json.loads(path.read_text())
-    if meta.get("kind") == "text":
-        if "vocabulary_file" not in meta:
-            raise config_error("RUN_DIR", f"a text run with its {VOCABULARY_FILE}", f"{run_dir} has none")
-        words = (run_dir / meta["vocabulary_file"]).read_text(encoding="utf-8").split("\n")[:-1]
-        meta["vocabulary"] = list(RESERVED_TOKENS) + words
+    meta["transforms"] = {**legacy_transforms(meta), **(meta.get("transforms") or {})}
+    for state in [meta, *meta["transforms"].values()]:
+        for key, name in state.items():
+            if key.endswith("_file"):
+                inside(run_dir, name)  # e.g. "vocabulary_file": "../../secret.txt" is refused
+    if meta.get("kind") == "text" and "text" not in meta["transforms"]:
+        raise config_error("RUN_DIR", f"a text run with its {VOCABULARY_FILE}", f"{run_dir} has none")
     return meta
+
+
+def legacy_transforms(meta: Dict[str, Any]) -> Dict[str, Dict]:
+    """Transform states from the keys that inference.json held before `transforms` (format 1, older runs)."""
+    kind, norm, out = meta.get("kind"), meta.get("normalization"), {}
+    if kind == "series":
+        cols = list(dict.fromkeys(meta["features"] + meta["targets"]))
+        out["standardize"] = {"kind": "standardize", "columns": cols,
+                              "mean": [norm["mean"][c] if norm else 0.0 for c in cols],
+                              "std": [norm["std"][c] if norm else 1.0 for c in cols]}
+        out["windows"] = {"kind": "windows", "input_len": meta["input_len"], "horizon": meta["horizon"]}
+    if kind == "text" and "vocabulary_file" in meta:
+        out["text"] = {"kind": "text", "vocabulary_file": meta["vocabulary_file"],
+                       "sequence_length": meta["sequence_length"],
+                       "eval_sequence_length": meta.get("eval_sequence_length"), "truncate": meta.get("truncate")}
+    if kind == "ucr":
+        out["pad_series"] = {"kind": "pad_series", "length": meta["length"], "channels": meta.get("channels") or 1,
+                             "padding": meta.get("padding"), "mean": norm and norm["mean"], "std": norm and norm["std"]}
+    if "class_names" in meta:
+        out["labels"] = {"kind": "labels", "class_names": meta["class_names"]}
+    return out
 
 
 def read_examples(run_dir: Path):

@@ -29,18 +29,18 @@ def raw_examples(pred) -> Tuple[np.ndarray, np.ndarray]:
     x, _ = read_examples(pred.run_dir)
     kind, meta = pred.meta["kind"], pred.meta
     if kind == "text":
-        vocab = np.array(meta["vocabulary"], dtype=object)
-        unknown = next(w for w in (f"zz{i}oov" for i in range(10**6)) if w not in set(meta["vocabulary"]))
+        vocab = np.array(pred.text.vocabulary, dtype=object)
+        unknown = next(w for w in (f"zz{i}oov" for i in range(10**6)) if w not in set(pred.text.vocabulary))
         vocab[1] = unknown
         texts = np.array([" ".join(vocab[row[row != 0]]) for row in x], dtype=object)
         width = max(int((x != 0).sum(axis=1).max()), 1)  # serving pads a batch to its longest row
         x = x if meta["input_shape"][0] is not None else x[:, :width]
         return texts, pred.predict_model(x)
     if kind == "series":
-        return (x * pred.x_std + pred.x_mean).astype(np.float32), pred.predict_model(x)
-    if kind == "ucr" and meta.get("normalization"):
-        norm = meta["normalization"]
-        return (x * norm["std"] + norm["mean"]).astype(np.float32), pred.predict_model(x)
+        return pred.scaler.invert(x, pred.features).astype(np.float32), pred.predict_model(x)
+    pad = pred.transforms.get("pad_series")
+    if kind == "ucr" and pad is not None and pad.mean is not None:
+        return (x * pad.std + pad.mean).astype(np.float32), pred.predict_model(x)
     return x.astype(np.float32), pred.predict_model(x)
 
 
@@ -57,18 +57,17 @@ def serving_function(pred) -> Tuple[Callable, list]:
     f32 = lambda v: tf.constant(np.asarray(v, np.float32))  # noqa: E731
 
     def classes(out):
-        probs = tf.concat([1.0 - out, out], axis=1) if out.shape[-1] == 1 else out
+        probs = pred.labels.probabilities(out)  # the predictor's own arithmetic, in TensorFlow
         ids = tf.argmax(probs, axis=1)
         return {"outputs": out, "probabilities": probs, "class_id": ids,
-                "label": tf.gather(tf.constant([str(c) for c in meta["class_names"]]), ids)}
+                "label": tf.gather(tf.constant([str(c) for c in pred.class_names]), ids)}
 
     if kind == "text":
-        vectorizer, length = pred.vectorizer, pred.length
+        vectorizer, length = pred.text, pred.length
         fixed = meta["input_shape"][0] is not None
 
         def serve(text):  # (batch,) tf.string
-            ids = vectorizer(text)  # ragged (batch, words)
-            ids = ids[:, -length:] if meta.get("truncate") == "pre" else ids[:, :length]
+            ids = vectorizer.cut(vectorizer.layer(text), length)  # ragged (batch, words), cut as in training
             width = length if fixed else tf.maximum(tf.reduce_max(ids.row_lengths()), 1)
             dense = ids.to_tensor(default_value=0, shape=tf.stack([tf.shape(text, tf.int64)[0],
                                                                    tf.cast(width, tf.int64)]))
@@ -76,18 +75,19 @@ def serving_function(pred) -> Tuple[Callable, list]:
 
         return serve, [tf.TensorSpec([None], tf.string, name="text")]
     if kind == "series":
-        xm, xs, ym, ys = f32(pred.x_mean), f32(pred.x_std), f32(pred.y_mean), f32(pred.y_std)
+        xm, xs, ym, ys = f32(pred.x_mean), f32(pred.x_std), f32(pred.y_mean), f32(pred.y_std)  # the fitted z-score
 
         def serve(series):  # (batch, input_len, features) raw
             out = model((series - xm) / xs, training=False)  # (batch, horizon, targets), standardised
             return {"outputs": out, "forecast": out * ys + ym}
 
         return serve, [tf.TensorSpec(shape, tf.float32, name="series")]
-    norm = meta.get("normalization")
+    pad = pred.transforms.get("pad_series")
+    norm = pad is not None and pad.mean is not None
 
     def serve(series):
         if kind == "ucr":
-            z = (series - norm["mean"]) / norm["std"] if norm else series
+            z = (series - f32(pad.mean)) / f32(pad.std) if norm else series
             z = tf.where(tf.math.is_nan(z), tf.zeros_like(z), z)  # padding is 0 after normalisation
             return classes(model(z, training=False))
         return {"outputs": model(series, training=False)}

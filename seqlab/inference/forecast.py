@@ -8,46 +8,50 @@ import numpy as np
 import pandas as pd
 
 from ..config import config_error
+from ..data.transforms import finite
 from .predictors import Predictor
 
 
-def _windows(values: np.ndarray, length: int) -> np.ndarray:
-    """(rows, c) -> (rows - length + 1, length, c): every window, as a view (no copy)."""
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    return sliding_window_view(values, length, axis=0).transpose(0, 2, 1)
-
-
 class SeriesPredictor(Predictor):
-    """Windows of the run's feature columns in original units -> the next `horizon` steps of its targets."""
+    """Windows of the run's feature columns in original units -> the next `horizon` steps of its targets, through
+    the run's fitted transforms (one-hot categories, z-score per column, windows) as in training."""
+
+    CHUNK = 4096  # windows per model call when evaluating: memory flat in the input's length
 
     def __init__(self, model, meta, run_dir=None):
         super().__init__(model, meta, run_dir)
         self.features, self.targets = list(meta["features"]), list(meta["targets"])
-        self.input_len, self.horizon = int(meta["input_len"]), int(meta["horizon"])
-        norm = meta.get("normalization")
+        self.scaler, self.windows = self.transforms["standardize"], self.transforms["windows"]
+        self.one_hot = self.transforms.get("one_hot")  # OneHot or None
+        self.input_len, self.horizon = self.windows.input_len, self.windows.horizon
+        self.x_mean, self.x_std = self.scaler.stats(self.features)
+        self.y_mean, self.y_std = self.scaler.stats(self.targets)
 
-        def stats(cols):  # (mean, std) per column, identity without normalisation
-            if not norm:
-                return np.zeros(len(cols)), np.ones(len(cols))
-            return np.array([norm["mean"][c] for c in cols]), np.array([norm["std"][c] for c in cols])
-
-        self.x_mean, self.x_std = stats(self.features)
-        self.y_mean, self.y_std = stats(self.targets)
-
-    def predict(self, x) -> np.ndarray:
-        """(n, input_len, features) raw windows -> (n, horizon, targets) forecasts in original units."""
+    def model_inputs(self, x) -> np.ndarray:
+        """(n, input_len, features) raw windows -> the model's inputs, float32 (as training fed it)."""
         x = np.asarray(x, np.float64)
         if x.ndim != 3 or x.shape[1:] != (self.input_len, len(self.features)):
             raise config_error("x", f"raw windows of shape (n, {self.input_len}, {len(self.features)})", x.shape)
-        z = ((x - self.x_mean) / self.x_std).astype(np.float32)
-        return self.predict_model(z).astype(np.float64) * self.y_std + self.y_mean
+        return self.scaler.apply(x, self.features).astype(np.float32)
+
+    def predict(self, x) -> np.ndarray:
+        """(n, input_len, features) raw windows -> (n, horizon, targets) forecasts in original units."""
+        return self.scaler.invert(self.predict_model(self.model_inputs(x)), self.targets)
+
+    def predict_at(self, x: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """Forecasts (len(starts), horizon, targets) of the windows of raw rows `x` starting at `starts`, in
+        bounded batches (a window is copied only while its batch runs)."""
+        parts = [self.predict(self.windows.inputs(x, starts[lo:lo + self.CHUNK]))
+                 for lo in range(0, len(starts), self.CHUNK)]
+        return np.concatenate(parts) if parts else np.zeros((0, self.horizon, len(self.targets)))
 
     def columns(self, frame: pd.DataFrame, ignore_extra: bool = False
                 ) -> Tuple[np.ndarray, Optional[np.ndarray], Optional[pd.Series]]:
         """(features (rows, f), targets (rows, t) when all present, timestamps when the run had a time column)."""
         time_col = self.meta.get("time_column")
         time_cols = [] if not time_col else [time_col] if isinstance(time_col, str) else list(time_col)
+        if self.one_hot is not None:  # the categorical columns, encoded with the training categories
+            frame = self.one_hot.apply(frame)
         known = set(self.features) | set(self.targets) | set(time_cols)
         missing = [c for c in self.features if c not in frame.columns]
         if missing:
@@ -71,11 +75,11 @@ class SeriesPredictor(Predictor):
         for c in used:
             if not pd.api.types.is_numeric_dtype(frame[c]):
                 raise config_error("INPUT", f"numbers in column {c!r}", f"dtype {frame[c].dtype}")
-            if frame[c].isna().any():
-                raise config_error("INPUT", f"no missing values in column {c!r}",
-                                   f"{int(frame[c].isna().sum())} NaNs")
         x = frame[self.features].to_numpy(np.float64)
         y = frame[self.targets].to_numpy(np.float64) if has_targets else None
+        finite(x, self.features, "INPUT")  # NaN or inf: refused, as training refuses them
+        if y is not None:
+            finite(y, self.targets, "INPUT")
         if len(x) < self.input_len:
             raise config_error("INPUT", f"at least input_len = {self.input_len} rows of history", f"{len(x)} rows")
         return x, y, times
@@ -91,13 +95,13 @@ class SeriesPredictor(Predictor):
         x, y, times = self.columns(frame, ignore_extra)
         L, H = self.input_len, self.horizon
         starts = np.arange(0, len(x) - L + 1, stride) if rolling else np.array([len(x) - L])
-        pred = self.predict(_windows(x, L)[starts])  # (windows, H, targets)
+        pred = self.predict_at(x, starts)  # (windows, H, targets)
         origin = np.repeat(starts + L - 1, H)  # (windows * H,)
         step = np.tile(np.arange(1, H + 1), len(starts))
         out = pd.DataFrame({"origin": frame.index.to_numpy()[origin], "step": step})
         if times is not None:
             freq = times.diff().median() if len(times) > 1 else pd.Timedelta(0)
-            out["time"] = times.to_numpy()[origin] + step * freq
+            out["time"] = times.iloc[origin].reset_index(drop=True) + pd.Series(step) * freq  # tz-aware too
         flat = pred.reshape(-1, len(self.targets))
         for j, name in enumerate(self.targets):
             out[name] = flat[:, j]
@@ -116,14 +120,19 @@ class SeriesPredictor(Predictor):
         if y is None or len(x) < L + H:
             return None
         n = len(x) - L - H + 1
-        pred = self.predict(_windows(x, L)[:n])  # (n, H, targets)
-        truth = _windows(y[L:], H)[:n]  # (n, H, targets)
-        last = y[L - 1: L - 1 + n][:, None, :]  # (n, 1, targets): repeat the last input value
+        sums = np.zeros((2, 4))  # (model, baseline) x (mse, mae, mse_original, mae_original) sums
+        for lo in range(0, n, self.CHUNK):  # bounded batches: memory flat in the input's length
+            starts = np.arange(lo, min(lo + self.CHUNK, n))
+            truth = self.windows.targets(y, starts)  # (chunk, H, targets)
+            pred = self.predict_at(x, starts)
+            last = y[starts + L - 1][:, None, :]  # (chunk, 1, targets): repeat the last input value
+            for row, guess in enumerate((pred, last)):
+                err = truth - guess
+                z = err / self.y_std
+                sums[row] += [np.sum(z**2), np.sum(np.abs(z)), np.sum(err**2), np.sum(np.abs(err))]
+        sums /= n * H * len(self.targets)
         out: Dict[str, float] = {"windows": int(n)}
-        for name, guess in (("", pred), ("baseline_", last)):
-            err = truth - guess
-            z = err / self.y_std
-            out.update({f"{name}mse": float(np.mean(z**2)), f"{name}mae": float(np.mean(np.abs(z))),
-                        f"{name}mse_original": float(np.mean(err**2)),
-                        f"{name}mae_original": float(np.mean(np.abs(err)))})
+        for row, name in enumerate(("", "baseline_")):
+            out.update({f"{name}mse": float(sums[row, 0]), f"{name}mae": float(sums[row, 1]),
+                        f"{name}mse_original": float(sums[row, 2]), f"{name}mae_original": float(sums[row, 3])})
         return out

@@ -36,20 +36,35 @@ def parser() -> argparse.ArgumentParser:
 
 
 def read_texts(path: Path, meta: dict) -> Tuple[List[str], Optional[list]]:
-    """(texts, labels or None): a CSV with the run's text column, else one text per line (UTF-8)."""
+    """(texts, labels or None). A table whose header names the run's text column, read in the training file's
+    dialect (separator; quoted fields may span lines), as training read it; else one text per line (UTF-8,
+    blank lines skipped). A .csv/.tsv without the text column is refused."""
+    from ..data.tabular import _raw_bytes, decode, read_table
+
+    column, label = meta["text_column"], meta["label_column"]
+    if path.suffix.lower() != ".gz" and not path.read_bytes().strip():
+        raise config_error("INPUT", "at least one text", f"{path} is empty")
+    trained_sep = (meta.get("dialect") or {}).get("sep")
+    seps = [trained_sep] if trained_sep else [",", "\t", ";", "|"]
+    header = decode(_raw_bytes(path, "INPUT")[:65536], path, "auto", "INPUT")[0].split("\n", 1)[0].rstrip("\r")
+    sep = next((s for s in seps if column in [f.strip().strip('"') for f in header.split(s)]), None)
+    tabular = path.suffix.lower() in (".csv", ".tsv", ".gz")
+    if sep is None and tabular:
+        raise config_error("INPUT", f"a table with the run's text column {column!r} (separator "
+                           f"{' or '.join(map(repr, seps))})", f"header {header[:200]!r}")
+    if sep is not None:
+        frame = read_table(path, "INPUT", sep=sep, as_text=True, prefix="INPUT").frame
+        labels = frame[label].tolist() if label in frame.columns else None
+        return frame[column].tolist(), labels
     try:
-        if path.suffix.lower() in (".csv", ".gz"):
-            frame = pd.read_csv(path, keep_default_na=False, dtype=str, encoding="utf-8")
-            column = meta["text_column"] if meta["text_column"] in frame.columns else (
-                frame.columns[0] if len(frame.columns) == 1 else None)
-            if column is None:
-                raise config_error("INPUT", f"a CSV with the text column {meta['text_column']!r}",
-                                   list(frame.columns))
-            labels = frame[meta["label_column"]].tolist() if meta["label_column"] in frame.columns else None
-            return frame[column].tolist(), labels
-        return path.read_text(encoding="utf-8").splitlines(), None
+        lines = path.read_text(encoding="utf-8-sig").replace("\r\n", "\n").split("\n")
     except UnicodeDecodeError as e:
         raise config_error("INPUT", "UTF-8 text", f"{path}: {e}") from None
+    lines = lines[:-1] if lines[-1] == "" else lines
+    texts = [t for t in lines if t.strip()]
+    if len(texts) < len(lines):
+        log.warning("%s: blank lines skipped (one text per line)", path)
+    return texts, None
 
 
 def read_ucr_rows(path: Path, unlabelled: bool) -> Tuple[list, Optional[list]]:
@@ -75,6 +90,10 @@ def _series(pred, args) -> Tuple[pd.DataFrame, Optional[dict], int]:
     frame = read_table(Path(args.input), "INPUT", sep=dialect.get("sep", "auto"),
                        decimal=dialect.get("decimal") or "auto", thousands=dialect.get("thousands"),
                        prefix="INPUT").frame
+    missing = [t for t in pred.targets if t not in frame.columns and t not in pred.features]
+    if args.plot and missing:
+        raise config_error("--plot", "an input holding the run's targets (the plot draws their history)",
+                           f"{args.input} lacks {missing}")
     out = pred.forecast(frame, rolling=args.rolling, stride=args.stride, ignore_extra=args.ignore_extra)
     metrics = pred.evaluate(frame, ignore_extra=args.ignore_extra)
     if args.plot:
@@ -96,6 +115,9 @@ def _classes(pred, args, kind: str) -> Tuple[pd.DataFrame, Optional[dict], int]:
         inputs, labels = read_texts(args.input, pred.meta)
     else:
         inputs, labels = read_ucr_rows(args.input, args.unlabelled)
+    if not len(inputs):
+        raise config_error("INPUT", "at least one text" if kind == "text" else "at least one series",
+                           f"{args.input} holds none")
     probs = pred.predict_proba(inputs)
     out = pred.table(probs)
     if kind == "text":

@@ -37,11 +37,16 @@ def load_keras_model(run_dir: Path):
 
 
 class Predictor:
-    """Model inputs in, model outputs out (arrays in the model's own units, e.g. the adding problem)."""
+    """Model inputs in, model outputs out (arrays in the model's own units, e.g. the adding problem).
+    `transforms`: the run's fitted input transforms (seqlab.data.transforms), loaded from inference.json."""
 
     def __init__(self, model, meta: Dict, run_dir: Optional[Path] = None):
+        from ..data import textvec  # noqa: F401  registers the text transform
+        from ..data.transforms import from_states
+
         self.model, self.meta, self.run_dir = model, meta, run_dir
         self.batch_size = int(meta.get("batch_size") or 64)
+        self.transforms = from_states(meta.get("transforms") or {}, run_dir=run_dir)
 
     def predict_model(self, x) -> np.ndarray:
         """The model's outputs for model-ready inputs (an array, or a tf.data pipeline of (x, y) batches)."""
@@ -55,14 +60,17 @@ class Predictor:
 class _Classifier(Predictor):
     """Shared by text and UCR runs: probabilities per class name, the label, accuracy against labels."""
 
+    def __init__(self, model, meta: Dict, run_dir: Optional[Path] = None):
+        super().__init__(model, meta, run_dir)
+        self.labels = self.transforms["labels"]  # LabelMap: raw labels <-> ids, outputs -> probabilities
+
     @property
     def class_names(self) -> list:
-        return list(self.meta["class_names"])
+        return list(self.labels.class_names)
 
     def probabilities(self, out: np.ndarray) -> np.ndarray:
         """(n, 1) sigmoid or (n, K) softmax outputs -> (n, K) probabilities."""
-        out = out.reshape(len(out), -1).astype(np.float64)
-        return np.column_stack([1.0 - out[:, 0], out[:, 0]]) if out.shape[1] == 1 else out
+        return self.labels.probabilities(out)
 
     def table(self, probs: np.ndarray) -> pd.DataFrame:
         names = np.array(self.class_names, dtype=object)
@@ -72,12 +80,8 @@ class _Classifier(Predictor):
         return frame
 
     def label_ids(self, labels: Sequence, key: str) -> np.ndarray:
-        """Raw labels (class names, or their text) -> class ids."""
-        index = {str(c): i for i, c in enumerate(self.class_names)}
-        bad = sorted({str(v) for v in labels} - set(index))
-        if bad:
-            raise config_error(key, "labels among the run's classes", bad[:5], self.class_names)
-        return np.array([index[str(v)] for v in labels], dtype=np.int64)
+        """Raw labels, read as training read them (`1.0` is 1, spaces stripped) -> class ids."""
+        return self.labels.ids(labels, key).astype(np.int64)
 
     def metrics(self, probs: np.ndarray, labels: Sequence, key: str = "labels") -> Dict[str, float]:
         """Accuracy beside the training split's majority class."""
@@ -88,32 +92,16 @@ class _Classifier(Predictor):
 
 
 class TextPredictor(_Classifier):
-    """Raw texts in; the run's vocabulary and text settings turn them into token ids as in training."""
+    """Raw texts in; the run's fitted text transform turns them into token ids as in training."""
 
     def __init__(self, model, meta, run_dir=None):
         super().__init__(model, meta, run_dir)
-        import keras
-
-        from ..data.text import standardize
-
-        vocab = meta["vocabulary"]
-        self.vectorizer = keras.layers.TextVectorization(standardize=standardize, vocabulary=vocab[2:], ragged=True)
-        self.vectorizer(["built"])  # a built layer, as export archives need
-        self.length = int(meta.get("eval_sequence_length") or meta["sequence_length"])
+        self.text = self.transforms["text"]  # TextVectorizer
+        self.vectorizer, self.length = self.text.layer, self.text.eval_sequence_length
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """(n, length) int32 token ids, 0-padded at the end, cut as in training (`truncate`)."""
-        import tensorflow as tf
-
-        bad = [type(t).__name__ for t in texts if not isinstance(t, str)]
-        if bad:
-            raise config_error("texts", "a list of str", f"{len(bad)} non-text values, e.g. {bad[0]}")
-        chunks = []
-        for lo in range(0, len(texts), 4096):  # bounded memory for the ragged intermediate
-            ids = self.vectorizer(tf.constant(list(texts[lo:lo + 4096]), tf.string))
-            ids = ids[:, -self.length:] if self.meta.get("truncate") == "pre" else ids[:, :self.length]
-            chunks.append(np.asarray(ids.to_tensor(default_value=0, shape=[None, self.length])))
-        return np.concatenate(chunks).astype(np.int32) if chunks else np.zeros((0, self.length), np.int32)
+        return self.text.encode(texts)
 
     def predict_ids(self, ids: np.ndarray) -> np.ndarray:
         """(n, K) probabilities for token-id rows. Open-length models get length-sorted batches cut to their
@@ -142,24 +130,7 @@ class UcrPredictor(_Classifier):
     def encode(self, series) -> np.ndarray:
         """(n, length, channels) float32: normalised with the training statistics, padded as in training. A
         series is 1-D (one channel) or (time, channels)."""
-        rows = [np.asarray(r, np.float64) for r in series]
-        rows = [r[:, None] if r.ndim == 1 else r for r in rows]
-        length, norm = int(self.meta["length"]), self.meta.get("normalization")
-        channels = int(self.meta.get("channels") or 1)
-        x = np.zeros((len(rows), length, channels), np.float32)
-        for i, r in enumerate(rows):  # per series (ragged input); the model call below is batched
-            present = np.flatnonzero(~np.isnan(r).all(axis=1)) if r.size else []
-            r = r[: present[-1] + 1] if len(present) else r[:0]
-            if len(r) == 0 or len(r) > length or np.isnan(r).any() or r.shape[1] != channels:
-                raise config_error("series", f"1..{length} steps of {channels} value(s) per series, NaNs only at "
-                                   "the end", f"series {i} with shape {r.shape}")
-            if norm:
-                r = (r - np.asarray(norm["mean"], np.float64)) / np.asarray(norm["std"], np.float64)
-            if self.meta.get("padding") == "pre":
-                x[i, length - len(r):] = r
-            else:
-                x[i, : len(r)] = r
-        return x
+        return self.transforms["pad_series"].apply(series)
 
     def predict_proba(self, series) -> np.ndarray:
         return self.probabilities(self.predict_model(self.encode(series)))

@@ -1,0 +1,325 @@
+"""Fitted input transforms: each fitted once on the training rows by a data loader, saved with the run
+(`state()`: small JSON) and applied by training, `seqlab predict` and `seqlab export` through the same code.
+
+A new transform (per-series scaling, calendar features, ...) is a class with `kind`, `state()`, `from_state()` and
+its `apply`-like methods, registered in TRANSFORMS. No TensorFlow at import (the text vectoriser is in textvec.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..config import config_error
+
+log = logging.getLogger(__name__)
+TRANSFORMS: Dict[str, type] = {}  # kind -> class, for `from_states`
+MISSING_CATEGORY = "<missing>"
+
+
+def register(cls):
+    TRANSFORMS[cls.kind] = cls
+    return cls
+
+
+def states(transforms: Dict[str, Any]) -> Dict[str, Dict]:
+    """{name: {"kind": ..., **state}} of fitted transforms (JSON-friendly; files are the caller's)."""
+    return {name: {"kind": t.kind, **t.state()} for name, t in transforms.items()}
+
+
+def from_states(saved: Dict[str, Dict], **context) -> Dict[str, Any]:
+    """Transforms back from `states()`; `context` (e.g. run_dir, vocabulary) goes to those that take it."""
+    out = {}
+    for name, state in saved.items():
+        state = dict(state)
+        cls = TRANSFORMS.get(state.pop("kind", None))
+        if cls is None:
+            raise config_error("RUN_DIR", f"transforms of kinds {sorted(TRANSFORMS)} in inference.json",
+                               f"{name}: {saved[name].get('kind')!r}")
+        out[name] = cls.from_state(state, **context)
+    return out
+
+
+def finite(values: np.ndarray, columns: Sequence[str], key: str) -> None:
+    """Refuse NaN or +-inf in (rows, columns) values, naming the column and the count."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        j = int(np.flatnonzero(bad.any(axis=0))[0])
+        raise config_error(key, f"finite numbers in column {columns[j]!r}",
+                           f"{int(bad[:, j].sum())} NaN or infinite values")
+
+
+def inside(run_dir: Path, name: str, key: str = "RUN_DIR") -> Path:
+    """run_dir / name, refused unless it resolves inside run_dir (no `..`, absolute path or link out)."""
+    root = Path(run_dir).resolve()
+    path = (root / str(name)).resolve()
+    if not path.is_relative_to(root):
+        raise config_error(key, f"files inside the run directory {run_dir}", f"{name!r} resolves to {path}")
+    return path
+
+
+@register
+class Standardize:
+    """Per-column z-score with the training rows' mean and population std (a constant column -> 0)."""
+
+    kind = "standardize"
+
+    def __init__(self, columns: Sequence[str], mean: Sequence[float], std: Sequence[float]):
+        self.columns = list(columns)
+        self.mean, self.std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
+        self.index = {c: i for i, c in enumerate(self.columns)}
+
+    @classmethod
+    def fit(cls, values: np.ndarray, columns: Sequence[str]) -> "Standardize":
+        values = np.asarray(values, np.float64)
+        mean, std = values.mean(axis=0), values.std(axis=0)  # ddof=0, as the ETT protocol
+        return cls(columns, mean, np.where(std > 1e-12, std, 1.0))
+
+    @classmethod
+    def identity(cls, columns: Sequence[str]) -> "Standardize":
+        return cls(columns, np.zeros(len(columns)), np.ones(len(columns)))
+
+    def stats(self, columns: Optional[Sequence[str]] = None):
+        idx = [self.index[c] for c in (columns or self.columns)]
+        return self.mean[idx], self.std[idx]
+
+    def apply(self, values: np.ndarray, columns: Optional[Sequence[str]] = None) -> np.ndarray:
+        """(..., len(columns)) raw -> standardised, float64."""
+        mean, std = self.stats(columns)
+        return (np.asarray(values, np.float64) - mean) / std
+
+    def invert(self, values: np.ndarray, columns: Optional[Sequence[str]] = None) -> np.ndarray:
+        mean, std = self.stats(columns)
+        return np.asarray(values, np.float64) * std + mean
+
+    def state(self) -> Dict:
+        return {"columns": self.columns, "mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_state(cls, state: Dict, **_) -> "Standardize":
+        return cls(state["columns"], state["mean"], state["std"])
+
+
+@register
+class OneHot:
+    """Text columns -> one 0/1 column `<column>=<category>` per category of the training rows; a category
+    seen only later becomes all zeros."""
+
+    kind = "one_hot"
+
+    def __init__(self, categories: Dict[str, List[str]]):
+        self.categories = {c: [str(v) for v in vs] for c, vs in categories.items()}
+
+    @classmethod
+    def fit(cls, frame: pd.DataFrame, columns: Sequence[str], train_rows: int, source: str,
+            prefix: str = "dataset") -> "OneHot":
+        categories = {}
+        for c in columns:
+            if c not in frame.columns:
+                raise config_error(f"{prefix}.categorical", f"columns of {source}", c, list(frame.columns))
+            cats = sorted(cls._values(frame[c]).iloc[:train_rows].unique().tolist())
+            if len(cats) > 100:
+                raise config_error(f"{prefix}.categorical", "a column with at most 100 categories",
+                                   f"{c!r} with {len(cats)} in the training rows")
+            categories[c] = cats
+        return cls(categories)
+
+    @staticmethod
+    def _values(column: pd.Series) -> pd.Series:
+        return column.astype("string").fillna(MISSING_CATEGORY)
+
+    @property
+    def columns(self) -> List[str]:
+        """The encoded column names, in order."""
+        return [f"{c}={v}" for c, vs in self.categories.items() for v in vs]
+
+    def apply(self, frame: pd.DataFrame, key: str = "INPUT") -> pd.DataFrame:
+        """Each categorical column replaced, in place of it, by its one-hot columns."""
+        out = frame
+        for c, cats in self.categories.items():
+            if c not in frame.columns:
+                raise config_error(key, f"the categorical column {c!r} of the run", "missing", list(frame.columns))
+            values = self._values(frame[c])
+            encoded = pd.DataFrame({f"{c}={v}": (values == v).astype(np.float64) for v in cats}, index=frame.index)
+            pos = list(out.columns).index(c)
+            out = pd.concat([out.iloc[:, :pos], encoded, out.iloc[:, pos + 1:]], axis=1)
+        return out
+
+    def state(self) -> Dict:
+        return {"categories": self.categories}
+
+    @classmethod
+    def from_state(cls, state: Dict, **_) -> "OneHot":
+        return cls(state["categories"])
+
+
+@register
+class Windows:
+    """Consecutive rows -> (input_len rows in, horizon rows out) windows."""
+
+    kind = "windows"
+
+    def __init__(self, input_len: int, horizon: int):
+        self.input_len, self.horizon = int(input_len), int(horizon)
+
+    def inputs(self, values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """(rows, c) -> (len(starts), input_len, c): the windows starting at `starts` (a copy of those only)."""
+        idx = np.asarray(starts, np.int64)[:, None] + np.arange(self.input_len)
+        return values[idx]
+
+    def targets(self, values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """(rows, t) -> (len(starts), horizon, t): the rows after each window."""
+        idx = np.asarray(starts, np.int64)[:, None] + self.input_len + np.arange(self.horizon)
+        return values[idx]
+
+    def state(self) -> Dict:
+        return {"input_len": self.input_len, "horizon": self.horizon}
+
+    @classmethod
+    def from_state(cls, state: Dict, **_) -> "Windows":
+        return cls(state["input_len"], state["horizon"])
+
+
+@register
+class PadSeries:
+    """Series classification: per-channel z-score (training values) and padding to the training length with
+    zeros (`padding` pre/post); without padding every series must have exactly that length."""
+
+    kind = "pad_series"
+
+    def __init__(self, length: int, channels: int, padding: Optional[str], mean=None, std=None):
+        self.length, self.channels, self.padding = int(length), int(channels), padding
+        self.mean = None if mean is None else np.asarray(mean, np.float64).reshape(-1)
+        self.std = None if std is None else np.asarray(std, np.float64).reshape(-1)
+
+    @classmethod
+    def fit(cls, train_rows: List[np.ndarray], length: int, padding: Optional[str], normalize: bool) -> "PadSeries":
+        channels = train_rows[0].shape[1]
+        if not normalize:
+            return cls(length, channels, padding)
+        values = np.concatenate(train_rows)  # (values, channels): padding excluded, it is added afterwards
+        std = values.std(axis=0)
+        return cls(length, channels, padding, values.mean(axis=0), np.where(std > 1e-12, std, 1.0))
+
+    def apply(self, rows: Sequence, key: str = "series") -> np.ndarray:
+        """Series (1-D, or (time, channels); NaN steps at the end are dropped) -> (n, length, channels) float32."""
+        x = np.zeros((len(rows), self.length, self.channels), np.float32)  # zeros are the padding
+        for i, r in enumerate(rows):  # per series (ragged input); the model call is batched
+            r = np.asarray(r, np.float64)
+            r = r[:, None] if r.ndim == 1 else r
+            present = np.flatnonzero(~np.isnan(r).all(axis=1)) if r.size else []
+            r = r[: present[-1] + 1] if len(present) else r[:0]
+            fits = len(r) == self.length if self.padding is None else 1 <= len(r) <= self.length
+            if not fits or not np.isfinite(r).all() or r.shape[1] != self.channels:
+                steps = f"{self.length}" if self.padding is None else f"1..{self.length}"
+                raise config_error(key, f"{steps} steps of {self.channels} finite value(s) per series (the "
+                                   f"run's padding: {self.padding}), NaNs only at the end",
+                                   f"series {i} with shape {r.shape}")
+            if self.mean is not None:
+                r = (r - self.mean) / self.std
+            if self.padding == "pre":
+                x[i, self.length - len(r):] = r
+            else:
+                x[i, : len(r)] = r
+        return x
+
+    def state(self) -> Dict:
+        return {"length": self.length, "channels": self.channels, "padding": self.padding,
+                "mean": None if self.mean is None else self.mean.tolist(),
+                "std": None if self.std is None else self.std.tolist()}
+
+    @classmethod
+    def from_state(cls, state: Dict, **_) -> "PadSeries":
+        return cls(state["length"], state["channels"], state["padding"], state.get("mean"), state.get("std"))
+
+
+def clean_label(value):
+    """" 1 " -> 1, "1.0" -> 1, "0.5" -> 0.5, " pos " -> "pos": numbers as numbers, words stripped."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        value = value.item() if isinstance(value, np.generic) else value
+        return int(value) if float(value).is_integer() else value
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() else number
+
+
+@register
+class LabelMap:
+    """Raw labels <-> class ids 0..K-1 (sorted class names). Labels are read as training read them: numbers
+    as numbers (`1.0` is class 1), words stripped, and words differing only in case merged into the most
+    frequent spelling (lowercase on a tie; a warning names them). Also turns model outputs into class probabilities."""
+
+    kind = "labels"
+
+    def __init__(self, class_names: Sequence, merged: Optional[Dict[str, str]] = None):
+        self.class_names = list(class_names)
+        self.merged = dict(merged or {})  # spelling -> class name it was merged into
+        self.index = {self._key(c): i for i, c in enumerate(self.class_names)}
+
+    @staticmethod
+    def _key(value) -> str:
+        value = clean_label(value)
+        return value.casefold() if isinstance(value, str) else str(value)
+
+    @classmethod
+    def fit(cls, values: Sequence, source: str = "labels") -> "LabelMap":
+        values = [clean_label(v) for v in values]
+        if any(isinstance(v, str) for v in values) and any(not isinstance(v, str) for v in values):
+            values = [str(v) for v in values]  # "1" and "x" in one column: all names, compared as text
+        counts = pd.Series(values, dtype=object).value_counts(sort=False)
+        spellings: Dict[str, List] = {}
+        for v in counts.index:
+            spellings.setdefault(cls._key(v), []).append(v)
+        merged = {}
+        names = []
+        for group in spellings.values():
+            # the most frequent spelling; on a tie the lowercase one
+            name = sorted(group, key=lambda v: (-counts[v], str(v) != str(v).lower(), str(v)))[0]
+            names.append(name)
+            merged.update({str(v): str(name) for v in group if v != name})
+        if merged:
+            log.warning("%s: labels differing only in case merged into one class each: %s", source,
+                        ", ".join(f"{k!r} -> {v!r}" for k, v in merged.items()))
+        try:
+            names = sorted(names)
+        except TypeError:  # mixed types (e.g. 1 and "x") cannot be compared; order them by their text
+            names = sorted(names, key=str)
+        return cls(names, merged)
+
+    def ids(self, labels: Sequence, key: str = "labels") -> np.ndarray:
+        """Raw labels -> int32 class ids; a label outside the classes is refused."""
+        keys = [self._key(v) for v in labels]
+        bad = sorted({str(v) for v, k in zip(labels, keys) if k not in self.index})
+        if bad:
+            raise config_error(key, "labels among the run's classes", bad[:5], self.class_names)
+        return np.fromiter((self.index[k] for k in keys), dtype=np.int32, count=len(keys))
+
+    @staticmethod
+    def probabilities(out):
+        """(n, 1) sigmoid or (n, K) softmax outputs -> (n, K) probabilities: float64 for arrays; for a TF tensor
+        (export's serving function) the same arithmetic in TensorFlow."""
+        tensor = type(out).__module__.startswith(("tensorflow", "keras"))
+        if not tensor:
+            out = np.asarray(out, np.float64).reshape(len(out), -1)
+        if out.shape[-1] != 1:
+            return out
+        flip, base = np.array([-1.0, 1.0]), np.array([1.0, 0.0])  # (1 - p, p), exactly
+        if tensor:
+            import tensorflow as tf
+
+            flip, base = tf.constant(flip, out.dtype), tf.constant(base, out.dtype)
+        return out * flip + base
+
+    def state(self) -> Dict:
+        return {"class_names": self.class_names, "merged": self.merged}
+
+    @classmethod
+    def from_state(cls, state: Dict, **_) -> "LabelMap":
+        return cls(state["class_names"], state.get("merged"))
