@@ -7,7 +7,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-from .data.transforms import LabelMap
+from .data.labels import LabelMap
 
 class_probabilities = LabelMap.probabilities  # (n, 1) sigmoid or (n, K) softmax outputs -> (n, K)
 _CACHE: Dict[Tuple, np.ndarray] = {}  # one entry: the last test predictions (images and metrics share them)

@@ -19,9 +19,9 @@ from . import download
 from .base import DataSpec, Splits, WindowSplit
 from .tabular import AUTO, parse_time, read_table
 from .transforms import OneHot, Standardize, Windows
+from .windows import SPLIT_NAMES, plan_windows, split_boundaries, window_starts  # noqa: F401 (window_starts: API)
 
 log = logging.getLogger(__name__)
-SPLIT_NAMES = ("train", "val", "test")
 
 
 @dataclass
@@ -107,15 +107,6 @@ def load_ett(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits
     return build_windows(frame, cfg, path.name, info)
 
 
-def window_starts(a: int, b: int, input_len: int, horizon: int, stride: int = 1) -> np.ndarray:
-    """Starts s of the windows owned by rows [a, b): targets [s+input_len, s+input_len+horizon) lie in [a, b).
-
-    Inputs may reach back before `a` (into the previous split), as in the ETT protocol; s >= 0 always.
-    """
-    first_target = max(a, input_len)
-    return np.arange(first_target, b - horizon + 1, stride, dtype=np.int64) - input_len
-
-
 def sine_frame(length: int, channels: int, periods: List[float], noise: float,
                seed: int) -> Tuple[pd.DataFrame, Dict]:
     """`channels` columns, each a sum of sines (random amplitude/phase per channel) plus gaussian noise."""
@@ -174,7 +165,7 @@ def _encoded(frame: pd.DataFrame, cfg, source: str, info: Optional[Dict] = None)
     for c in cats:
         if c in frame.columns and c not in text:
             raise config_error("dataset.categorical", f"text columns of {source} to one-hot encode", c, text)
-    encoder = OneHot.fit(frame, cats, _boundaries(cfg, len(frame), source)[0], source)
+    encoder = OneHot.fit(frame, cats, split_boundaries(cfg, len(frame), source)[0], source)
     if info is not None:
         info["categorical"] = encoder.categories
     return encoder.apply(frame, "dataset.path"), cfg, source, encoder
@@ -222,27 +213,6 @@ def build_windows(frame: pd.DataFrame, cfg, source: str, info: Dict) -> Tuple[Sp
     return splits, spec
 
 
-def plan_windows(frame: pd.DataFrame, cfg, source: str, encoder: Optional[OneHot] = None):
-    """(features, targets, boundaries, row ranges, window starts per split), or a ConfigError naming the key:
-    a missing or non-numeric column, bad boundaries, a split too short for input_len + horizon. One-hot columns
-    (`encoder`'s) are features by default, never default targets."""
-    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
-    features = _columns(cfg.get("features"), "dataset.features", frame, numeric, source)
-    targets = _columns(cfg.get("targets"), "dataset.targets", frame,
-                       [c for c in numeric if c not in (encoder.columns if encoder else [])], source)
-    bounds = _boundaries(cfg, len(frame), source)
-    L, H = cfg.input_len, cfg.horizon
-    ranges = dict(zip(SPLIT_NAMES, zip([0] + bounds[:2], bounds)))
-    starts = {}
-    for name, (a, b) in ranges.items():
-        starts[name] = window_starts(a, b, L, H, cfg.stride)
-        if len(starts[name]) == 0:
-            raise config_error("dataset.input_len", f"a series long enough for input_len + horizon ({L} + {H}) "
-                               f"in every split (val/test inputs may reach back)",
-                               f"{name} split of {source} has {b - a} rows [{a}, {b})")
-    return features, targets, bounds, ranges, starts
-
-
 def repeat_baseline(splits: Splits) -> Dict[str, float]:
     """Repeat each target's last input value over the horizon; MSE and MAE on the test split."""
     test = splits.test
@@ -261,37 +231,6 @@ def repeat_baseline(splits: Splits) -> Dict[str, float]:
 
 def _get(cfg, key: str):
     return None if OmegaConf.is_missing(cfg, key) else cfg.get(key)
-
-
-def _columns(names, key: str, frame: pd.DataFrame, numeric: List[str], source: str) -> List[str]:
-    if names is None:
-        if not numeric:
-            raise config_error(key, f"numeric columns in {source}", "none", list(frame.columns))
-        return list(numeric)
-    names = list(names)
-    if not names:
-        raise config_error(key, "at least one column", names, numeric)
-    for c in names:
-        if c not in frame.columns:
-            raise config_error(key, f"numeric columns of {source}", c, numeric)
-        if c not in numeric:
-            what = "text" if not pd.api.types.is_numeric_dtype(frame[c]) else "one-hot encoded"
-            hint = f"; one-hot encode it with dataset.categorical=[{c}]" if key == "dataset.features" and \
-                what == "text" else ""
-            raise config_error(key, f"a numeric column of {source} ({c!r} is {what}{hint})", c, numeric)
-    return names
-
-
-def _boundaries(cfg, n: int, source: str) -> List[int]:
-    if cfg.get("boundaries") is not None:
-        b = [int(x) for x in cfg.boundaries]
-        if len(b) != 3 or not 0 < b[0] < b[1] < b[2]:
-            raise config_error("dataset.boundaries", "three increasing row numbers [train_end, val_end, test_end]", b)
-        if b[2] > n:
-            raise config_error("dataset.boundaries", f"row numbers within the {n} rows of {source}", b)
-        return b
-    train, val = cfg.split
-    return [int(n * train), int(n * (train + val)), n]
 
 
 def _fill_missing(data: pd.DataFrame, interpolate: bool, source: str, info: Dict) -> pd.DataFrame:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -25,8 +23,9 @@ from .base import (
     majority_class_baseline,
     shuffled_split_indices,
 )
+from .imdb import IMDB_TARBALL, read_imdb_tarball
+from .labels import LabelMap
 from .textvec import TextVectorizer, standardize  # noqa: F401  (standardize: seqlab.data.text.standardize)
-from .transforms import LabelMap
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +69,6 @@ class ImdbConfig(TextConfig):
     sha256: str = ""
 
 
-IMDB_TARBALL = "aclImdb_v1.tar.gz"
-_IMDB_MEMBER = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_\d+\.txt$")
 
 # text_synth vocabulary: the label is the sentiment word's polarity, flipped when "not" directly precedes it
 POSITIVE = ("good", "great", "excellent", "wonderful", "superb", "enjoyable")
@@ -138,25 +135,6 @@ def load_imdb(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Split
     info = {"source": str(source), "original_sizes": {"train": int((~test).sum()), "test": int(test.sum())}}
     return _from_train_test(cfg, seed, texts[~test], labels[~test], texts[test], labels[test],
                             LabelMap(["neg", "pos"]), info)
-
-
-def read_imdb_tarball(path: Path) -> pd.DataFrame:
-    """The labelled train/test reviews straight from aclImdb_v1.tar.gz (columns text, label, split)."""
-    rows = []
-    try:
-        with tarfile.open(path, "r:*") as tar:
-            for member in tar:
-                match = _IMDB_MEMBER.search(member.name) if member.isfile() else None
-                if match:
-                    text = tar.extractfile(member).read().decode("utf-8")
-                    rows.append((match[1], int(match[2] == "pos"), int(match[3]), text))
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise config_error("dataset.url", "a readable aclImdb tarball", f"{path}: {exc}") from None
-    if not rows:
-        raise config_error("dataset.url", "a tarball with aclImdb/{train,test}/{pos,neg}/*.txt reviews", str(path))
-    # the order of the shared CSV: train before test, neg before pos, by review id
-    rows.sort(key=lambda r: (r[0] != "train", r[1], r[2]))
-    return pd.DataFrame([(t, lab, s) for s, lab, _, t in rows], columns=["text", "label", "split"])
 
 
 def synth_sentences(n: int, max_len: int, rng: np.random.Generator) -> Tuple[List[str], np.ndarray]:

@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from ..config import config_error
-from .transforms import inside, register
+from .transforms import inside
 
 RESERVED_TOKENS = ("", "[UNK]")  # ids 0 (padding) and 1 (unknown)
 VOCABULARY_FILE = "vocabulary.txt"  # one token per line; token id = line index + 2
@@ -27,7 +27,6 @@ def standardize(text):
     return tf.strings.regex_replace(text, _PUNCTUATION, "")
 
 
-@register
 class TextVectorizer:
     """Texts -> (n, length) int32 token ids: standardised, split on whitespace, looked up in the training
     vocabulary (1 = unknown), cut (`truncate` post: keep the start; pre: keep the end) and 0-padded at the end."""

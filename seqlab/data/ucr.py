@@ -17,7 +17,8 @@ from ..registry import REGISTRIES
 from . import download
 from .base import ArraySplit, DataSpec, Splits, majority_class_baseline, shuffled_split_indices
 from .classfiles import read_labelled
-from .transforms import LabelMap, PadSeries
+from .labels import LabelMap
+from .transforms import PadSeries
 
 log = logging.getLogger(__name__)
 

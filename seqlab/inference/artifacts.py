@@ -11,8 +11,9 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from ..data.fitted import states
 from ..data.textvec import RESERVED_TOKENS, VOCABULARY_FILE
-from ..data.transforms import inside, states
+from ..data.transforms import inside
 
 INFERENCE_FILE = "inference.json"
 EXAMPLES_FILE = "examples.npz"

@@ -41,8 +41,7 @@ class Predictor:
     `transforms`: the run's fitted input transforms (seqlab.data.transforms), loaded from inference.json."""
 
     def __init__(self, model, meta: Dict, run_dir: Optional[Path] = None):
-        from ..data import textvec  # noqa: F401  registers the text transform
-        from ..data.transforms import from_states
+        from ..data.fitted import from_states
 
         self.model, self.meta, self.run_dir = model, meta, run_dir
         self.batch_size = int(meta.get("batch_size") or 64)
