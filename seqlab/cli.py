@@ -6,6 +6,7 @@ import logging
 import os
 import shlex
 import sys
+from functools import partial
 from pathlib import Path
 from typing import List, NoReturn, Optional
 
@@ -94,7 +95,7 @@ def summary(result) -> str:
         lines.append("  " + ", ".join(extra) + " (per class: metrics.json, classification)")
     data = m.get("data") or {}
     if data.get("features"):
-        lines.append(f"  features: {', '.join(data['features'])}; targets: {', '.join(data['targets'])}"
+        lines.append(f"  features: {', '.join(data['features'])}; targets: {', '.join(data.get('targets', []))}"
                      + (f"; not used: {', '.join(data['unused_columns'])}" if data.get("unused_columns") else ""))
     if "diagnosis" in m:
         d = m["diagnosis"]
@@ -181,10 +182,12 @@ def task(cfg: DictConfig) -> None:
         validate(cfg)  # before TensorFlow is imported: a typo costs no start-up time
         sweeping = cfg.sweep.name != "none"
         # Hydra writes no .hydra/ (output_subdir: null): a refused re-run must leave the recorded config alone
-        if not rundir.keeps_recorded_config(out_dir, cfg, sweeping):
-            rundir.record(out_dir, cfg, hydra_cfg, list(hydra_cfg.overrides.task))
+        record = partial(rundir.record, out_dir, cfg, hydra_cfg, list(hydra_cfg.overrides.task))
         if sweeping:
             from .tune import sweep
+
+            if not rundir.keeps_recorded_config(out_dir, cfg, sweeping):
+                record()
 
             outcome = sweep.run_sweep(cfg, out_dir, overrides=list(hydra_cfg.overrides.task))
             print(outcome.table())
@@ -193,7 +196,9 @@ def task(cfg: DictConfig) -> None:
             return
         from .train import run
 
-        result = run(cfg, out_dir, extra_callbacks=[_start_flag(training)])
+        # .hydra/ is recorded once every start-up check has passed: a refused run changes no byte of the directory
+        result = run(cfg, out_dir, extra_callbacks=[_start_flag(training)],
+                     on_start=partial(_started, training, record))
     except ConfigError as e:
         fail(f"error: {e}", EXIT_CONFIG)
     except Diverged as e:
@@ -228,6 +233,13 @@ def _failed(e: Exception, out_dir: Path) -> NoReturn:
     where = f" in stage {stage}" if stage else ""
     recorded = "; metrics.json has status: failed" if (out_dir / "metrics.json").is_file() else ""
     fail(f"error: the run failed{where}: {type(e).__name__}: {e} (traceback in {out_dir / 'cli.log'}{recorded})", 1)
+
+
+def _started(state: dict, record) -> None:
+    """Start-up is over: stop here if a Ctrl-C during it was swallowed on the way, else record the config."""
+    if state["interrupted"]:
+        raise KeyboardInterrupt
+    record()
 
 
 def _remember_interrupts(state: dict) -> None:

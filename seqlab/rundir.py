@@ -85,6 +85,13 @@ def lock(run_dir: Path, command: str) -> None:
     _locks.append(f)
 
 
+def release() -> None:
+    """Drop every lock this process holds (a caller running several runs in one process: tests, notebooks)."""
+    while _locks:
+        _locks.pop().close()
+    _claimed.clear()
+
+
 def keeps_recorded_config(run_dir: Path, cfg: DictConfig, sweep: bool) -> bool:
     """Whether `run_dir/.hydra/config.yaml` belongs to a run that this one must not overwrite.
 

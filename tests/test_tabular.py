@@ -281,3 +281,29 @@ def test_a_class_with_no_training_example_is_an_error(tmp_path):
     frame.to_csv(path, index=False)
     with pytest.raises(ConfigError, match=r"^dataset.label_column: .*every class.*\['c'\] only outside"):
         load_text_csv(_text_cfg(path, "dataset.split_column=split").dataset)
+
+
+def test_whole_number_years_and_yyyymmdd_numbers_read_as_dates(tmp_path):
+    years = read_table(_write(tmp_path / "sunspots.csv", "YEAR,spots\n1700,5\n1701,11\n1702,16\n")).frame
+    _, times, report = parse_time(years, ["YEAR"], tmp_path / "sunspots.csv")
+    assert [str(t.date()) for t in times] == ["1700-01-01", "1701-01-01", "1702-01-01"]
+    assert report["time_step"] == "365 days 00:00:00"
+    days = read_table(_write(tmp_path / "days.csv", "date,v\n19580329,1\n19580330,2\n19580331,3\n")).frame
+    _, times, _ = parse_time(days, ["date"], tmp_path / "days.csv")
+    assert str(times.iloc[0].date()) == "1958-03-29" and times.iloc[1] - times.iloc[0] == pd.Timedelta("1D")
+
+
+def test_time_format_reads_any_numeric_or_text_dates_and_is_checked(tmp_path):
+    hours = read_table(_write(tmp_path / "h.csv", "t,v\n2024010100,1\n2024010101,2\n2024010102,3\n")).frame
+    with pytest.raises(ConfigError, match=r"^dataset.time_unit: .*dataset.time_format=FORMAT") as e:
+        parse_time(hours, ["t"], tmp_path / "h.csv")
+    assert "valid choices: s, ms" in str(e.value)
+    _, times, _ = parse_time(hours, ["t"], tmp_path / "h.csv", time_format="%Y%m%d%H")
+    assert times.iloc[2] - times.iloc[0] == pd.Timedelta("2h")
+    text = read_table(_write(tmp_path / "d.csv", "t,v\n31.01.2024,1\n01.02.2024,2\n")).frame
+    _, times, _ = parse_time(text, ["t"], tmp_path / "d.csv", time_format="%d.%m.%Y")
+    assert str(times.iloc[1].date()) == "2024-02-01"
+    with pytest.raises(ConfigError, match=r"^dataset.time_format: expected a strptime format"):
+        parse_time(text, ["t"], tmp_path / "d.csv", time_format="dd.mm.yyyy")
+    with pytest.raises(ConfigError, match=r"^dataset.time_format: .*unparseable"):
+        parse_time(text, ["t"], tmp_path / "d.csv", time_format="%Y-%m-%d")

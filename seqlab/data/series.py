@@ -60,6 +60,7 @@ class FileSeriesConfig(SeriesConfig):
     # a column of timestamps, or [year, month, day, hour, ...] columns; parsed, checked for order/gaps, dropped
     time_column: Any = None
     time_unit: Optional[str] = None  # for a numeric time column: s | ms | us | ns | m | h | D
+    time_format: Optional[str] = None  # strptime format of the time column, e.g. %Y%m%d%H (default: inferred)
     sort: bool = False  # sort rows by time instead of refusing rows out of order
     categorical: Optional[List[str]] = None  # text columns one-hot encoded as features (training categories)
 
@@ -136,7 +137,7 @@ def read_series(path: Path, key: str, ds) -> Tuple[pd.DataFrame, Dict]:
     time_column = ds.get("time_column")
     columns = [] if time_column is None else [time_column] if isinstance(time_column, str) else list(time_column)
     opts = (ds.get("sep", AUTO), ds.get("decimal", AUTO), ds.get("thousands"), ds.get("encoding", AUTO),
-            tuple(columns), ds.get("time_unit"), bool(ds.get("sort", False)))
+            tuple(columns), ds.get("time_unit"), bool(ds.get("sort", False)), ds.get("time_format"))
     stat = path.stat()
     cache_key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, key) + opts
     if cache_key in _READ_CACHE:
@@ -147,7 +148,7 @@ def read_series(path: Path, key: str, ds) -> Tuple[pd.DataFrame, Dict]:
     frame = table.frame
     info: Dict = {"source": str(path), **table.describe()}
     if columns:
-        frame, times, report = parse_time(frame, columns, path, unit=opts[5], sort=opts[6])
+        frame, times, report = parse_time(frame, columns, path, unit=opts[5], sort=opts[6], time_format=opts[7])
         info["time"] = report
         info["time_range"] = report["time_range"]
         info["string_columns"] = [c for c in info["string_columns"] if c not in columns]

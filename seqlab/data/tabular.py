@@ -398,17 +398,20 @@ def _log_dialect(path: Path, dialect: Dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- time
 _PARTS = ("year", "month", "day", "hour", "minute", "second")
 TIME_UNITS = ("s", "ms", "us", "ns", "m", "h", "D")
+YEARS = (1678, 2261)  # the years pandas' nanosecond timestamps hold
 
 
 def parse_time(frame: pd.DataFrame, columns: Sequence[str], path: Path, unit: Optional[str] = None,
-               sort: bool = False, prefix: str = "dataset") -> Tuple[pd.DataFrame, pd.Series, Dict[str, Any]]:
-    """Timestamps from one column (text; numbers only with `unit`) or from year/month/day[/hour/...] columns.
+               sort: bool = False, prefix: str = "dataset",
+               time_format: Optional[str] = None) -> Tuple[pd.DataFrame, pd.Series, Dict[str, Any]]:
+    """Timestamps from one column (text, in `time_format` when given; numbers with `unit`, or whole-number years
+    and YYYYMMDD numbers) or from year/month/day[/hour/...] columns.
 
     Returns (frame without the time columns, sorted when `sort`; timestamps; report). Rows out of time order are
     refused unless `sort`; duplicate timestamps and gaps (steps longer than the most common one) are counted.
     """
     columns = list(columns)
-    times = _timestamps(frame, columns, path, unit, prefix)
+    times = _timestamps(frame, columns, path, unit, prefix, time_format)
     report: Dict[str, Any] = {"time_column": columns if len(columns) > 1 else columns[0]}
     back = np.flatnonzero((times.diff().iloc[1:] < pd.Timedelta(0)).to_numpy())
     if len(back):
@@ -434,7 +437,36 @@ def _to_datetime(values: pd.Series, **kwargs) -> pd.Series:
         return pd.to_datetime(values, errors="coerce", utc=True, **kwargs)
 
 
-def _timestamps(frame: pd.DataFrame, columns: List[str], path: Path, unit: Optional[str], prefix: str) -> pd.Series:
+def _as_text(column: pd.Series) -> pd.Series:
+    """A column as text for a strptime format: whole numbers without a trailing `.0` (19580329.0 -> 19580329)."""
+    values = column.dropna()
+    if pd.api.types.is_float_dtype(column) and len(values) and (values == values.round()).all():
+        column = column.astype("Int64")
+    return column.astype("string")
+
+
+def _numeric_times(column: pd.Series, path: Path, prefix: str) -> pd.Series:
+    """A numeric time column without dataset.time_unit: whole-number years (1700, 1701, ...) or dates written as
+    YYYYMMDD numbers (19580329) are read as dates; anything else is refused naming the options that work."""
+    values = column.dropna()
+    whole = len(values) > 0 and bool((values == values.round()).all())
+    if whole and values.between(YEARS[0], YEARS[1]).all():
+        log.info("%s: time column %r read as whole-number years (%d..%d)", path.name, column.name,
+                 int(values.min()), int(values.max()))
+        return pd.to_datetime(_as_text(column), format="%Y", errors="coerce")
+    if whole and values.between(YEARS[0] * 10000 + 101, YEARS[1] * 10000 + 1231).all():
+        times = pd.to_datetime(_as_text(column), format="%Y%m%d", errors="coerce")
+        if times.notna().all():
+            log.info("%s: time column %r read as dates written YYYYMMDD", path.name, column.name)
+            return times
+    raise config_error(f"{prefix}.time_unit", f"the unit of the numeric time column {column.name!r} (e.g. s for "
+                       f"Unix seconds), or {prefix}.time_format=FORMAT for dates written as numbers (e.g. %Y%m%d%H); "
+                       f"whole-number years and YYYYMMDD numbers are read as dates by themselves",
+                       f"numbers such as {values.iloc[0] if len(values) else None}", list(TIME_UNITS))
+
+
+def _timestamps(frame: pd.DataFrame, columns: List[str], path: Path, unit: Optional[str], prefix: str,
+                time_format: Optional[str] = None) -> pd.Series:
     """The parsed time column(s), or a ConfigError naming the key and the first value that does not parse."""
     key = f"{prefix}.time_column"
     for c in columns:
@@ -446,18 +478,27 @@ def _timestamps(frame: pd.DataFrame, columns: List[str], path: Path, unit: Optio
             raise config_error(key, "one column, or columns named year, month, day (and hour, minute, second)",
                                columns)
         times = pd.to_datetime(frame[columns].rename(columns=parts), errors="coerce")
+    elif time_format is not None:
+        key = f"{prefix}.time_format"
+        try:
+            if "%" not in time_format:
+                raise ValueError("no % directive")
+            times = _to_datetime(_as_text(frame[columns[0]]), format=time_format)
+        except ValueError as e:
+            raise config_error(key, "a strptime format such as %Y%m%d or %d/%m/%Y %H:%M",
+                               f"{time_format!r} ({e})") from None
     elif pd.api.types.is_numeric_dtype(frame[columns[0]]):
-        if unit is None:
-            raise config_error(f"{prefix}.time_unit", f"the unit of the numeric time column {columns[0]!r} "
-                               "(e.g. s for Unix seconds)", None, list(TIME_UNITS))
-        times = pd.to_datetime(frame[columns[0]], unit=unit, errors="coerce")
+        times = _numeric_times(frame[columns[0]], path, prefix) if unit is None else \
+            pd.to_datetime(frame[columns[0]], unit=unit, errors="coerce")
     else:
         times = _to_datetime(frame[columns[0]])  # one format, inferred from the first value
         if times.isna().any():
             times = _to_datetime(frame[columns[0]], format="mixed")
     if times.isna().any():
         i = int(np.flatnonzero(times.isna().to_numpy())[0])
-        raise config_error(key, f"timestamps in every row of {path.name}",
+        hint = f" (or {prefix}.time_format=FORMAT, e.g. %d.%m.%Y)" if key.endswith("time_column") and \
+            len(columns) == 1 else ""
+        raise config_error(key, f"timestamps in every row of {path.name}{hint}",
                            f"{int(times.isna().sum())} unparseable, first {frame[columns].iloc[i].tolist()} "
                            f"(data row {i + 1})")
     return times

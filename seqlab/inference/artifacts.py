@@ -51,7 +51,8 @@ def inference_info(cfg, splits, spec) -> Dict[str, Any]:
         out.update(kind="series", features=list(spec.feature_names), targets=list(spec.target_names),
                    input_len=int(spec.input_shape[0]), horizon=int(spec.output_shape[0]),
                    time_column=artifacts.get("time_column", dcfg.get("time_column")),
-                   time_unit=dcfg.get("time_unit"), dialect=info.get("dialect"),
+                   time_unit=dcfg.get("time_unit"), time_format=dcfg.get("time_format"),
+                   dialect=info.get("dialect"),
                    normalization={"mean": norm["mean"], "std": norm["std"]} if norm else None)
     elif spec.task != "regression":
         norm = get("normalization")

@@ -69,7 +69,7 @@ class SeriesPredictor(Predictor):
 
             # timestamps as in training: one column or year/month/day/... parts; rows must be in time order
             _, times, _ = parse_time(frame, time_cols, Path("INPUT"), unit=self.meta.get("time_unit"),
-                                     prefix="INPUT")
+                                     prefix="INPUT", time_format=self.meta.get("time_format"))
         has_targets = all(c in frame.columns for c in self.targets)
         used = self.features + ([c for c in self.targets if c not in self.features] if has_targets else [])
         for c in used:

@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, List
 
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
 
 def atomic_write(path: Path, write: Callable[[str], None], suffix: str = "") -> None:
     """Call write(tmp_path) on a temp file beside `path`, then rename it into place."""
@@ -31,6 +33,8 @@ def atomic_write(path: Path, write: Callable[[str], None], suffix: str = "") -> 
 
 
 def _jsonable(v: Any) -> Any:
+    if isinstance(v, (DictConfig, ListConfig)):  # a config value (dataset.time_column=[year,month,day])
+        v = OmegaConf.to_container(v, resolve=True)
     if isinstance(v, dict):
         return {str(k): _jsonable(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
@@ -53,8 +57,6 @@ def write_json(path: Path, data: Dict[str, Any]) -> None:
 
 def write_config_yaml(path: Path, cfg) -> None:
     """The run's config as YAML, like Hydra's .hydra/config.yaml (interpolations kept)."""
-    from omegaconf import OmegaConf
-
     write_text(path, OmegaConf.to_yaml(cfg))
 
 

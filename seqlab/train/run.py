@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 from omegaconf import DictConfig
 
@@ -51,20 +51,34 @@ class _Stage:
             raise
 
 
-def run(cfg: DictConfig, run_dir: Path, extra_callbacks: Optional[list] = None) -> Result:
+def run(cfg: DictConfig, run_dir: Path, extra_callbacks: Optional[list] = None,
+        on_start: Optional[Callable[[], None]] = None) -> Result:
     """Train and evaluate `cfg` in `run_dir`; writes metrics.json, history.csv, model.keras, tb/ and checkpoints/.
 
     A run directory that already holds checkpoints of the same config (or any, with `resume=true`) is continued
     from its last checkpoint. Raises `Diverged` on a NaN/Inf loss and `Interrupted` on SIGINT/SIGTERM, after
     writing metrics.json (and, when interrupted, a checkpoint); any other error writes metrics.json with
     `status: failed`, the error and its stage (`errors.stage_of(e)`), then propagates.
+
+    Nothing is written before every start-up check has passed (data, model, checkpoint restored): then `on_start`
+    runs (the CLI records `.hydra/`). A run refused before that in a directory holding an earlier run leaves the
+    directory byte for byte as it was (only the log grows).
     """
-    from .outputs import write_config_yaml
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if not (run_dir / ".hydra" / "config.yaml").exists():  # started from code (sweep trial): for `seqlab report`
-        write_config_yaml(run_dir / "config.yaml", cfg)
+    earlier = holds_run(run_dir)
+    started = []
+
+    def start() -> None:
+        if on_start is not None:
+            on_start()
+        if not (run_dir / ".hydra" / "config.yaml").exists():  # started from code (sweep trial): for `seqlab report`
+            from .outputs import write_config_yaml
+
+            write_config_yaml(run_dir / "config.yaml", cfg)
+        started.append(True)
+
     stage = _Stage()
     outcome = Outcome("failed", cfg)
     try:
@@ -74,7 +88,7 @@ def run(cfg: DictConfig, run_dir: Path, extra_callbacks: Optional[list] = None) 
         with stage("callbacks"):
             outcome.callbacks = make_callbacks(cfg, run_dir, outcome.prepared, extra_callbacks)
         with stage("fit"):
-            ended = fit(outcome.prepared, cfg, outcome.callbacks)
+            ended = fit(outcome.prepared, cfg, outcome.callbacks, on_start=start)
         outcome.status, outcome.details = ended.status, ended.details
         if ended.status == "completed":
             with stage("evaluate"):
@@ -83,7 +97,11 @@ def run(cfg: DictConfig, run_dir: Path, extra_callbacks: Optional[list] = None) 
         with stage("outputs"):
             metrics = write_outcome(run_dir, outcome)
     except Exception as e:
-        _write_failed(run_dir, outcome, e, stage.name)
+        if started or not earlier:
+            _write_failed(run_dir, outcome, e, stage.name)
+        else:
+            log.error("refused in stage %s: %s: %s (the run directory %s is left as it was)", stage.name,
+                      type(e).__name__, e, run_dir)
         raise
     if ended.status == "diverged":
         raise Diverged(run_dir, metrics)
@@ -92,6 +110,12 @@ def run(cfg: DictConfig, run_dir: Path, extra_callbacks: Optional[list] = None) 
         raise Interrupted(ended.signum, run_dir, saver.last_path, saver.last_epoch)
     return Result(run_dir=run_dir, metrics=metrics, history=outcome.callbacks.history.history,
                   model=outcome.prepared.model)
+
+
+def holds_run(run_dir: Path) -> bool:
+    """Whether `run_dir` holds an earlier run's results (its outcome, checkpoints or recorded config)."""
+    names = ("metrics.json", "checkpoints", "config.yaml", ".hydra", "model.keras", "history.csv")
+    return any((Path(run_dir) / name).exists() for name in names)
 
 
 def _write_failed(run_dir: Path, outcome: Outcome, error: Exception, stage: str) -> None:

@@ -221,9 +221,11 @@ class Ended:
     signum: Optional[int] = None  # interrupted: the signal
 
 
-def fit(prepared: Prepared, cfg: DictConfig, callbacks: RunCallbacks) -> Ended:
+def fit(prepared: Prepared, cfg: DictConfig, callbacks: RunCallbacks,
+        on_start: Optional[Callable[[], None]] = None) -> Ended:
     """Train (continuing `callbacks.state`), with SIGINT/SIGTERM saving a checkpoint; never raises for a NaN loss
-    or an interrupt: the returned `Ended` says what happened, for the outcome writer."""
+    or an interrupt: the returned `Ended` says what happened, for the outcome writer. `on_start` is called once
+    every start-up check has passed (the checkpoint restored), right before the first step."""
     import tensorflow as tf
 
     from .checkpoint import interrupts_raise, replay_end, restore_model
@@ -239,6 +241,8 @@ def fit(prepared: Prepared, cfg: DictConfig, callbacks: RunCallbacks) -> Ended:
             restore_model(state, model)
         cbs.history.history = {k: list(v) for k, v in state.history.items()}
         initial_epoch = state.epoch
+    if on_start is not None:
+        on_start()
     try:
         with interrupts_raise(), peers_watched(placement):
             if state is not None and (state.stopped or state.epoch >= tcfg.epochs):
