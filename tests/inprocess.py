@@ -22,6 +22,14 @@ def seqlab_main(*args: str, cwd=None) -> Ran:
 
     out, err = io.StringIO(), io.StringIO()
     code, here, handler = 0, os.getcwd(), signal.getsignal(signal.SIGINT)
+    # Hydra's logging set-up closes every handler: absl's (TensorFlow's) closes its stream unless it is sys.stderr
+    # at that moment, here pytest's capture: it writes to the real stderr instead. Root's handlers are set aside
+    # and put back, as a new process would have them.
+    _absl_to_real_stderr()
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
+    for h in saved:
+        root.removeHandler(h)
     try:
         if cwd is not None:
             os.chdir(cwd)
@@ -33,8 +41,19 @@ def seqlab_main(*args: str, cwd=None) -> Ran:
         os.chdir(here)
         signal.signal(signal.SIGINT, handler)
         rundir.release()
-        for h in list(logging.getLogger().handlers):  # Hydra's file handler on the run's log
-            if isinstance(h, logging.FileHandler):
-                h.close()
-                logging.getLogger().removeHandler(h)
+        for h in root.handlers[:]:  # Hydra's: the console (this call's StringIO) and the run's log file
+            root.removeHandler(h)
+            h.close()
+        for h in saved:
+            root.addHandler(h)
+        root.setLevel(level)
+        _absl_to_real_stderr()
     return Ran(code, out.getvalue(), err.getvalue())
+
+
+def _absl_to_real_stderr() -> None:
+    import sys
+
+    absl = sys.modules.get("absl.logging")
+    if absl is not None:
+        absl.get_absl_handler().python_handler.stream = sys.__stderr__
