@@ -34,8 +34,8 @@ Common keys (full list: python -m seqlab --cfg job):
   model.filters / model.kernel_size / model.padding=causal|same|valid / model.dilated / model.batch_norm  (conv1d)
   model.filters_per_layer=[128,256,128] / model.kernel_size_per_layer=[8,5,3]  (conv1d, one per layer)
   regularizer.l2 / regularizer.dropout / regularizer.recurrent_dropout
-  trainer.epochs / trainer.batch_size / trainer.batch_fraction / trainer.optimizer=adam|adamw|sgd|rmsprop / trainer.lr
-  trainer.lr_schedule=constant|exponential|cosine|plateau / trainer.clipnorm / trainer.patience
+  trainer.epochs / trainer.batch_size / trainer.batch_fraction / trainer.optimizer={optimizers} / trainer.lr
+  trainer.lr_schedule={schedules} / trainer.clipnorm / trainer.patience
   seed / deterministic / resume / data_dir  (default $SEQLAB_DATA_DIR)
   hydra.run.dir=DIR          where a run's outputs go (default outputs/<date>/<time>)
 """
@@ -72,7 +72,10 @@ def help_text() -> str:
             star = "*" if defaults.get(group) == name else " "
             desc = _describe(group, name)
             lines.append(f"   {star}{name:<22} {desc}".rstrip())
-    lines += ["", KEYS_HELP, "Hydra's own options: python -m seqlab --hydra-help"]
+    from .config.schema import LR_SCHEDULES, OPTIMIZERS
+
+    keys = KEYS_HELP.format(optimizers="|".join(OPTIMIZERS), schedules="|".join(LR_SCHEDULES))
+    lines += ["", keys, "Hydra's own options: python -m seqlab --hydra-help"]
     return "\n".join(lines)
 
 

@@ -93,3 +93,30 @@ def test_the_cycle_finder_finds_a_lazy_cycle(tmp_path):
     (pkg / "b.py").write_text("def f():\n    from .a import g\n")
     (pkg / "c.py").write_text("import pkg.a\n")
     assert cycles(import_graph(pkg)) == [["pkg.a", "pkg.b"]]
+
+
+def test_each_list_of_choices_has_one_home():
+    """The schema's one_of() lists are the only spelled-out copies: the code maps exactly them, and no other module
+    (docs and --help included) writes one of them out again."""
+    import keras_tuner  # noqa: F401 - tune.tuner needs it
+
+    from seqlab.config import schema
+    from seqlab.inference.export import FORMATS
+    from seqlab.train.optim import OPTIMIZERS
+    from seqlab.tune.tuner import ORACLES
+
+    assert tuple(OPTIMIZERS) == schema.OPTIMIZERS
+    assert tuple(ORACLES) == schema.TUNERS
+    lists = {"optimizers": set(schema.OPTIMIZERS), "tuners": set(schema.TUNERS), "schedules": set(schema.LR_SCHEDULES),
+             "precisions": set(schema.PRECISIONS), "export formats": set(FORMATS)}
+    homes = {"optimizers": "config/schema.py", "tuners": "config/schema.py", "schedules": "config/schema.py",
+             "precisions": "config/schema.py", "export formats": "inference/export.py"}
+    copies = []
+    for path in ROOT.rglob("*.py"):
+        rel = str(path.relative_to(ROOT))
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+                values = {e.value for e in node.elts if isinstance(e, ast.Constant)}
+                copies += [f"{rel}:{node.lineno} {name}" for name, items in lists.items()
+                           if items <= values and rel != homes[name]]
+    assert copies == []

@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from .errors import config_error
 from .metric import objective_direction
-from .schema import GROUPS
+from .schema import GROUPS, REGRESSION_LOSSES
 
 
 # --------------------------------------------------------------------------- helpers for every option's check
@@ -41,6 +41,18 @@ def choice(node: DictConfig, prefix: str, key: str, choices: List[Any]) -> None:
     check(v in choices, f"{prefix}.{key}", "one of the valid choices", v, choices)
 
 
+def check_choices(node: DictConfig, schema: type, prefix: str) -> None:
+    """Every field of `schema` made with one_of() (nested schemas too) holds one of its choices."""
+    import dataclasses
+
+    for f in dataclasses.fields(schema):
+        if "choices" in f.metadata and f.name in node:
+            choice(node, prefix, f.name, list(f.metadata["choices"]))
+        elif dataclasses.is_dataclass(f.default_factory if f.default_factory is not dataclasses.MISSING else None) \
+                and f.name in node:
+            check_choices(node[f.name], f.default_factory, f"{prefix}.{f.name}")
+
+
 def fraction(node: DictConfig, prefix: str, key: str, upper_open: bool = True, lower_open: bool = False) -> None:
     """`key` in [0, 1) (or (0, 1) with lower_open, [0, 1] without upper_open)."""
     v = node.get(key)
@@ -63,6 +75,8 @@ def check_config(cfg: DictConfig) -> None:
 
     check(isinstance(cfg.seed, int) and 0 <= cfg.seed < 2**32 - 1, "seed", "an integer in [0, 2**32 - 1)", cfg.seed)
     _check_known_keys(cfg, entries)
+    for group, e in entries.items():
+        check_choices(cfg[group], e.schema, group)
     positive(cfg.dataset, "dataset", "limit")
     _check_regularizer(cfg.regularizer)
     _check_trainer(cfg)
@@ -75,8 +89,6 @@ def check_config(cfg: DictConfig) -> None:
         _check_objective_is_logged(cfg, entries["dataset"])
 
 
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # trainer.precision: Keras dtype policies
-REGRESSION_LOSSES = ("mse", "mae", "huber")  # trainer.loss besides auto: keras.losses for regression targets
 
 
 # metric names a task logs every epoch (train and val_), the ones a sweep objective can name
@@ -137,8 +149,6 @@ def _check_trainer(cfg: DictConfig) -> None:
     positive(t, "trainer", "epochs", "batch_size", "lr", "decay_steps", "clipnorm", "patience")
     positive(t, "trainer", "weight_decay", "momentum", allow_zero=True)
     check(0 < t.decay_rate <= 1, "trainer.decay_rate", "a value in (0, 1]", t.decay_rate)
-    choice(t, "trainer", "optimizer", ["adam", "adamw", "sgd", "rmsprop"])
-    choice(t, "trainer", "lr_schedule", ["constant", "exponential", "cosine", "plateau"])
     positive(t, "trainer", "lr_patience")
     positive(t, "trainer", "min_lr", allow_zero=True)
     if t.lr_schedule == "plateau":
@@ -153,8 +163,6 @@ def _check_trainer(cfg: DictConfig) -> None:
         check(t.get("distribute", "none") == "none", "trainer.batch_fraction",
               "null with trainer.distribute (the global batch must be known before the data load on every worker)",
               fraction)
-    choice(t, "trainer", "loss", ["auto", *REGRESSION_LOSSES])
-    choice(t, "trainer", "verbose", [0, 1, 2])
     jit = t.get("jit_compile", "auto")
     check(jit == "auto" or isinstance(jit, bool), "trainer.jit_compile", "true, false or auto", jit)
     check(not (jit is True and cfg.get("deterministic")), "trainer.jit_compile",
@@ -162,7 +170,6 @@ def _check_trainer(cfg: DictConfig) -> None:
     shards = t.get("cpu_shards", "auto")
     check(shards == "auto" or (isinstance(shards, int) and not isinstance(shards, bool) and shards >= 1),
           "trainer.cpu_shards", "auto or a number of row groups >= 1 (1 = off)", shards)
-    choice(t, "trainer", "precision", list(PRECISIONS))
     positive(t.checkpoint, "trainer.checkpoint", "every", allow_zero=True)
     positive(t.checkpoint, "trainer.checkpoint", "keep")
     positive(t.tensorboard, "trainer.tensorboard", "histogram_freq", allow_zero=True)
@@ -179,8 +186,6 @@ def _check_distribute(cfg: DictConfig) -> None:
     from .cluster import cluster_of
 
     t = cfg.trainer
-    choice(t, "trainer", "distribute", ["none", "mirrored", "multi_worker"])
-    choice(t, "trainer", "lr_scaling", ["none", "linear"])
     positive(t, "trainer", "replicas")
     positive(t.cluster, "trainer.cluster", "timeout_s")
     if t.distribute == "none":
@@ -212,14 +217,9 @@ def _check_sweep(cfg: DictConfig) -> None:
     sw = cfg.sweep
     if sw.name == "none":
         return
-    choice(sw, "sweep", "tuner", ["random", "bayesian", "hyperband", "grid"])
     positive(sw, "sweep", "max_trials", "executions_per_trial", "max_epochs")
-    check(sw.direction in (None, "min", "max"), "sweep.direction", "one of the valid choices", sw.direction,
-          [None, "min", "max"])
     objective_direction(sw)
-    choice(sw, "sweep", "isolation", ["process", "none"])
     d = sw.distributed
-    choice(d, "sweep.distributed", "role", [None, "chief", "worker"])
     check(0 < d.oracle_port < 65536, "sweep.distributed.oracle_port", "a port in 1..65535", d.oracle_port)
     positive(d, "sweep.distributed", "lease_seconds")
 

@@ -10,6 +10,33 @@ from typing import Any, Dict, List, Optional
 
 from omegaconf import MISSING
 
+# --------------------------------------------------------------------------- the lists of choices (their one home)
+# A field made with one_of() carries its choices: the checks (config/checks.py), --help, the code that maps them
+# (e.g. train/optim.py) and the generated config reference (docs/reference/config.md) all read them from here.
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+LR_SCHEDULES = ("constant", "exponential", "cosine", "plateau")
+REGRESSION_LOSSES = ("mse", "mae", "huber")  # trainer.loss besides auto: keras.losses for regression targets
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # trainer.precision: Keras dtype policies
+DISTRIBUTE = ("none", "mirrored", "multi_worker")
+TUNERS = ("random", "bayesian", "hyperband", "grid")
+POOLINGS = ("last", "average", "max")
+NORMS = ("auto", "none", "last", "revin")
+
+
+def one_of(default: Any, choices: Any) -> Any:
+    """A dataclass field whose value must be one of `choices` (kept in the field's metadata)."""
+    return field(default=default, metadata={"choices": tuple(choices)})
+
+
+def choices_of(schema: type, name: str) -> Optional[tuple]:
+    """The choices of field `name` of a schema dataclass (None: any value of its type)."""
+    import dataclasses
+
+    for f in dataclasses.fields(schema):
+        if f.name == name:
+            return f.metadata.get("choices")
+    return None
+
 
 # --------------------------------------------------------------------------- dataset
 @dataclass
@@ -29,13 +56,13 @@ class SequenceModelConfig(ModelConfig):
     """The keys every built-in model (seqlab/models/rnn.py, conv1d.py) shares."""
 
     layers: int = 1
-    pooling: str = "last"  # last | average | max
+    pooling: str = one_of("last", POOLINGS)
     embedding_dim: int = 64  # text datasets only
     # window forecasting only (see docs/RESULTS.md, ETTh1): per-window input normalisation whose level is added
     # back to the forecast (last: NLinear, revin: window mean/std), one shared model per channel, input patches.
     # auto (default): last for window forecasting, where test values may lie outside the training range (a trend
     # or level shift, docs/RESULTS.md "Defaults vs the naive baseline"); none elsewhere
-    norm: str = "auto"  # auto | none | last | revin
+    norm: str = one_of("auto", NORMS)
     channel_independent: bool = False
     patch: int = 0  # steps per patch (0: none); must divide dataset.input_len
 
@@ -91,11 +118,11 @@ class TrainerConfig:
     # a batch of this fraction of the training examples, at least 1 and at most batch_size (null: batch_size).
     # Fawaz et al. 2019 train small series sets with min(n / 10, 16): batch_fraction=0.1 batch_size=16
     batch_fraction: Optional[float] = None
-    optimizer: str = "adam"  # adam | adamw | sgd | rmsprop
+    optimizer: str = one_of("adam", OPTIMIZERS)
     lr: float = 1e-3
     # plateau: ReduceLROnPlateau, the rate times decay_rate after lr_patience epochs without a lower monitored loss
     # (val_loss; the training loss without a validation split), down to min_lr
-    lr_schedule: str = "constant"  # constant | exponential | cosine | plateau
+    lr_schedule: str = one_of("constant", LR_SCHEDULES)
     decay_rate: float = 0.9  # exponential: lr * decay_rate ** (step / decay_steps); plateau: the factor (< 1)
     decay_steps: int = 1000
     lr_patience: int = 10  # plateau only: epochs without improvement before the rate is cut
@@ -106,7 +133,7 @@ class TrainerConfig:
     # auto: the data decides (mse for regression, binary / sparse categorical cross-entropy for classes); regression
     # may train on mae (L1: robust to outlying targets) or huber (delta 1) instead. Metrics stay mse and mae, and
     # early stopping and sweeps read val_loss, i.e. this loss on the validation split
-    loss: str = "auto"  # auto | mse | mae | huber
+    loss: str = one_of("auto", ("auto", *REGRESSION_LOSSES))
     patience: Optional[int] = None  # early stopping on val_loss, restoring the best weights
     shuffle: bool = True  # reshuffle the training examples every epoch; the order is a function of (seed, epoch)
     jit_compile: Any = "auto"  # XLA for the train/eval steps: true | false | auto (see README, "Speed")
@@ -116,16 +143,17 @@ class TrainerConfig:
     eager: bool = False  # run the training loop un-compiled (debugging; ~10x slower, 25-100x for RNNs on CPU)
     # float32 | mixed_bfloat16 | mixed_float16 (with loss scaling): layers compute in 16 bits, while the variables,
     # the head and the loss stay float32 (README, "Speed")
-    precision: str = "float32"
+    precision: str = one_of("float32", PRECISIONS)
     gpu_memory_growth: bool = True  # GPUs: take memory as needed, not all of it at start (other processes share it)
-    verbose: int = 1  # 0 silent, 1 progress bar, 2 one line per epoch
+    verbose: int = one_of(1, (0, 1, 2))  # 0 silent, 1 progress bar, 2 one line per epoch
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     tensorboard: TensorBoardConfig = field(default_factory=TensorBoardConfig)
     # docs/DISTRIBUTED.md. batch_size is the global batch, split across the replicas: each step computes the
     # single-device gradient of the same batch. none | mirrored (local devices) | multi_worker (trainer=tape)
-    distribute: str = "none"
+    distribute: str = one_of("none", DISTRIBUTE)
     replicas: Optional[int] = None  # mirrored: None = every local GPU (one CPU without); N = N GPUs or N logical CPUs
-    lr_scaling: str = "none"  # none | linear: lr x replicas in sync (for a batch_size grown with the replicas)
+    # linear: lr x replicas in sync (for a batch_size grown with the replicas)
+    lr_scaling: str = one_of("none", ("none", "linear"))
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
 
@@ -134,7 +162,7 @@ class TrainerConfig:
 class DistributedConfig:
     """Keras Tuner's chief/worker mode: the chief serves the oracle over gRPC, workers run trials (shared sweep dir)."""
 
-    role: Optional[str] = None  # None: one process (or the KERASTUNER_* variables) | chief | worker
+    role: Optional[str] = one_of(None, (None, "chief", "worker"))  # None: one process (or KERASTUNER_* variables)
     oracle_ip: str = "127.0.0.1"  # the chief listens here: an address on a trusted network (no auth, no TLS)
     oracle_port: int = 8000
     tuner_id: Optional[str] = None  # a worker's name, unique per worker; default worker-<host>-<pid>
@@ -144,14 +172,15 @@ class DistributedConfig:
 @dataclass
 class SweepConfig:
     name: str = MISSING
-    tuner: str = "random"  # random | bayesian | hyperband | grid
+    tuner: str = one_of("random", TUNERS)
     objective: str = "val_loss"
-    direction: Optional[str] = None  # min | max; inferred from the objective when unset
+    direction: Optional[str] = one_of(None, (None, "min", "max"))  # inferred from the objective when unset
     max_trials: int = 10
     executions_per_trial: int = 1  # each from a fresh initialisation (seed + k); the objective is their mean
     max_epochs: Optional[int] = None  # hyperband: epochs of the longest bracket (default trainer.epochs)
     resume: bool = True  # continue this sweep dir's (or the latest matching unfinished sweep's) state
-    isolation: str = "process"  # process: each trial in a forked child (flat memory) | none: in the tuner process
+    # process: each trial in a forked child (flat memory); none: in the tuner process
+    isolation: str = one_of("process", ("process", "none"))
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
     space: Dict[str, Any] = field(default_factory=dict)  # dotted config key -> {type: float|int|choice, ...}
 

@@ -12,7 +12,6 @@ from typing import Optional, Tuple
 from ..spec import DataSpec
 
 log = logging.getLogger(__name__)
-NORMS = ["auto", "none", "last", "revin"]
 
 
 def head_for(spec: DataSpec) -> Tuple[int, str, str]:
@@ -83,10 +82,9 @@ def build(model_cfg, reg_cfg, spec: DataSpec):
 
 def check_sequence_model(cfg) -> None:
     """The checks of the keys every built-in model shares (SequenceModelConfig); no TensorFlow."""
-    from ..config.checks import choice, positive
+    from ..config.checks import positive
 
     m = cfg.model
     positive(m, "model", "layers", "embedding_dim")
     positive(m, "model", "patch", allow_zero=True)
-    choice(m, "model", "pooling", ["last", "average", "max"])
-    choice(m, "model", "norm", NORMS)
+    # model.pooling and model.norm: their choices are checked from the schema (config.schema.one_of)

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config.schema import ModelConfig
+from ..config.schema import NORMS, ModelConfig, one_of
 from ..registry import REGISTRIES
-from .build import NORMS
 
 
 @dataclass
 class LinearConfig(ModelConfig):
     # window forecasting only, as for the other models (docs/RESULTS.md, the ETT benchmark)
-    norm: str = "auto"  # auto | none | last | revin
+    norm: str = one_of("auto", NORMS)
     channel_independent: bool = False
     embedding_dim: int = 64  # text datasets only
 
@@ -45,9 +44,8 @@ def build(model_cfg, reg_cfg, spec):
 
 def check(cfg) -> None:
     from ..config.checks import check as require
-    from ..config.checks import choice, positive
+    from ..config.checks import positive
 
-    choice(cfg.model, "model", "norm", NORMS)
     positive(cfg.model, "model", "embedding_dim")
     require(not cfg.regularizer.recurrent_dropout, "regularizer.recurrent_dropout",
             "0 for model=linear (it has no recurrence)", cfg.regularizer.recurrent_dropout)

@@ -18,13 +18,16 @@ def make_schedule(tcfg, steps_per_epoch: int):
 def make_optimizer(tcfg, steps_per_epoch: int) -> keras.optimizers.Optimizer:
     lr = make_schedule(tcfg, steps_per_epoch)
     common = dict(learning_rate=lr, clipnorm=tcfg.clipnorm)
-    if tcfg.optimizer == "adam":
-        return keras.optimizers.Adam(**common)
-    if tcfg.optimizer == "adamw":
-        return keras.optimizers.AdamW(weight_decay=tcfg.weight_decay, **common)
-    if tcfg.optimizer == "sgd":
-        return keras.optimizers.SGD(momentum=tcfg.momentum, **common)
-    return keras.optimizers.RMSprop(momentum=tcfg.momentum, **common)
+    return OPTIMIZERS[tcfg.optimizer](tcfg, common)
+
+
+# trainer.optimizer -> its Keras optimizer; the names are config.schema.OPTIMIZERS (a test keeps them equal)
+OPTIMIZERS = {
+    "adam": lambda tcfg, common: keras.optimizers.Adam(**common),
+    "adamw": lambda tcfg, common: keras.optimizers.AdamW(weight_decay=tcfg.weight_decay, **common),
+    "sgd": lambda tcfg, common: keras.optimizers.SGD(momentum=tcfg.momentum, **common),
+    "rmsprop": lambda tcfg, common: keras.optimizers.RMSprop(momentum=tcfg.momentum, **common),
+}
 
 
 def current_lr(optimizer) -> float:
