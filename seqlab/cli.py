@@ -21,6 +21,7 @@ EXIT_RUN_DIR, EXIT_CONFIG, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
 # the one list of subcommands: `seqlab NAME ...` runs main(argv) at the import path; --help lists them from here
 SUBCOMMANDS = {
     "report": ("seqlab.report:main", "DIR", "table of every run under DIR"),
+    "compare": ("seqlab.compare:main", "DIR --by KEY", "which group of runs is better over seeds, and how sure"),
     "predict": ("seqlab.inference.predict_cli:main", "RUN_DIR INPUT", "predictions of a trained run on new data"),
     "export": ("seqlab.inference.export:main", "RUN_DIR --format F", "the trained model as a SavedModel / LiteRT file"),
 }

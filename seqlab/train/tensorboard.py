@@ -35,6 +35,7 @@ __all__ = ["TensorBoardReview", "histogram_buckets", "hparams_from_config", "met
            "update_ratios", "write_hparams_experiment"]
 
 log = logging.getLogger(__name__)
+OPTIM_HISTORY = ("grad_norm", "update_ratio")  # per-epoch optimisation signals also put into the epoch's logs
 
 
 # --------------------------------------------------------------------------- custom scalars layout
@@ -245,12 +246,14 @@ class TensorBoardReview(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         t0 = time.perf_counter()
         e = epoch + 1
-        logs = {k: float(v) for k, v in (logs or {}).items()}
+        shared, logs = logs, {k: float(v) for k, v in (logs or {}).items()}
         train = {f"epoch_{k}": v for k, v in logs.items() if not k.startswith("val_")}
         val = {f"epoch_{k[4:]}": v for k, v in logs.items() if k.startswith("val_")}
         now = self._snapshot()
         opt = self._optim_values(self._snap_epoch, now)
         self._snap_epoch = now
+        if shared is not None:  # History comes after this callback: history.csv records the signals the diagnosis reads
+            shared.update({k: opt[k] for k in OPTIM_HISTORY if k in opt})
         train.update({f"optim/{k}": opt[k] for k in ("learning_rate", "grad_norm", "update_ratio") if k in opt})
         train.update({f"update_ratio/{k[6:]}": v for k, v in opt.items() if k.startswith("layer/")})
         train.update({f"weight_norm/{name}": _norm(ws) for name, ws in now.items()})
