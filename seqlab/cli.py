@@ -104,8 +104,8 @@ def summary(result) -> str:
     if "diagnosis" in m:
         d = m["diagnosis"]
         lines.append(f"  diagnosis: {d.get('verdict')} - {d.get('advice', '')}")
-        if d.get("verdict") == "worse-than-baseline":
-            lines.append(f"    {d.get('message', '')}")
+        if d.get("message"):  # a run that loses to its baseline: by how much, and why
+            lines.append(f"    {d['message']}")
     lines.append(f"  run directory: {result.run_dir}")
     return "\n".join(lines)
 

@@ -32,14 +32,15 @@ def test_curve_verdicts(expected):
     d = diagnose_curves(list(train), list(val))
     assert d["verdict"] == expected, d
     assert d["advice"] and d["evidence"]["epochs"] == len(train)
-    for key in ("train_slope", "val_slope", "gap", "best_val_epoch"):
+    for key in ("train_slope", "val_slope", "gap_at_end", "best_val_epoch", "val_above_best", "val_noise"):
         assert key in d["evidence"]
 
 
 def test_curve_evidence_and_edge_cases():
     train, val = CURVES["over-fitting"]
     ev = diagnose_curves(train, val)["evidence"]
-    assert ev["train_slope"] < -0.01 < 0.01 < ev["val_slope"] and ev["gap"] > 0 and ev["best_val_epoch"] == 5
+    assert ev["train_slope"] < -0.01 < 0.01 < ev["val_slope"] and ev["best_val_epoch"] == 5
+    assert ev["gap_at_end"] > ev["gap_at_best"]
     assert diagnose_curves([1.0])["verdict"] == "too-short"
     assert diagnose_curves([1.0, 0.8, 0.6])["verdict"] == "still-learning"  # no validation split
     assert diagnose_curves([1.0, 1.0, 1.0])["verdict"] == "plateau"

@@ -222,6 +222,9 @@ def _check_sweep(cfg: DictConfig) -> None:
     d = sw.distributed
     check(0 < d.oracle_port < 65536, "sweep.distributed.oracle_port", "a port in 1..65535", d.oracle_port)
     positive(d, "sweep.distributed", "lease_seconds")
+    positive(sw, "sweep", "confirm_top", allow_zero=True)
+    check(not sw.confirm_top or sw.confirm_seeds >= 2, "sweep.confirm_seeds",
+          "at least 2 fresh seeds per confirmed trial (an interval needs two)", sw.confirm_seeds)
 
 
 def _check_across_groups(cfg: DictConfig, dataset, model) -> None:

@@ -183,6 +183,10 @@ class SweepConfig:
     isolation: str = one_of("process", ("process", "none"))
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
     space: Dict[str, Any] = field(default_factory=dict)  # dotted config key -> {type: float|int|choice, ...}
+    # after the search, re-train the confirm_top best trials on confirm_seeds fresh seeds (seed + 100 + k) and pick
+    # best.yaml on the confirmed mean (seqlab/tune/confirm.py); 0 turns it off
+    confirm_top: int = 0
+    confirm_seeds: int = 5
 
 
 # --------------------------------------------------------------------------- root

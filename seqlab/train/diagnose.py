@@ -1,78 +1,17 @@
-"""When training goes wrong or ends: why the loss became NaN, and what the learning curves say."""
+"""When training goes wrong: why the loss became NaN (the learning curves' verdicts: curves.py)."""
 
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 import keras
 import numpy as np
 
-ADVICE = {
-    "still-learning": "both losses are still falling: train longer (raise trainer.epochs)",
-    "over-fitting": "training loss falls while validation loss does not: regularize (regularizer=l2_dropout; "
-                    "text models also regularizer.adversarial=0.3), shrink the model, get more data, or stop early "
-                    "(trainer.patience)",
-    "suspicious-data": "training loss is flat while validation loss falls: check the data (leaks between splits, "
-                       "an easier validation set, shuffled labels)",
-    "plateau": "both losses are flat: lower the learning rate (trainer.lr) or the batch size (trainer.batch_size)",
-    "diverging": "the losses are rising: check the learning rate (trainer.lr, trainer.clipnorm) and the architecture",
-    "lr-too-high": "the loss blew up in the first epochs: lower trainer.lr (10x) or set trainer.clipnorm=1.0",
-    "too-short": "fewer than 2 epochs: nothing to read from the curves yet",
-    "solved": "trainer=lstsq: the exact least-squares weights, no curve to read; regularizer.l2 (ridge) is its only "
-              "setting, model.norm and dataset.input_len change what it fits",
-}
+from .curves import ADVICE, diagnose_curves, trend  # the learning-curve verdicts (NumPy only)
 
-
-# --------------------------------------------------------------------------- learning curves
-def trend(values: Sequence[float], tol: float = 0.01) -> Dict[str, Any]:
-    """Least-squares slope over the last half of a curve, relative to its level (fraction per epoch)."""
-    v = np.asarray(values, dtype=np.float64)
-    k = min(len(v), max(2, math.ceil(len(v) / 2)))
-    w = v[-k:]
-    slope = float(np.polyfit(np.arange(k), w, 1)[0])
-    rel = slope / max(float(np.mean(np.abs(w))), 1e-12)
-    direction = "falling" if rel < -tol else "rising" if rel > tol else "flat"
-    return {"slope": round(rel, 6), "direction": direction, "window": k}
-
-
-def _blew_up(train: np.ndarray) -> bool:
-    """The training loss at least doubled within the first three epochs."""
-    return len(train) >= 2 and train[0] > 0 and bool(np.max(train[1:4]) > 2 * train[0])
-
-
-def diagnose_curves(train: Sequence[float], val: Optional[Sequence[float]] = None,
-                    tol: float = 0.01) -> Dict[str, Any]:
-    """One verdict from the train and validation loss curves, with the advice and the evidence behind it.
-
-    Slopes are least-squares fits over the last half of the epochs, as a fraction of the loss level per epoch;
-    a curve is flat when |slope| < `tol`.
-    """
-    train_a = np.asarray(train, dtype=np.float64)
-    val_a = np.asarray(val, dtype=np.float64) if val is not None and len(val) else None
-    evidence: Dict[str, Any] = {"epochs": int(len(train_a)), "tolerance": tol}
-    if len(train_a) < 2 or not np.isfinite(train_a).all():
-        verdict = "too-short" if len(train_a) < 2 else "lr-too-high"
-        return {"verdict": verdict, "advice": ADVICE[verdict], "evidence": evidence}
-    t = trend(train_a, tol)
-    evidence.update(train_slope=t["slope"], window=t["window"])
-    if val_a is not None and len(val_a) == len(train_a):
-        v = trend(val_a, tol)
-        best = int(np.argmin(val_a))
-        evidence.update(val_slope=v["slope"], gap=round(float(val_a[-1] - train_a[-1]), 6),
-                        relative_gap=round(float((val_a[-1] - train_a[-1]) / max(abs(train_a[-1]), 1e-12)), 6),
-                        best_val_epoch=best + 1,
-                        val_above_best=round(float(val_a[-1] / max(val_a[best], 1e-12) - 1), 6))
-        table = {("falling", "falling"): "still-learning", ("falling", "rising"): "over-fitting",
-                 # validation stopped improving while training still improves: over-fitting has begun
-                 ("falling", "flat"): "over-fitting", ("flat", "rising"): "over-fitting",
-                 ("flat", "falling"): "suspicious-data", ("flat", "flat"): "plateau"}
-        verdict = table.get((t["direction"], v["direction"]), "diverging")
-    else:
-        verdict = {"falling": "still-learning", "flat": "plateau", "rising": "diverging"}[t["direction"]]
-    if _blew_up(train_a):
-        verdict = "lr-too-high"
-    return {"verdict": verdict, "advice": ADVICE[verdict], "evidence": evidence}
+__all__ = ["ADVICE", "DivergenceGuard", "NonFiniteLoss", "check_data", "diagnose_curves", "diagnose_divergence",
+           "trend"]
 
 
 # --------------------------------------------------------------------------- NaN / Inf

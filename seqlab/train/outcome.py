@@ -110,7 +110,8 @@ def write_outcome(run_dir: Path, outcome: Outcome) -> Dict[str, Any]:
     """Write the outcome's files and return metrics.json's content; every way a run ends comes through here
     (`outcome.write` False: return the metrics and write nothing)."""
     from .callbacks import on_run_end
-    from .diagnose import ADVICE, diagnose_curves
+    from .curves import ADVICE, diagnose_curves
+    from .verdict import beats_baseline, combine
 
     if outcome.status not in STATUSES:
         raise ValueError(f"outcome status: expected one of {STATUSES}, got {outcome.status!r}")
@@ -130,14 +131,18 @@ def write_outcome(run_dir: Path, outcome: Outcome) -> Dict[str, Any]:
     if prepared is not None and cbs is not None:
         write_history_csv(run_dir / "history.csv", history)
     if outcome.status == "completed":
-        metrics["diagnosis"] = diagnose_curves(history.get("loss", []), history.get("val_loss"))
+        metrics["diagnosis"] = diagnose_curves(
+            history.get("loss", []), history.get("val_loss"), signals=history,  # grad_norm, update_ratio
+            steps_per_epoch=prepared.splits.train.steps(cfg.trainer.batch_size),
+            beats_baseline=beats_baseline(metrics), lr=float(cfg.trainer.lr))
         from ..registry import entry
 
         if entry(cfg, "trainer").has("exact_solve"):  # one exact solve (trainer=lstsq): no curve
             metrics["diagnosis"] = {"verdict": "solved", "advice": ADVICE["solved"], "evidence": {"epochs": 1}}
         verdict = baseline_verdict(cfg, prepared, metrics, history)
         if verdict is not None:  # the curves' verdict stays as evidence
-            metrics["curve_diagnosis"], metrics["diagnosis"] = metrics["diagnosis"], verdict
+            metrics["curve_diagnosis"], metrics["diagnosis"] = metrics["diagnosis"], combine(metrics["diagnosis"],
+                                                                                             verdict)
         save_model(run_dir / "model.keras", prepared.model)
         for hook in ON_COMPLETED:
             metrics.update(hook(run_dir, cfg, prepared, metrics) or {})

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 MIN_STEPS = 300  # below this many optimizer steps a model has rarely learned anything
+CLEAR_MARGIN = 0.05  # a model "clearly" beats its baseline with an error 5% below the baseline's
 SHIFT_STD = 1.0  # |test mean - train mean| in training standard deviations that counts as a level shift
 
 
@@ -79,3 +80,36 @@ def judge(metrics: Dict[str, Any], trainer: Dict[str, Any], steps_per_epoch: int
                f"test {metric} {test:.4g} is {ratio:.3g}x the naive baseline's {base:.4g}")
     return {"verdict": "worse-than-baseline", "message": message + "; " + "; ".join(c["message"] for c in causes),
             "advice": "; ".join(c["advice"] for c in causes), "causes": causes, "evidence": evidence}
+
+
+def beats_baseline(metrics: Dict[str, Any], margin: float = CLEAR_MARGIN) -> Optional[bool]:
+    """Whether the test metric clearly beats the naive baseline's: an error (mse; 1 - accuracy) at least `margin`
+    below the baseline's. None when either is missing."""
+    metric, higher = main_metric(metrics.get("task", "regression"))
+    test, base = (metrics.get("test") or {}).get(metric), (metrics.get("baseline") or {}).get(metric)
+    if test is None or base is None or not math.isfinite(float(base)) or not math.isfinite(float(test)):
+        return None
+    test, base = (1 - float(test), 1 - float(base)) if higher else (float(test), float(base))
+    return test < (1 - margin) * base
+
+
+# curve verdicts that explain a loss to the baseline by themselves: they lead, and no cause may advise against them
+EXPLAINS = ("over-fitting", "lr-too-high", "lr-too-low", "noisy-validation", "suspicious-data", "no-signal",
+            "diverging")
+
+
+def combine(curves: Dict[str, Any], judged: Dict[str, Any]) -> Dict[str, Any]:
+    """The diagnosis of a run that loses to its baseline: the curves' verdict when it explains the loss
+    (over-fitting stays over-fitting), with only the baseline causes that agree with it (a level shift; a learning
+    rate cut when the curves blame the rate), else `worse-than-baseline` with its causes."""
+    verdict = curves["verdict"]
+    if verdict not in EXPLAINS:
+        return judged
+    agree = [c for c in judged["causes"] if c["cause"] == "level-shift"
+             or (c["cause"] == "learning-rate" and verdict in ("lr-too-high", "diverging"))]
+    causes = [{"cause": verdict, "message": f"the learning curves show {verdict}", "advice": curves["advice"]}]
+    causes += [c for c in agree if c["advice"] not in curves["advice"]]
+    lost = judged["message"].split(";")[0]  # test <metric> ... the naive baseline's ...
+    return {"verdict": verdict, "message": "; ".join([lost] + [c["message"] for c in causes]),
+            "advice": "; ".join(c["advice"] for c in causes), "causes": causes,
+            "evidence": {**curves.get("evidence", {}), "baseline": judged["evidence"]}}

@@ -16,6 +16,7 @@ from ..train.outputs import atomic_write, write_text
 from .space import TUNER_PREFIX, config_values, trial_overrides
 
 RECORD = "sweep_trial.json"  # written by hypermodel.fit, one entry per attempt
+CONFIRMED = ("confirmed_mean", "confirmed_std", "confirmed_ci_low", "confirmed_ci_high", "confirmed_n")
 _STATUS = {"COMPLETED": "completed", "FAILED": "failed", "INVALID": "failed", "RUNNING": "running", "IDLE": "running"}
 
 
@@ -32,6 +33,7 @@ class Summary:
     rows: List[Dict[str, Any]] = field(default_factory=list)
     best: Optional[Dict[str, Any]] = None
     role: Optional[str] = None
+    notes: List[str] = field(default_factory=list)  # lines under the table (the confirmation on fresh seeds)
 
     @property
     def completed(self) -> List[Dict[str, Any]]:
@@ -66,6 +68,7 @@ class Summary:
         widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(cols)]
         lines = head + ["  " + "  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip()]
         lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+        lines += self.notes
         if self.best:
             lines.append(f"  best: trial {self.best['trial_id']}, {self.objective} {_fmt(self.best['objective'])}: "
                          f"{self.best['command']}")
@@ -125,6 +128,7 @@ def collect(sweep_dir: Path, keys: List[str], objective: str) -> List[Dict[str, 
 
 def write_csv(path: Path, rows: List[Dict[str, Any]], keys: List[str], objective: str) -> None:
     cols = ["trial_id"] + keys + [objective, "status", "epochs", "seconds", "attempts", "reason", "run_dir"]
+    cols += [c for c in CONFIRMED if any(c in r for r in rows)]  # sweep.confirm_top: mean, std, interval, n
     if any("continues" in r for r in rows):
         cols.append("continues")
 
@@ -161,6 +165,8 @@ def write_best(path: Path, best: Dict[str, Any], objective: str, direction: str,
            "overrides": best["overrides"], "command": best["command"], "run_dir": best["run_dir"]}
     if "note" in best:
         doc["note"] = best["note"]
+    if "confirmed" in best:
+        doc["confirmed"] = best["confirmed"]
     header = (f"# Best trial of sweep {name}: paste `overrides` after `python -m seqlab` to rerun it\n"
               f"# (deterministic=true reproduces {objective} exactly).\n")
     write_text(path, header + yaml.safe_dump(doc, sort_keys=False, width=1 << 16))  # one line per override

@@ -34,7 +34,7 @@ STATE = "sweep.json"
 LOCK = "sweep.lock"
 # keys that may change between a sweep and its continuation (budgets, how it runs, how it prints)
 RESUMABLE_KEYS = ("sweep.resume", "sweep.max_trials", "sweep.distributed", "sweep.isolation", "trainer.verbose",
-                  "data_dir", "resume")
+                  "data_dir", "resume", "sweep.confirm_top", "sweep.confirm_seeds")
 
 
 def comparable(cfg: DictConfig) -> Dict[str, Any]:
@@ -156,6 +156,20 @@ def hparams_writer(sweep_dir: Path, cfg: DictConfig, space: Dict[str, Dict[str, 
     return write
 
 
+def _confirm(cfg: DictConfig, sweep_dir: Path, summary: results.Summary, direction: str) -> List[Dict[str, Any]]:
+    """sweep.confirm_top: the best trials re-trained on fresh seeds (confirm.py); resumable like the search."""
+    from . import confirm
+
+    try:
+        confirmed = confirm.confirm(cfg, sweep_dir, summary.rows, cfg.sweep.objective, direction)
+    except KeyboardInterrupt:
+        _write_state(sweep_dir, cfg, "interrupted")
+        log.error("confirmation interrupted: run the same command again to continue it (finished seeds are kept)")
+        raise SystemExit(130) from None
+    summary.notes = confirm.table_lines(confirmed, cfg.sweep.objective)
+    return confirmed
+
+
 def run_sweep(cfg: DictConfig, out_dir: Path, overrides: Optional[List[str]] = None) -> results.Summary:
     """Run (or continue) the sweep `cfg.sweep` in `out_dir`; returns its summary (rows, best trial, table)."""
     sw = cfg.sweep
@@ -218,9 +232,15 @@ def _run(cfg: DictConfig, sw: DictConfig, space: Dict[str, Dict[str, Any]], role
                               role=role)
     if role == "worker":
         return summary
+    confirmed = _confirm(cfg, sweep_dir, summary, direction) if sw.confirm_top else None
     results.write_csv(sweep_dir / "trials.csv", summary.rows, keys, sw.objective)
     summary.best = results.best_trial(summary.rows, sw.objective, direction, base, int(sw.executions_per_trial),
                                       int(cfg.seed))
+    if confirmed:  # best.yaml on the confirmed mean over fresh seeds, not on the search's single run
+        from .confirm import best_note
+
+        summary.best = results.best_trial(confirmed, "confirmed_mean", direction, base)
+        summary.best["confirmed"] = best_note(confirmed[0], sw.objective)
     if summary.best:
         results.write_best(sweep_dir / "best.yaml", summary.best, sw.objective, direction, sw.name)
     _write_state(sweep_dir, cfg, "failed" if summary.all_failed else "completed")
