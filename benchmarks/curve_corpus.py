@@ -20,6 +20,7 @@ import json
 import math
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -147,11 +148,64 @@ def read_run(run: Path) -> dict:
                         if k in h}}
 
 
+FIGURES = {"over-fitting": "textsynth_lstm128_overfit", "still-learning": "sine_gru_short",
+           "lr-too-high": "sine_lstm_lr1", "lr-too-low": "sine_lstm_lr1e-6", "noisy-validation": "textsynth_noisyval",
+           "suspicious-data": "sine_lstm_dropout", "no-signal": "shuffled_imdb_gru", "converged": "sine_gru_converged",
+           "plateau": "adding_lstm_plateau"}
+
+
+def figures(folder: Path) -> int:
+    """docs/img/diagnosis/<label>.png: one corpus run per label, its losses and its update-to-weight ratio per step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from seqlab.train.outputs import atomic_write
+
+    corpus = json.loads(OUT.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    for label, cid in FIGURES.items():
+        run = corpus[cid]
+        h = run["history"]
+        x = np.arange(1, len(h["loss"]) + 1)
+        fig, ax = plt.subplots(figsize=(5.5, 3.2))
+        ax.plot(x, h["loss"], "o-", ms=3, label="train loss")
+        if "val_loss" in h:
+            ax.plot(x, h["val_loss"], "s-", ms=3, label="validation loss")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        if max(h["loss"]) > 20 * min(h["loss"]):
+            ax.set_yscale("log")
+        bx = ax.twinx()
+        bx.plot(x, np.asarray(h["update_ratio"], float) / run["steps_per_epoch"], ":", color="0.4",
+                label="update / weight per step")
+        bx.set_yscale("log")
+        bx.set_ylabel("update / weight per step", color="0.4")
+        ax.legend(loc="upper right", fontsize=7)
+        ax.set_title(f"{label}: {cid}", fontsize=9)
+        fig.tight_layout()
+        atomic_write(folder / f"{label}.png", lambda tmp, f=fig: f.savefig(tmp, dpi=90))
+        plt.close(fig)
+    print(f"{len(FIGURES)} figures in {folder}")
+    return 0
+
+
+def _status(run: Path) -> str:
+    try:
+        return json.loads((run / "metrics.json").read_text()).get("status", "")
+    except (OSError, ValueError):
+        return ""
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--work", type=Path, default=Path("/tmp/seqlab_curve_corpus"))
     p.add_argument("--only", nargs="*")
+    p.add_argument("--figures", type=Path, help="only draw one PNG per label from the stored corpus into this folder")
     args = p.parse_args()
+    if args.figures:
+        return figures(args.figures)
     args.work.mkdir(parents=True, exist_ok=True)
     if not (args.work / SHUFFLED).exists():
         shuffled_imdb(args.work)
@@ -162,7 +216,8 @@ def main() -> int:
         run = args.work / cid
         words = shlex.split(overrides.format(work=args.work))
         command = ["python", "-m", "seqlab", *words]
-        if not (run / "metrics.json").exists():
+        if _status(run) not in ("completed", "diverged"):
+            shutil.rmtree(run, ignore_errors=True)  # a failed or half-written run: train it again
             t0 = time.time()
             done = subprocess.run([sys.executable, "-m", "seqlab", *words, *QUIET, f"hydra.run.dir={run}"],
                                   capture_output=True, text=True)

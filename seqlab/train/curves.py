@@ -2,8 +2,9 @@
 optimisation signals seqlab logs (gradient norm, update-to-weight ratio). NumPy only.
 
 The rules, in order (docs/DIAGNOSIS.md shows each on real curves):
-1. fewer than 2 epochs: too-short; a non-finite loss, or a training loss that doubled in the first epochs, or
-   weights that move by more than HIGH_UPDATE of their norm per step while the loss does not fall: lr-too-high;
+1. fewer than 2 epochs: too-short; a non-finite loss, a training loss that doubled in the first epochs, or
+   weights that moved by more than HIGH_UPDATE of their norm per step in some epoch of a model that does not
+   clearly beat its baseline: lr-too-high;
 2. both losses rising: diverging (the design: architecture or hyper-parameters);
 3. validation well above its best (by more than its own noise) while training kept improving, or validation stalled
    while training fell and the gap grew: over-fitting;
@@ -22,7 +23,7 @@ from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 
-HIGH_UPDATE = 0.05  # per optimizer step, ||dw|| / ||w||: weights rewritten within a few dozen steps
+HIGH_UPDATE = 0.1  # per optimizer step in some epoch, ||dw|| / ||w||: weights rewritten within ten steps
 LOW_UPDATE = 2e-5  # per optimizer step: Adam at its default rate moves weights ~1e-3 per step
 
 ADVICE = {
@@ -106,15 +107,16 @@ def features(train: np.ndarray, val: Optional[np.ndarray], update: Optional[np.n
     if update is not None and len(update) == E and np.isfinite(update).all():
         per_step = float(np.median(update[half:])) / max(int(steps_per_epoch or 1), 1)
         ev["update_per_step"] = float(f"{per_step:.3g}")
+        ev["update_per_step_max"] = float(f"{float(np.max(update)) / max(int(steps_per_epoch or 1), 1):.3g}")
     return ev
 
 
 def verdict_of(train: np.ndarray, val: Optional[np.ndarray], ev: Dict[str, Any],
                beats_baseline: Optional[bool]) -> str:
     """The rules of the module docstring, in order."""
-    up = ev.get("update_per_step")
-    if _blew_up(train) or (up is not None and up > HIGH_UPDATE and ev["train_gain_total"] < 0.1):
-        return "lr-too-high"
+    up, up_max = ev.get("update_per_step"), ev.get("update_per_step_max")
+    if _blew_up(train) or (up_max is not None and up_max > HIGH_UPDATE and not beats_baseline):
+        return "lr-too-high"  # weights rewritten in a few steps, and a model no better than the baseline to show
     tdir = ev["train_direction"]
     if val is None:
         if up is not None and up < LOW_UPDATE:
