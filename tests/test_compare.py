@@ -2,8 +2,10 @@
 
 import json
 import math
+import re
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -89,7 +91,7 @@ def make_run(path, model, seed, mse, dataset="sine", baseline=1.0, curve=None, s
 
 
 def four_models(root, dataset="sine", shift=0.0):
-    r = np.random.default_rng(abs(hash(dataset)) % 1000)
+    r = np.random.default_rng(zlib.crc32(dataset.encode()))  # str hash() differs between processes
     for m, level in [("gru", 0.30), ("lstm", 0.32), ("conv1d", 0.45), ("simplernn", 0.60)]:
         for s in range(5):
             make_run(root / f"{dataset}_{m}_{s}", m, s, level + shift + 0.05 * s + r.normal(0, 0.003), dataset)
@@ -102,7 +104,7 @@ def test_four_groups_holm_baseline_tables_and_picture(tmp_path, capsys):
     last = out.strip().splitlines()[-3]  # the conclusion, then the blank line and the files written
     assert last.startswith("gru beats lstm on test.mse by 0.0"), out
     assert "(Holm)" in last and "also beats conv1d, simplernn" in last
-    assert "baseline 1: 0.6" in out  # gru: 0.70 better than the naive baseline
+    assert re.search(r"gru .* baseline 1: 0\.(59|6)\d* better", out), out  # gru: ~0.6 better than the baseline
     groups = (tmp_path / "compare.csv").read_text().splitlines()
     assert groups[0].startswith("rank,group,n,mean,std,ci_low,ci_high,baseline,vs_baseline")
     assert [row.split(",")[1] for row in groups[1:]] == ["gru", "lstm", "conv1d", "simplernn"]

@@ -8,8 +8,9 @@ The rules, in order (docs/DIAGNOSIS.md shows each on real curves):
 2. both losses rising: diverging (the design: architecture or hyper-parameters);
 3. validation well above its best (by more than its own noise) while training kept improving, or validation stalled
    while training fell and the gap grew: over-fitting;
-4. validation jumping between epochs far more than training: noisy-validation;
-5. training flat while validation falls: suspicious-data;
+4. training flat while validation falls, or validation far (20%+) below training and falling faster:
+   suspicious-data;
+5. validation jumping between epochs far more than training: noisy-validation;
 6. weights that move by less than LOW_UPDATE of their norm per step: lr-too-low;
 7. both falling, validation best at the end: still-learning;
 8. both flat: converged when the model clearly beats its naive baseline; no-signal when the training loss never
@@ -72,11 +73,14 @@ def smooth(x: np.ndarray) -> np.ndarray:
 
 
 def noise(x: np.ndarray) -> float:
-    """Epoch-to-epoch noise relative to the level: the robust spread of second differences (which cancel any
-    linear trend), sigma = 1.4826 MAD / sqrt(6), over the median level."""
+    """Epoch-to-epoch noise relative to the level: the robust spread of the second differences of log(loss)
+    (which cancel any trend, and scale with the level), sigma = 1.4826 MAD / sqrt(6)."""
     if len(x) < 4:
         return 0.0
-    d2 = np.diff(x, 2)
+    if np.all(x > 0):
+        d2 = np.diff(np.log(x), 2)
+        return float(1.4826 * np.median(np.abs(d2 - np.median(d2))) / math.sqrt(6))
+    d2 = np.diff(x, 2)  # a loss that can be negative: relative to the median level
     return float(1.4826 * np.median(np.abs(d2 - np.median(d2))) / math.sqrt(6) / max(np.median(np.abs(x)), 1e-12))
 
 
@@ -131,11 +135,12 @@ def verdict_of(train: np.ndarray, val: Optional[np.ndarray], ev: Dict[str, Any],
                and ev["gap_at_end"] > max(0.15, ev["gap_at_best"] + 0.1))
     if rose or stalled:
         return "over-fitting"
+    flat_train = tdir != "falling" and ev["train_gain_last_half"] < 0.03
+    if vdir == "falling" and ev["val_gain_last_half"] > 0.05 and (
+            flat_train or (ev["gap_at_end"] < -0.2 and ev["val_gain_last_half"] > ev["train_gain_last_half"])):
+        return "suspicious-data"  # validation falls while training does not, or far below it and faster
     if len(val) >= 8 and vnoise > 0.05 and vnoise > 3 * ev["train_noise"]:  # short curves: curvature, not noise
         return "noisy-validation"
-    if tdir != "falling" and ev["train_gain_last_half"] < 0.03 and vdir == "falling" \
-            and ev["val_gain_last_half"] > 0.05:
-        return "suspicious-data"
     if up is not None and up < LOW_UPDATE:
         return "lr-too-low"
     if vdir == "falling" and ev["best_val_position"] >= 0.8 and (tdir == "falling" or not beats_baseline):
