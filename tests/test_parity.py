@@ -126,3 +126,69 @@ def test_predict_on_the_runs_own_test_rows_gives_its_test_metrics(series_run, tm
     assert got["mse"] == pytest.approx(want["test"]["mse"], rel=1e-5)
     assert got["mae"] == pytest.approx(want["test"]["mae"], rel=1e-5)
     assert got["mse_original"] == pytest.approx(want["test_original_units"]["mse"], rel=1e-5)
+
+
+def _served(pred, fmt, path, raw):
+    """Outputs of the exported model on raw inputs: SavedModel `serve` on the batch; LiteRT one example a call
+    (text: the token ids predict computes, as a device vectorises with vocabulary.txt)."""
+    from seqlab.inference.export import export_litert, export_saved_model
+
+    if fmt == "saved_model":
+        export_saved_model(pred, path)
+        import tensorflow as tf
+
+        loaded = tf.saved_model.load(str(path))  # kept referenced while serving (it owns the variables)
+        return np.asarray(loaded.serve(tf.constant(raw))["probabilities"])
+    run = export_litert(pred, path)
+    inputs = pred.encode(list(raw)) if pred.meta["kind"] == "text" else raw
+    return pred.probabilities(run(inputs))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["saved_model", "litert"])
+def test_text_exports_agree_with_predict_and_predict_reproduces_test_metrics(tmp_path, fmt):
+    from test_predict import train_run
+
+    from seqlab.inference.predict_cli import main
+
+    rng = np.random.default_rng(0)
+    texts = [" ".join(rng.choice(WORDS, int(rng.integers(1, 20)))) for _ in range(160)]
+    frame = pd.DataFrame({"text": texts, "label": [("pos" if "Good" in t else "neg") for t in texts],
+                          "split": ["test" if i % 4 == 0 else "train" for i in range(160)]})
+    frame.to_csv(tmp_path / "t.tsv", sep="\t", index=False)
+    train_run(tmp_path / "run", ["dataset=text_csv", f"dataset.path={tmp_path / 't.tsv'}", "dataset.split_column=split",
+                                 "dataset.sequence_length=12", "model=lstm", "model.units=4"])
+    pred = seqlab.load(tmp_path / "run")
+    raw = np.array([" ".join(rng.choice(WORDS + ["unseen"], int(rng.integers(1, 30)))) for _ in range(8)], object)
+    np.testing.assert_allclose(_served(pred, fmt, tmp_path / f"m_{fmt}", raw), pred.predict_proba(list(raw)),
+                               atol=1e-4)
+    frame[frame["split"] == "test"].drop(columns="split").to_csv(tmp_path / "test.tsv", sep="\t", index=False)
+    assert main([str(tmp_path / "run"), str(tmp_path / "test.tsv"), "--output", str(tmp_path / "p.csv")]) == 0
+    got = json.loads((tmp_path / "p.metrics.json").read_text())
+    want = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert got["examples"] == want["examples"]["test"] == 40
+    assert got["accuracy"] == pytest.approx(want["test"]["accuracy"], abs=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["saved_model", "litert"])
+def test_ucr_exports_agree_with_predict_and_predict_reproduces_test_metrics(tmp_path, fmt):
+    from test_predict import train_run
+
+    from seqlab.inference.predict_cli import main
+
+    (train, test), _, _ = _ucr_files(tmp_path, n=40)
+    train_run(tmp_path / "run", ["dataset=ucr", f"dataset.train_path={train}", f"dataset.test_path={test}",
+                                 "dataset.padding=post", "model=gru", "model.units=4"])
+    pred = seqlab.load(tmp_path / "run")
+    rng = np.random.default_rng(2)
+    rows = [rng.normal(5, 3, int(rng.integers(3, pred.transforms["pad_series"].length + 1))) for _ in range(8)]
+    raw = np.full((8, pred.transforms["pad_series"].length, 1), np.nan, np.float32)  # NaN where padding goes
+    for i, r in enumerate(rows):
+        raw[i, : len(r), 0] = r
+    np.testing.assert_allclose(_served(pred, fmt, tmp_path / f"m_{fmt}", raw), pred.predict_proba(rows), atol=1e-4)
+    assert main([str(tmp_path / "run"), str(test), "--output", str(tmp_path / "p.csv")]) == 0
+    got = json.loads((tmp_path / "p.metrics.json").read_text())
+    want = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert got["examples"] == want["examples"]["test"] == 40
+    assert got["accuracy"] == pytest.approx(want["test"]["accuracy"], abs=1e-6)
