@@ -1,7 +1,7 @@
 """LSTM / GRU training throughput on CPU: samples/s per option (batch size, unroll, oneDNN, bf16, XLA, threads).
 
 Usage: python benchmarks/cpu_throughput.py [--cells lstm gru] [--options base unroll ...] [--seq 64] [--units 64]
-Shapes: the reference shapes of docs/RESULTS.md (sequence 64, 8 features, 64 units, batch 128, one RNN layer
+Shapes: the reference shapes of docs/results-history.md (sequence 64, 8 features, 64 units, batch 128, one RNN layer
 and seqlab's regression head, MSE, Adam). Every measurement walks seqlab's own path: the random reference data
 comes from a `dataset=custom` loader (benchmarks/reference_data.py), `seqlab.train.stages.prepare` builds and
 compiles `model=<cell>` from the composed config, and `stages.fit` trains it with `trainer=fit` and its callback

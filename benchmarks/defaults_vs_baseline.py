@@ -4,7 +4,8 @@ model.norm=auto.
 Fetches the statsmodels wheel (its bundled datasets; nothing is installed) unless --statsmodels-wheel names one,
 writes each series as a one-column CSV, and runs the CLI one run at a time exactly as a user would:
 `python -m seqlab dataset=csv dataset.path=<file>` (plus hydra.run.dir, which only says where the run lands).
-"before" adds `model.norm=none`, the default until model.norm=auto. Prints the markdown table of docs/RESULTS.md.
+"before" adds `model.norm=none`, the default until model.norm=auto. Prints the markdown table of
+docs/results-history.md.
 
     python benchmarks/defaults_vs_baseline.py --out /tmp/defaults [--data-dir ../shared/datasets]
 """

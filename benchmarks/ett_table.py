@@ -1,7 +1,7 @@
 """The ETT benchmark: run the GRU recipe on ETTh1/ETTh2/ETTm1/ETTm2 x horizons, then print the tables from run dirs.
 
     python benchmarks/ett_table.py run   --root runs/ett     # train what is missing, one run at a time (resumable)
-    python benchmarks/ett_table.py table --root runs/ett     # the markdown tables of docs/RESULTS.md, from metrics.json
+    python benchmarks/ett_table.py table --root runs/ett     # the tables of docs/results-history.md
     python benchmarks/ett_table.py run --root runs/ett_mae --experiment etth1_gru_mae   # another recipe, own root
 
 The recipe is a preset (`--experiment`, default `etth1_gru`: per-window last-value normalisation, channel
@@ -30,7 +30,7 @@ HORIZONS = (96, 192, 336, 720)
 LOOKBACKS = (96, 336, 720)  # tried at horizon 96; 720 is the longest the issue allows
 SEEDS = (0, 1, 2)  # the horizon-96 headline of each dataset at its chosen lookback
 
-# published test MSE / MAE, standardised scale (see docs/RESULTS.md for the sources)
+# published test MSE / MAE, standardised scale (see docs/results-history.md for the sources)
 PATCHTST64 = {"etth1": (0.370, 0.400), "etth2": (0.274, 0.337), "ettm1": (0.293, 0.346), "ettm2": (0.166, 0.256)}
 SEGRNN_L96 = {  # SegRNN README, lookback 96, after the drop-last fix: MSE per horizon 96/192/336/720
     "etth1": (0.368, 0.408, 0.444, 0.446), "etth2": (0.278, 0.359, 0.421, 0.432),

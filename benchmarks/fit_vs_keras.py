@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/fit_vs_keras.py [--models lstm gru] [--epochs 4] [--repeats 2] [--length 64]
 Data: the adding problem (T = --length, 2 features), batch 128, 64 units/filters: the shapes of the CPU
-reference numbers in docs/RESULTS.md. Both sides train the same architecture from the same initial weights on
+reference numbers in docs/results-history.md. Both sides train the same architecture from the same initial weights on
 the same pipeline (`Split.dataset`), with validation every epoch and no progress bar; the first epoch (tracing)
 is not timed. Ratio = seqlab samples/s / Keras samples/s (target >= 0.97). The seqlab side is seqlab's own
 path (`stages.prepare`, `stages.make_callbacks`, `stages.fit`: trainer=fit with the run's whole callback list,

@@ -14,6 +14,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from .config import GROUPS, ConfigError, conf_dir, options, register, validate
+from .config.store import describe_option
 
 log = logging.getLogger("seqlab")
 EXIT_RUN_DIR, EXIT_CONFIG, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
@@ -42,18 +43,6 @@ Common keys (full list: python -m seqlab --cfg job):
 """
 
 
-def _describe(group: str, name: str) -> str:
-    """The first comment line of a group option's YAML (Hydra's `# @package` header skipped)."""
-    with open(os.path.join(conf_dir(), group, name + ".yaml")) as f:
-        for line in f:
-            line = line.strip()
-            if not line.startswith("#"):
-                return ""
-            if not line.startswith("# @"):
-                return line.lstrip("# ").strip()
-    return ""
-
-
 def help_text() -> str:
     from .registry import registry
 
@@ -71,7 +60,7 @@ def help_text() -> str:
         names = options(group) if group == "experiment" else registry(group).names()
         for name in names:
             star = "*" if defaults.get(group) == name else " "
-            desc = _describe(group, name)
+            desc = describe_option(group, name)
             lines.append(f"   {star}{name:<22} {desc}".rstrip())
     from .config.schema import LR_SCHEDULES, OPTIMIZERS
 

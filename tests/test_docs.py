@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -55,3 +56,59 @@ def test_every_relative_link_reaches_a_file_and_a_heading(doc: Path):
         elif fragment and path.suffix == ".md" and fragment not in anchors(path.read_text()):
             broken.append(f"{match.group(0)}: no heading #{fragment} in {path.name}")
     assert not broken, "\n".join(broken)
+
+
+def test_the_config_reference_page_is_generated_from_the_schemas():
+    """docs/reference/config.md is `python -m seqlab.config.reference`'s output: it cannot drift from the code."""
+    from seqlab.config.reference import markdown
+
+    page = markdown()
+    assert (REPO / "docs" / "reference" / "config.md").read_text() == page, \
+        "regenerate: python -m seqlab.config.reference > docs/reference/config.md"
+    for key in ("trainer.optimizer", "trainer.checkpoint.every", "model.units", "dataset.time_column", "seed"):
+        assert f"| `{key}` |" in page
+    assert "| `trainer.optimizer` | str | `adam` | adam, adamw, sgd, rmsprop |" in page
+
+
+def test_every_config_key_has_a_type_default_and_meaning():
+    from seqlab.config import GROUPS
+    from seqlab.config.reference import rows
+    from seqlab.registry import registry
+
+    missing = sorted({key for g in GROUPS for e in registry(g) for key, _, _, _, meaning in rows(e.schema, f"{g}.")
+                      if not meaning})
+    assert missing == [], f"keys without a comment in their schema: {missing}"
+
+
+def test_the_results_page_is_generated_from_its_data():
+    import importlib.util
+
+    import yaml
+
+    spec = importlib.util.spec_from_file_location("generate", REPO / "docs" / "results" / "generate.py")
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    data = yaml.safe_load((REPO / "docs" / "results" / "reference.yaml").read_text())
+    assert (REPO / "docs" / "RESULTS.md").read_text() == generate.markdown(data), \
+        "regenerate: python docs/results/generate.py > docs/RESULTS.md"
+    for rows in data.values():
+        for row in rows:
+            assert set(generate.COLUMNS) <= set(row), row
+            assert row["command"].startswith("python -m seqlab experiment=" + row["preset"].split()[0])
+
+
+def test_the_readme_is_a_front_page():
+    assert len((REPO / "README.md").read_text().splitlines()) <= 160
+
+
+@pytest.mark.slow
+def test_the_documentation_site_builds_strictly(tmp_path):
+    """`mkdocs build --strict` (Material theme, mkdocs.yml at the top): a broken link or a missing page fails."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(REPO / "mkdocs.yml"),
+                        "-d", str(tmp_path / "site")], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (tmp_path / "site" / "reference" / "config" / "index.html").is_file()

@@ -403,3 +403,14 @@ def test_behaviour_follows_registry_capabilities_not_option_names():
     from seqlab.registry import registry
 
     assert registry("trainer").with_capability("exact_solve") == ["lstsq"]
+
+
+def test_a_conv1d_kernel_longer_than_the_window_is_refused_by_the_checks_before_tensorflow():
+    from seqlab.config import ConfigError, validate
+
+    cfg = compose(["model=conv1d", "model.padding=valid", "model.kernel_size=9", "model.layers=2",
+                   "dataset.input_len=12"])
+    with pytest.raises(ConfigError, match="model.kernel_size"):
+        validate(cfg)
+    validate(compose(["model=conv1d", "model.padding=valid", "model.kernel_size=3", "model.layers=2",
+                      "dataset.input_len=12"]))

@@ -55,15 +55,15 @@ class ModelConfig:
 class SequenceModelConfig(ModelConfig):
     """The keys every built-in model (seqlab/models/rnn.py, conv1d.py) shares."""
 
-    layers: int = 1
-    pooling: str = one_of("last", POOLINGS)
+    layers: int = 1  # stacked recurrent layers or convolution blocks
+    pooling: str = one_of("last", POOLINGS)  # how the sequence is reduced before the head
     embedding_dim: int = 64  # text datasets only
-    # window forecasting only (see docs/RESULTS.md, ETTh1): per-window input normalisation whose level is added
+    # window forecasting only (see docs/results-history.md, ETTh1): per-window input normalisation whose level is added
     # back to the forecast (last: NLinear, revin: window mean/std), one shared model per channel, input patches.
     # auto (default): last for window forecasting, where test values may lie outside the training range (a trend
-    # or level shift, docs/RESULTS.md "Defaults vs the naive baseline"); none elsewhere
+    # or level shift, docs/results-history.md "Defaults vs the naive baseline"); none elsewhere
     norm: str = one_of("auto", NORMS)
-    channel_independent: bool = False
+    channel_independent: bool = False  # one shared model per channel (window forecasting)
     patch: int = 0  # steps per patch (0: none); must divide dataset.input_len
 
 
@@ -73,7 +73,7 @@ class RegularizerConfig:
     name: str = MISSING
     l2: float = 0.0  # on kernel and recurrent weights
     dropout: float = 0.0  # recurrent models: on each layer's inputs; conv1d: spatial, after each block; and the head's
-    recurrent_dropout: float = 0.0
+    recurrent_dropout: float = 0.0  # recurrent models: dropout on the recurrent state
     # dropout on the head's input alone; null = regularizer.dropout. SegRNN (Lin et al. 2023) drops only there:
     # regularizer.dropout=0 regularizer.head_dropout=0.5
     head_dropout: Optional[float] = None
@@ -91,10 +91,10 @@ class CheckpointConfig:
 
 @dataclass
 class TensorBoardConfig:
-    enabled: bool = True
+    enabled: bool = True  # write TensorBoard logs under <run dir>/tb
     update_freq: Any = "epoch"  # "epoch" or every N steps
     histogram_freq: int = 1  # epochs between weight histograms; 0 turns them off
-    write_graph: bool = True
+    write_graph: bool = True  # the model graph in TensorBoard's Graphs tab
     probe_size: int = 64  # training examples in the fixed batch the gradient norm is measured on
     image_freq: int = 5  # epochs between forecast-vs-actual images of fixed test windows; 0: only at the end
     image_windows: int = 3  # fixed test windows drawn (forecasting)
@@ -113,36 +113,36 @@ class ClusterConfig:
 @dataclass
 class TrainerConfig:
     name: str = MISSING
-    epochs: int = 10
-    batch_size: int = 64
+    epochs: int = 10  # passes over the training split (early stopping may end sooner)
+    batch_size: int = 64  # examples per optimizer step (the global batch under trainer.distribute)
     # a batch of this fraction of the training examples, at least 1 and at most batch_size (null: batch_size).
     # Fawaz et al. 2019 train small series sets with min(n / 10, 16): batch_fraction=0.1 batch_size=16
     batch_fraction: Optional[float] = None
-    optimizer: str = one_of("adam", OPTIMIZERS)
-    lr: float = 1e-3
+    optimizer: str = one_of("adam", OPTIMIZERS)  # the Keras optimizer
+    lr: float = 1e-3  # learning rate (the start of the schedule)
     # plateau: ReduceLROnPlateau, the rate times decay_rate after lr_patience epochs without a lower monitored loss
     # (val_loss; the training loss without a validation split), down to min_lr
     lr_schedule: str = one_of("constant", LR_SCHEDULES)
     decay_rate: float = 0.9  # exponential: lr * decay_rate ** (step / decay_steps); plateau: the factor (< 1)
-    decay_steps: int = 1000
+    decay_steps: int = 1000  # exponential / cosine: steps over which the rate decays
     lr_patience: int = 10  # plateau only: epochs without improvement before the rate is cut
     min_lr: float = 0.0  # plateau only: the floor
     weight_decay: float = 1e-4  # adamw only
     momentum: float = 0.0  # sgd / rmsprop
-    clipnorm: Optional[float] = None
+    clipnorm: Optional[float] = None  # clip each gradient to this norm (null: no clipping)
     # auto: the data decides (mse for regression, binary / sparse categorical cross-entropy for classes); regression
     # may train on mae (L1: robust to outlying targets) or huber (delta 1) instead. Metrics stay mse and mae, and
     # early stopping and sweeps read val_loss, i.e. this loss on the validation split
     loss: str = one_of("auto", ("auto", *REGRESSION_LOSSES))
     patience: Optional[int] = None  # early stopping on val_loss, restoring the best weights
     shuffle: bool = True  # reshuffle the training examples every epoch; the order is a function of (seed, epoch)
-    jit_compile: Any = "auto"  # XLA for the train/eval steps: true | false | auto (see README, "Speed")
+    jit_compile: Any = "auto"  # XLA for the train/eval steps: true | false | auto (see docs/training.md, "Speed")
     # auto | N: with XLA on a CPU-only machine, each step's batch as N row groups, one XLA program per core, run side
     # by side (seqlab.train.shards); auto = one per core where XLA is used and the groups cannot interfere; 1 = off
     cpu_shards: Any = "auto"
     eager: bool = False  # run the training loop un-compiled (debugging; ~10x slower, 25-100x for RNNs on CPU)
     # float32 | mixed_bfloat16 | mixed_float16 (with loss scaling): layers compute in 16 bits, while the variables,
-    # the head and the loss stay float32 (README, "Speed")
+    # the head and the loss stay float32 (docs/training.md, "Speed")
     precision: str = one_of("float32", PRECISIONS)
     gpu_memory_growth: bool = True  # GPUs: take memory as needed, not all of it at start (other processes share it)
     verbose: int = one_of(1, (0, 1, 2))  # 0 silent, 1 progress bar, 2 one line per epoch
@@ -164,7 +164,7 @@ class DistributedConfig:
 
     role: Optional[str] = one_of(None, (None, "chief", "worker"))  # None: one process (or KERASTUNER_* variables)
     oracle_ip: str = "127.0.0.1"  # the chief listens here: an address on a trusted network (no auth, no TLS)
-    oracle_port: int = 8000
+    oracle_port: int = 8000  # the chief's gRPC port
     tuner_id: Optional[str] = None  # a worker's name, unique per worker; default worker-<host>-<pid>
     lease_seconds: float = 60.0  # a worker silent this long loses its trial to another worker
 
@@ -172,10 +172,10 @@ class DistributedConfig:
 @dataclass
 class SweepConfig:
     name: str = MISSING
-    tuner: str = one_of("random", TUNERS)
-    objective: str = "val_loss"
+    tuner: str = one_of("random", TUNERS)  # Keras Tuner's search algorithm
+    objective: str = "val_loss"  # the logged metric the search optimises (val_loss, val_accuracy, ...)
     direction: Optional[str] = one_of(None, (None, "min", "max"))  # inferred from the objective when unset
-    max_trials: int = 10
+    max_trials: int = 10  # trials in the search
     executions_per_trial: int = 1  # each from a fresh initialisation (seed + k); the objective is their mean
     max_epochs: Optional[int] = None  # hyperband: epochs of the longest bracket (default trainer.epochs)
     resume: bool = True  # continue this sweep dir's (or the latest matching unfinished sweep's) state
@@ -197,10 +197,10 @@ class Config:
     regularizer: RegularizerConfig = MISSING
     trainer: TrainerConfig = MISSING
     sweep: SweepConfig = MISSING
-    seed: int = 0
-    deterministic: bool = False
-    resume: bool = False
-    data_dir: Optional[str] = None
+    seed: int = 0  # seeds every random generator (data split shuffles, initialisation, dropout)
+    deterministic: bool = False  # TF op determinism + every RNG seeded: two runs give identical metrics
+    resume: bool = False  # continue from the last checkpoint in the run directory
+    data_dir: Optional[str] = None  # where real datasets are looked up / downloaded (default $SEQLAB_DATA_DIR)
 
 
 GROUPS = ("dataset", "model", "regularizer", "trainer", "sweep")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import List, Optional
 
 from omegaconf import DictConfig
@@ -52,3 +53,15 @@ def compose(overrides: Optional[List[str]] = None) -> DictConfig:
     register()
     with initialize_config_dir(config_dir=conf_dir(), version_base="1.3"):
         return hydra_compose("config", overrides=list(overrides or []))
+
+
+def describe_option(group: str, name: str) -> str:
+    """The first comment line of a group option's YAML (Hydra's `# @package` header skipped)."""
+    with open(os.path.join(conf_dir(), group, name + ".yaml")) as f:
+        for line in f:
+            line = line.strip()
+            if not line.startswith("#"):
+                return ""
+            if not line.startswith("# @"):
+                return line.lstrip("# ").strip()
+    return ""

@@ -17,10 +17,10 @@ from .base import ArraySplit, DataSpec, Splits, mean_baseline
 class AddingConfig(DatasetConfig):
     """The adding problem (Hochreiter & Schmidhuber 1997): sum the two marked values in a sequence of T."""
 
-    length: int = 50
-    train_size: int = 10000
-    val_size: int = 1000
-    test_size: int = 1000
+    length: int = 50  # sequence length T
+    train_size: int = 10000  # training sequences generated
+    val_size: int = 1000  # validation sequences generated
+    test_size: int = 1000  # test sequences generated
 
 
 def load_adding(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:

@@ -28,9 +28,9 @@ log = logging.getLogger(__name__)
 class SeriesConfig(DatasetConfig):
     """Forecasting from sliding windows over a multivariate series."""
 
-    input_len: int = 48
-    horizon: int = 12
-    stride: int = 1
+    input_len: int = 48  # input window length (time steps)
+    horizon: int = 12  # steps forecast after each window
+    stride: int = 1  # steps between consecutive windows
     # fractions of rows for (train, val); test gets the rest
     split: List[float] = field(default_factory=lambda: [0.7, 0.15])
     # explicit row boundaries [train_end, val_end, test_end]; override `split` when set
@@ -43,10 +43,11 @@ class SeriesConfig(DatasetConfig):
 
 @dataclass
 class SineConfig(SeriesConfig):
-    length: int = 4000
-    channels: int = 2
+    length: int = 4000  # time steps generated
+    channels: int = 2  # series generated
+    # sine periods (steps) mixed into each series
     periods: List[float] = field(default_factory=lambda: [24.0, 57.0, 130.0])
-    noise: float = 0.1
+    noise: float = 0.1  # Gaussian noise standard deviation
 
 
 @dataclass
@@ -67,16 +68,16 @@ class FileSeriesConfig(SeriesConfig):
 
 @dataclass
 class CsvConfig(FileSeriesConfig):
-    path: str = MISSING
+    path: str = MISSING  # the CSV file (plain or .gz)
 
 
 @dataclass
 class EttConfig(FileSeriesConfig):
     """ETT benchmark under the DLinear/PatchTST protocol (boundaries in rows)."""
 
-    file: str = "ETTh1.csv.gz"
-    url: str = ""
-    sha256: str = ""
+    file: str = "ETTh1.csv.gz"  # file name under data_dir
+    url: str = ""  # where a missing file is downloaded from
+    sha256: str = ""  # the download's checksum
     time_column: Any = "date"
 
 

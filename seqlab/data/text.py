@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class TextConfig(DatasetConfig):
-    max_tokens: int = 20000
-    sequence_length: int = 200
+    max_tokens: int = 20000  # vocabulary size (the most frequent training words)
+    sequence_length: int = 200  # words per text in training (padded or cut)
     truncate: str = "post"  # longer texts lose their end ("post") or their beginning ("pre"), as in pad_sequences
     # validation and test texts are cut at this length instead (null: sequence_length): a longer one lets a
     # length-agnostic model (RNN + pooling) read whole reviews at evaluation while training stays cheap
@@ -43,20 +43,20 @@ class TextConfig(DatasetConfig):
 
 @dataclass
 class TextSynthConfig(TextConfig):
-    train_size: int = 4000
-    val_size: int = 500
-    test_size: int = 1000
+    train_size: int = 4000  # training texts generated
+    val_size: int = 500  # validation texts generated
+    test_size: int = 1000  # test texts generated
     max_tokens: int = 200
     sequence_length: int = 16
 
 
 @dataclass
 class TextCsvConfig(TextConfig):
-    path: str = MISSING
-    text_column: str = "text"
-    label_column: str = "label"
+    path: str = MISSING  # the CSV file of labelled texts
+    text_column: str = "text"  # the column holding the text
+    label_column: str = "label"  # the column holding the label
     split_column: Optional[str] = None  # column with train/test values; else a random test split
-    test_fraction: float = 0.2
+    test_fraction: float = 0.2  # random test split when there is no split_column
     drop_missing: bool = False  # drop rows with an empty text or label (counted) instead of refusing the file
     sep: str = "auto"  # field separator: auto | , | ; | \t | |
     encoding: str = "auto"  # auto (BOM, else UTF-8, else cp1252) or a codec name
@@ -64,9 +64,9 @@ class TextCsvConfig(TextConfig):
 
 @dataclass
 class ImdbConfig(TextConfig):
-    file: str = "imdb_reviews.csv.gz"
-    url: str = ""
-    sha256: str = ""
+    file: str = "imdb_reviews.csv.gz"  # file name under data_dir
+    url: str = ""  # where a missing file is downloaded from
+    sha256: str = ""  # the download's checksum
 
 
 
@@ -279,7 +279,8 @@ def check_text_synth(cfg) -> None:
 
 
 def check_text_csv(cfg) -> None:
-    """The CSV exists and has the text, label (and split) columns: its first rows are read, with pandas."""
+    """The CSV exists and has the text, label (and split) columns and valid labels: the whole file is read, with
+    pandas (no TensorFlow)."""
     from ..config.checks import fraction
 
     check_text(cfg)

@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class UcrConfig(DatasetConfig):
-    train_path: str = MISSING
-    test_path: str = MISSING
+    train_path: str = MISSING  # the training file (UCR .tsv/.txt or sktime .ts)
+    test_path: str = MISSING  # the test file, same layout
     padding: Optional[str] = None  # None: rows must have equal length; "pre" or "post": pad with zeros
     # 0: no validation split, for sets too small to spare one (Fawaz et al. 2019 train on the whole file):
     # early stopping and the restored weights then follow the training loss, and sweeps are refused

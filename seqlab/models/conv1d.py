@@ -5,27 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Optional
 
-from ..config.schema import SequenceModelConfig
+from ..config.schema import POOLINGS, SequenceModelConfig, one_of
 from ..registry import REGISTRIES
 from .build import check_sequence_model
 
 
 @dataclass
 class Conv1DConfig(SequenceModelConfig):
-    filters: int = 32
-    kernel_size: int = 5
-    padding: str = "causal"  # causal | same | valid
+    filters: int = 32  # filters per convolution layer
+    kernel_size: int = 5  # kernel width (time steps)
+    padding: str = one_of("causal", ("causal", "same", "valid"))  # keras Conv1D padding; causal: no look-ahead
     dilated: bool = True  # dilation 2**i in layer i
     # 3 dilated layers see 1 + (kernel_size - 1) * 7 steps; one layer (5 steps) plateaued on the default data
     layers: int = 3
-    pooling: str = "average"
+    pooling: str = one_of("average", POOLINGS)
     # FCN's block (Wang et al. 2017): convolution, batch normalisation, then ReLU. Batch statistics in training,
     # the moving averages in inference (evaluate, predict, export), so a series' prediction is its own
     batch_norm: bool = False
     # one value per layer instead of the same for all (null: model.filters / model.kernel_size everywhere). FCN
     # (Wang et al. 2017): filters_per_layer=[128,256,128] kernel_size_per_layer=[8,5,3]
     filters_per_layer: Optional[List[int]] = None
-    kernel_size_per_layer: Optional[List[int]] = None
+    kernel_size_per_layer: Optional[List[int]] = None  # one kernel width per layer (null: model.kernel_size everywhere)
 
 
 def per_layer(model_cfg, key: str, i: int) -> int:
@@ -100,11 +100,10 @@ def _swept_keys(cfg) -> set:
 
 def check(cfg) -> None:
     from ..config.checks import check as require
-    from ..config.checks import choice, positive
+    from ..config.checks import positive
 
     check_sequence_model(cfg)
     positive(cfg.model, "model", "filters", "kernel_size")
-    choice(cfg.model, "model", "padding", ["causal", "same", "valid"])
     m = cfg.model
     for key in ("filters_per_layer", "kernel_size_per_layer"):
         values = m.get(key)
@@ -115,6 +114,16 @@ def check(cfg) -> None:
         plain = f"model.{key[:-len('_per_layer')]}"
         require(plain not in _swept_keys(cfg), "sweep.space", f"no {plain} with model.{key} set (the per-layer "
                 "list takes precedence, so the sweep would change nothing)", plain)
+    # padding=valid: a kernel longer than the steps reaching its layer, refused before TensorFlow loads where the
+    # config fixes the length (windows, texts); the build checks again with the data's own length (series files)
+    ds = cfg.dataset
+    steps = ds.get("input_len") or ds.get("sequence_length")
+    if steps and ds.get("input_len") and m.get("patch"):
+        steps //= int(m.patch)
+    for i in range(m.layers):
+        _fits(m, i, steps)
+        if steps:
+            steps -= (per_layer(m, "kernel_size", i) - 1) * (2**i if m.dilated else 1)
 
 
 REGISTRIES["model"].add("conv1d", Conv1DConfig, target="seqlab.models.conv1d:build", check=check,

@@ -3,7 +3,7 @@
 Same variables (cell.kernel, cell.recurrent_kernel, cell.bias), gate order (i, f, c, o) and activations as
 keras.layers.LSTM, so weights and checkpoints move between the two unchanged. `x @ kernel + bias` runs as one
 matmul over all time steps and each step does only `h @ recurrent_kernel` plus the gates; TensorFlow
-differentiates the loop. Measured on CPU (docs/RESULTS.md): 1.2x a bare train step without XLA but no faster in
+differentiates the loop. Measured on CPU (docs/results-history.md): 1.2x a bare train step without XLA but no faster in
 model.fit, and slower under XLA, which seqlab turns on for long CPU runs: an opt-in, not the default. Masked
 inputs, recurrent dropout and non-default activations take Keras' own loop (logged once); on a GPU Keras' cuDNN
 kernel is used. The class is named LSTM because Keras addresses a layer's weights in .keras / .weights.h5 files

@@ -16,9 +16,9 @@ from ..registry import REGISTRIES
 
 @dataclass
 class LinearConfig(ModelConfig):
-    # window forecasting only, as for the other models (docs/RESULTS.md, the ETT benchmark)
+    # window forecasting only, as for the other models (docs/results-history.md, the ETT benchmark)
     norm: str = one_of("auto", NORMS)
-    channel_independent: bool = False
+    channel_independent: bool = False  # one shared map per channel (NLinear)
     embedding_dim: int = 64  # text datasets only
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from ..config.schema import SequenceModelConfig
+from ..config.schema import SequenceModelConfig, one_of
 from ..registry import REGISTRIES
 from .build import check_sequence_model
 
@@ -15,11 +15,11 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class RNNConfig(SequenceModelConfig):
-    units: int = 32
-    bidirectional: bool = False
-    unroll: bool = False
+    units: int = 32  # units per recurrent layer
+    bidirectional: bool = False  # read the sequence both ways
+    unroll: bool = False  # unroll the recurrent loop (short sequences only)
     # lstm only: keras (keras.layers.LSTM) | hoisted (seqlab.models.fast_lstm: one input matmul for all steps; same
-    # weights; measured no faster in fit and slower under XLA, docs/RESULTS.md "seqlab's LSTM vs PyTorch")
+    # weights; measured no faster in fit and slower under XLA, docs/results-history.md "seqlab's LSTM vs PyTorch")
     loop: str = "keras"
     # window forecasting with model.patch (SegRNN, Lin et al. 2023). patch_embedding: each patch goes through
     # Dense(units) + ReLU before the recurrence. decoder: dense = one linear head reads the last state and forecasts
@@ -27,7 +27,7 @@ class RNNConfig(SequenceModelConfig):
     # one step per output segment of `patch` steps, its input a learned embedding of the segment's position (and of
     # the channel with model.channel_independent), and a linear head turns each step's output into that segment
     patch_embedding: bool = False
-    decoder: str = "dense"  # dense | pmf (needs model.patch_embedding, one layer, not bidirectional)
+    decoder: str = one_of("dense", ("dense", "pmf"))  # pmf needs model.patch_embedding, one layer, one direction
     # pmf with model.channel_independent: half of each segment query is a learned embedding of the channel (SegRNN's
     # channel_id=1); false = the position's embedding fills the query and every channel asks the same (channel_id=0)
     channel_embedding: bool = True
@@ -125,7 +125,7 @@ def build(model_cfg, reg_cfg, spec):
 
 def check(cfg) -> None:
     from ..config.checks import check as require
-    from ..config.checks import choice, positive
+    from ..config.checks import positive
     from ..registry import entry
 
     check_sequence_model(cfg)
@@ -134,7 +134,6 @@ def check(cfg) -> None:
     require(cfg.model.loop in choices, "model.loop", f"one of the loops of model={cfg.model.name}", cfg.model.loop,
             choices)
     m = cfg.model
-    choice(m, "model", "decoder", ["dense", "pmf"])
     if m.patch_embedding or m.decoder == "pmf":
         key = "model.patch_embedding" if m.patch_embedding else "model.decoder"
         require(m.patch > 0, key, "a positive model.patch with it (it works on patches)", m.patch)
