@@ -186,7 +186,7 @@ class SweepConfig:
     # after the search, re-train the confirm_top best trials on confirm_seeds fresh seeds (seed + 100 + k) and pick
     # best.yaml on the confirmed mean (seqlab/tune/confirm.py); 0 turns it off
     confirm_top: int = 0
-    confirm_seeds: int = 5
+    confirm_seeds: int = 5  # fresh seeds per confirmed trial (sweep.confirm_top)
 
 
 # --------------------------------------------------------------------------- root
