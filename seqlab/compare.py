@@ -148,7 +148,7 @@ def sentence(pair: Dict[str, Any], metric: str, holm: bool) -> str:
     if n < 2:
         return (f"{pair['better']} and {pair['worse']} share {n} seed(s): no paired test; run both on the same seeds "
                 "(seed=0,1,2,3,4)")
-    p = f"p = {stats.fmt_p(pair['p_holm'])}{' (Holm)' if holm else ''}"
+    p = f"{stats.fmt_p(pair['p_holm'])}{' (Holm)' if holm else ''}"
     interval = f"95% CI {f(pair['ci_low'])}–{f(pair['ci_high'])}, {p}, {n} paired seeds"
     if _significant(pair):
         return f"{pair['better']} beats {pair['worse']} on {metric} by {f(pair['diff'])} ({interval})"
@@ -232,7 +232,7 @@ def report_text(blocks: List[Block], ranking: Optional[Ranking]) -> str:
             if "vs_baseline" in g:
                 word = "better" if g["vs_baseline"] > 0 else "worse"
                 vs = (f"   baseline {f(g['baseline'])}: {f(abs(g['vs_baseline']))} {word}, "
-                      f"p = {stats.fmt_p(g['vs_baseline_p'])}")
+                      f"{stats.fmt_p(g['vs_baseline_p'])}")
             lines.append(f"  {g['rank']}. {g['group']:<{width}}  {f(g['mean'], 4)} ± {f(g['std'], 2)}  "
                          f"[{f(g['ci_low'], 4)}, {f(g['ci_high'], 4)}]  n={g['n']}{vs}")
     if ranking:

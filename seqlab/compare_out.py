@@ -138,10 +138,14 @@ def cd_diagram(ranking):
         r = ranking.average[g]
         ax.plot([r, r], [0, -i - 1], color="0.4", lw=0.8)
         ax.text(r, -i - 1.1, f"{g} ({r:.2f})", ha="center", va="top", fontsize=9)
-    cliques = [(a, b) for i, a in enumerate(ranking.groups) for b in ranking.groups[i + 1:]
-               if ranking.average[b] - ranking.average[a] <= ranking.cd]
-    for j, (a, b) in enumerate(cliques[:6]):
-        ax.hlines(-0.3 - 0.15 * j, ranking.average[a], ranking.average[b], color="k", lw=3)
-    fr = f", Friedman p = {stats.fmt_p(ranking.friedman_p)}" if ranking.friedman_p is not None else ""
+    cliques = []  # maximal runs of groups (in rank order) within CD of each other
+    for i, a in enumerate(ranking.groups):
+        last = max(j for j, b in enumerate(ranking.groups) if ranking.average[b] - ranking.average[a] <= ranking.cd)
+        if last > i and (not cliques or last > cliques[-1][1]):
+            cliques.append((i, last))
+    for j, (a, b) in enumerate(cliques):
+        ax.hlines(-0.3 - 0.25 * j, ranking.average[ranking.groups[a]], ranking.average[ranking.groups[b]], color="k",
+                  lw=3)
+    fr = f", Friedman {stats.fmt_p(ranking.friedman_p)}" if ranking.friedman_p is not None else ""
     ax.set_title(f"average ranks over {len(ranking.datasets)} datasets{fr}", fontsize=10)
     return fig

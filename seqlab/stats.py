@@ -96,6 +96,7 @@ def fmt(x: Optional[float], digits: int = 3) -> str:
 
 
 def fmt_p(p: Optional[float]) -> str:
+    """`p = 0.035`, `p < 0.001`, `p = 0.40`; `p = -` when there is none."""
     if p is None or math.isnan(p):
-        return "-"
-    return "< 0.001" if p < 0.001 else f"{p:.2g}" if p < 0.1 else f"{p:.2f}"
+        return "p = -"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}" if p < 0.1 else f"p = {p:.2f}"

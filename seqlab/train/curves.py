@@ -8,13 +8,13 @@ The rules, in order (docs/DIAGNOSIS.md shows each on real curves):
 2. both losses rising: diverging (the design: architecture or hyper-parameters);
 3. validation well above its best (by more than its own noise) while training kept improving, or validation stalled
    while training fell and the gap grew: over-fitting;
-4. training flat while validation falls, or validation far (20%+) below training and falling faster:
-   suspicious-data;
-5. validation jumping between epochs far more than training: noisy-validation;
+4. training flat while validation falls, or validation 20%+ below training in most epochs: suspicious-data;
+5. validation jumping between epochs far more than training, by 5%+ of the range it covered: noisy-validation;
 6. weights that move by less than LOW_UPDATE of their norm per step: lr-too-low;
-7. both falling, validation best at the end: still-learning;
-8. both flat: converged when the model clearly beats its naive baseline; no-signal when the training loss never
-   fell in 8+ epochs although the weights move; else plateau (a bottleneck: learning rate or batch size).
+7. both falling, validation best at the end, and early stopping did not end the run: still-learning;
+8. both flat: converged when the model clearly beats its naive baseline; no-signal when, over 8+ epochs, the
+   losses stayed flat and no better than the baseline although the weights move; else plateau (a bottleneck:
+   learning rate or batch size).
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ ADVICE = {
                        "an easier validation set, shuffled labels) and training-only noise (heavy dropout)",
     "plateau": "both losses are flat and the model does not clearly beat its naive baseline: a bottleneck; try "
                "trainer.lr 3x higher and 3x lower, or a smaller trainer.batch_size, then a larger model",
-    "no-signal": "the training loss never fell below its first value although the weights move: the inputs may not "
-                 "predict the targets; check the labels (shuffled? the wrong column?) and the features",
+    "no-signal": "the losses stay flat and no better than the naive baseline although the weights move: either "
+                 "the inputs do not predict the targets (check the labels: shuffled? the wrong column?) or the model "
+                 "has not found the signal yet (try trainer.lr 3x higher, then a larger model)",
     "diverging": "both losses are rising: the design is wrong; check trainer.lr and trainer.optimizer, the loss "
                  "(trainer.loss) against the task, and the model's output layer",
     "lr-too-high": "lower trainer.lr (10x) or set trainer.clipnorm=1.0",
@@ -108,6 +109,10 @@ def features(train: np.ndarray, val: Optional[np.ndarray], update: Optional[np.n
                   val_above_best=round(float(sv[-1] / max(sv[sbest], 1e-12) - 1), 4),
                   train_gain_since_best=round(_gain(st, sbest), 4),
                   gap_at_best=round(float(gap[sbest]), 4), gap_at_end=round(float(gap[-1]), 4))
+        # the noise in loss units over the whole range the validation loss covered: how much it can mislead
+        spread = float(np.max(val) - np.min(val))
+        ev["val_below_train"] = round(float(np.mean((val - train) / np.maximum(np.abs(val), 1e-12) < -0.2)), 3)
+        ev["val_noise_share"] = round(ev["val_noise"] * float(np.median(val[half:])) / max(spread, 1e-12), 4)
     if update is not None and len(update) == E and np.isfinite(update).all():
         per_step = float(np.median(update[half:])) / max(int(steps_per_epoch or 1), 1)
         ev["update_per_step"] = float(f"{per_step:.3g}")
@@ -136,19 +141,20 @@ def verdict_of(train: np.ndarray, val: Optional[np.ndarray], ev: Dict[str, Any],
     if rose or stalled:
         return "over-fitting"
     flat_train = tdir != "falling" and ev["train_gain_last_half"] < 0.03
-    if vdir == "falling" and ev["val_gain_last_half"] > 0.05 and (
-            flat_train or (ev["gap_at_end"] < -0.2 and ev["val_gain_last_half"] > ev["train_gain_last_half"])):
-        return "suspicious-data"  # validation falls while training does not, or far below it and faster
-    if len(val) >= 8 and vnoise > 0.05 and vnoise > 3 * ev["train_noise"]:  # short curves: curvature, not noise
-        return "noisy-validation"
+    if (flat_train and vdir == "falling" and ev["val_gain_last_half"] > 0.05) or ev["val_below_train"] >= 0.5:
+        return "suspicious-data"  # validation falls while training does not, or lies far below it most epochs
+    if len(val) >= 8 and vnoise > 0.05 and vnoise > 3 * ev["train_noise"] and ev["val_noise_share"] > 0.05:
+        return "noisy-validation"  # (short curves: curvature, not noise; a noise the run's gains dwarf is harmless)
     if up is not None and up < LOW_UPDATE:
         return "lr-too-low"
-    if vdir == "falling" and ev["best_val_position"] >= 0.8 and (tdir == "falling" or not beats_baseline):
-        return "still-learning"
+    if vdir == "falling" and ev["best_val_position"] >= 0.8 and (tdir == "falling" or not beats_baseline) \
+            and not ev.get("stopped_early"):
+        return "still-learning"  # (early stopping saw `patience` epochs without a better validation loss)
     if beats_baseline:
         return "converged"
-    if ev["train_gain_total"] < 0.03 and len(train) >= 8 and up is not None and up >= 10 * LOW_UPDATE:
-        return "no-signal"  # the weights move, the loss does not: nothing to learn from these inputs
+    if len(train) >= 8 and up is not None and up >= 10 * LOW_UPDATE and ev["val_gain_last_half"] < 0.03 \
+            and ev["train_gain_last_half"] < 0.1 and beats_baseline is False:
+        return "no-signal"  # the weights move, the losses stay at the baseline's level
     return "plateau"
 
 
@@ -159,7 +165,8 @@ def _blew_up(train: np.ndarray) -> bool:
 
 def diagnose_curves(train: Sequence[float], val: Optional[Sequence[float]] = None,
                     signals: Optional[Dict[str, Sequence[float]]] = None, steps_per_epoch: Optional[int] = None,
-                    beats_baseline: Optional[bool] = None, lr: Optional[float] = None) -> Dict[str, Any]:
+                    beats_baseline: Optional[bool] = None, lr: Optional[float] = None,
+                    stopped_early: bool = False) -> Dict[str, Any]:
     """One verdict from the loss curves and the logged signals (history's grad_norm / update_ratio), with its
     advice and the evidence. `beats_baseline`: whether the test metric beats the naive baseline (None: unknown)."""
     train_a = np.asarray(train, dtype=np.float64)
@@ -175,6 +182,7 @@ def diagnose_curves(train: Sequence[float], val: Optional[Sequence[float]] = Non
         ev["grad_norm_first_last"] = [float(f"{g[0]:.3g}"), float(f"{g[-1]:.3g}")]
     if beats_baseline is not None:
         ev["beats_baseline"] = bool(beats_baseline)
+    ev["stopped_early"] = bool(stopped_early)
     verdict = verdict_of(train_a, val_a, ev, beats_baseline)
     return {"verdict": verdict, "advice": advice(verdict, lr, ev), "evidence": ev}
 

@@ -134,7 +134,8 @@ def write_outcome(run_dir: Path, outcome: Outcome) -> Dict[str, Any]:
         metrics["diagnosis"] = diagnose_curves(
             history.get("loss", []), history.get("val_loss"), signals=history,  # grad_norm, update_ratio
             steps_per_epoch=prepared.splits.train.steps(cfg.trainer.batch_size),
-            beats_baseline=beats_baseline(metrics), lr=float(cfg.trainer.lr))
+            beats_baseline=beats_baseline(metrics), lr=float(cfg.trainer.lr),
+            stopped_early=bool(cfg.trainer.patience) and len(history.get("loss", [])) < int(cfg.trainer.epochs))
         from ..registry import entry
 
         if entry(cfg, "trainer").has("exact_solve"):  # one exact solve (trainer=lstsq): no curve
