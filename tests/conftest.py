@@ -5,6 +5,12 @@ from pathlib import Path
 
 import pytest
 
+# the overrides every small training run in the tests shares (import them: `from conftest import QUIET`)
+QUIET = ["trainer.verbose=0", "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"]  # no output files
+QUIET_ONE_EPOCH = QUIET + ["trainer.epochs=1"]
+# a small sine forecasting problem: short series, short windows (add the model and trainer a test needs)
+TINY_SERIES = ["dataset=sine", "dataset.length=400", "dataset.input_len=12", "dataset.horizon=2"]
+
 
 @pytest.fixture(scope="session")
 def shared_datasets() -> Path:

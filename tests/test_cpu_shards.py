@@ -7,11 +7,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import QUIET
 
 from seqlab.config import ConfigError, compose, validate
 from seqlab.train import run, shards
 
-QUIET = ["trainer.verbose=0", "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"]
 TINY = ["dataset=sine", "dataset.length=300", "dataset.input_len=12", "dataset.horizon=2", "model=lstm",
         "model.units=8", "trainer.batch_size=37", "trainer.epochs=2", "trainer.lr=0.01",
         "trainer.jit_compile=true"] + QUIET

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import QUIET
 
 from seqlab.config import compose
 from seqlab.data.base import ArraySplit, DataSpec, Splits
@@ -14,7 +15,6 @@ from seqlab.train import Diverged, run
 from seqlab.train.diagnose import check_data, diagnose_curves, diagnose_divergence, trend
 
 REPO = Path(__file__).resolve().parents[1]
-QUIET = ["trainer.verbose=0", "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"]
 E = np.arange(12, dtype=float)
 CURVES = {  # (train, val) -> verdict
     "still-learning": (1.0 / (1 + 0.3 * E), 1.2 / (1 + 0.25 * E)),

@@ -4,12 +4,12 @@ import re
 
 import numpy as np
 import pytest
+from conftest import QUIET
 
 from seqlab.config import compose, conf_dir, options, validate
 
 REQUIRED = ["etth1_lstm", "etth1_gru", "etth1_conv1d", "imdb_bilstm", "adding_simplernn", "adding_lstm",
             "adding_gru", "text_synth_overfit", "sine_overfit"]
-QUIET = ["trainer.verbose=0", "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"]
 
 
 def _text(name: str) -> str:

@@ -120,3 +120,13 @@ def test_each_list_of_choices_has_one_home():
                 copies += [f"{rel}:{node.lineno} {name}" for name, items in lists.items()
                            if items <= values and rel != homes[name]]
     assert copies == []
+
+
+def test_shared_test_settings_live_in_conftest():
+    """QUIET (and TINY_SERIES) are defined once, in tests/conftest.py, and imported where used."""
+    tests = Path(__file__).resolve().parent
+    again = [p.name for p in tests.glob("test_*.py")
+             if any(isinstance(n, ast.Assign) and any(getattr(t, "id", None) in ("QUIET", "TINY_SERIES")
+                                                      for t in n.targets)
+                    for n in ast.parse(p.read_text()).body)]
+    assert again == []

@@ -5,11 +5,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import QUIET
 
 from seqlab.config import ConfigError, compose, validate
 from seqlab.train import run
-
-QUIET = ["trainer.verbose=0", "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"]
 
 
 def _series(tmp_path, rows=500):

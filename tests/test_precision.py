@@ -6,13 +6,13 @@ import sys
 
 import keras
 import pytest
+from conftest import QUIET, TINY_SERIES
 
 from seqlab.config import ConfigError, compose, validate
 from seqlab.train import run
 
-QUIET = ["trainer.verbose=0", "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"]
-TINY = ["dataset=sine", "dataset.length=400", "dataset.input_len=12", "dataset.horizon=2", "model=lstm",
-        "model.units=8", "trainer.batch_size=32", "trainer.epochs=3", "trainer.lr=0.01"] + QUIET
+TINY = TINY_SERIES + ["model=lstm", "model.units=8", "trainer.batch_size=32", "trainer.epochs=3",
+                      "trainer.lr=0.01"] + QUIET
 
 
 def test_an_unknown_precision_is_a_config_error_before_tensorflow():

@@ -5,14 +5,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import QUIET_ONE_EPOCH as QUIET  # noqa: F401 - test_pictures, test_predict_cases import it
 
 import seqlab
 from seqlab import data
 from seqlab.config import ConfigError, compose
 from seqlab.inference.artifacts import write_artifacts
 from seqlab.train import run
-
-QUIET = ["trainer.verbose=0", "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0", "trainer.epochs=1"]
 
 
 def train_run(run_dir, overrides, extra_callbacks=None):

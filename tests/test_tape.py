@@ -9,12 +9,12 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import QUIET
 
 from seqlab.config import compose
 from seqlab.train import run
 
 REPO = Path(__file__).resolve().parents[1]
-QUIET = ["trainer.verbose=0", "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"]
 TINY = ["dataset=sine", "dataset.length=600", "dataset.input_len=12", "dataset.horizon=2", "model=gru",
         "model.units=4", "trainer.batch_size=32"]
 

@@ -5,11 +5,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import QUIET
 
 from seqlab.config import compose
 from seqlab.train import run
-
-QUIET = ["trainer.verbose=0", "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"]
 
 
 def _ucr(tmp_path, n=120, length=24, classes=3):
