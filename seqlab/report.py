@@ -135,7 +135,7 @@ def _row(run: Path, root: Path) -> Dict[str, Any]:
         "epochs": m.get("epochs"),
         "best_epoch": m.get("best_epoch"),
         "seconds": m.get("train_seconds"),
-        "status": m.get("status", "unknown"),
+        "status": "pruned" if m.get("pruned") else m.get("status", "unknown"),  # a sweep's pruner stopped it
         "diagnosis": (diag.get("verdict") if isinstance(diag, dict) else diag) or "",
         "error": _why(m),
     })

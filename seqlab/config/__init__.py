@@ -6,7 +6,7 @@ live there are imported on first use.
 """
 
 from .errors import ConfigError, config_error
-from .metric import objective_direction
+from .metric import MEASURED_OBJECTIVES, objective_direction, objective_directions, objective_name, objective_names
 from .schema import (
     GROUPS,
     CheckpointConfig,
@@ -49,6 +49,7 @@ def __getattr__(name: str):
 __all__ = [
     "GROUPS", "SCHEMAS", "CheckpointConfig", "Config", "ConfigError", "DatasetConfig", "DistributedConfig",
     "ModelConfig", "RegularizerConfig", "SequenceModelConfig", "SweepConfig", "TensorBoardConfig", "TrainerConfig",
-    "compose", "conf_dir", "config_error", "config_leaves", "objective_direction", "options", "register",
+    "compose", "conf_dir", "config_error", "config_leaves", "objective_direction", "objective_directions",
+    "objective_name", "objective_names", "MEASURED_OBJECTIVES", "options", "register",
     "sweep_space", "validate",
 ]

@@ -13,7 +13,7 @@ from typing import Any, List, Optional
 from omegaconf import DictConfig, OmegaConf
 
 from .errors import config_error
-from .metric import objective_direction
+from .metric import MEASURED_OBJECTIVES, objective_directions, objective_names
 from .schema import GROUPS, REGRESSION_LOSSES
 
 
@@ -101,8 +101,10 @@ def _check_objective_is_logged(cfg: DictConfig, dataset) -> None:
     if task is None:
         return
     logged = [p + m for p in ("val_", "") for m in TASK_METRICS[task]]
-    check(cfg.sweep.objective in logged, "sweep.objective",
-          f"a metric that {task} runs on dataset={cfg.dataset.name} log every epoch", cfg.sweep.objective, logged)
+    for name in objective_names(cfg.sweep):
+        check(name in logged or name in MEASURED_OBJECTIVES, "sweep.objective",
+              f"a metric that {task} runs on dataset={cfg.dataset.name} log every epoch (then params or latency)",
+              name, logged + list(MEASURED_OBJECTIVES))
 
 
 def _check_known_keys(cfg: DictConfig, entries) -> None:
@@ -218,7 +220,14 @@ def _check_sweep(cfg: DictConfig) -> None:
     if sw.name == "none":
         return
     positive(sw, "sweep", "max_trials", "executions_per_trial", "max_epochs")
-    objective_direction(sw)
+    names = objective_names(sw)
+    check(len(names) > 0 and all(n and n != "None" for n in names) and len(set(names)) == len(names),
+          "sweep.objective", "a metric name or a list of distinct ones (e.g. [val_loss, params])", sw.objective)
+    check(names[0] not in MEASURED_OBJECTIVES, "sweep.objective",
+          "a logged metric first (val_loss, val_accuracy, ...); params and latency may follow", names[0])
+    check(len(names) == 1 or sw.tuner != "hyperband", "sweep.tuner",
+          "a tuner other than hyperband for several objectives (its brackets rank trials on one)", sw.tuner)
+    objective_directions(sw)
     d = sw.distributed
     check(0 < d.oracle_port < 65536, "sweep.distributed.oracle_port", "a port in 1..65535", d.oracle_port)
     positive(d, "sweep.distributed", "lease_seconds")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional
 
 from .errors import config_error
 
@@ -27,13 +27,42 @@ def higher_is_better(name: str) -> bool:
     return metric_direction(name) == "max"
 
 
+# --------------------------------------------------------------------------- sweep objectives
+# objectives a trial measures besides its logged metrics: the model's size and its predict time per example (ms)
+MEASURED_OBJECTIVES = {"params": "min", "latency": "min"}
+
+
+def objective_names(sw) -> List[str]:
+    """`sweep.objective` as a list of names (one or several)."""
+    from omegaconf import OmegaConf
+
+    obj = sw.objective
+    return [str(o) for o in obj] if isinstance(obj, (list, tuple)) or OmegaConf.is_list(obj) else [str(obj)]
+
+
+def objective_name(sw) -> str:
+    """The first objective: the one every tuner searches on (TPE searches on all)."""
+    return objective_names(sw)[0]
+
+
+def objective_directions(sw) -> List[str]:
+    """The direction of each objective: `sweep.direction` for the first, else inferred from the name."""
+    out = []
+    for i, name in enumerate(objective_names(sw)):
+        if i == 0 and sw.direction:
+            out.append(sw.direction)
+            continue
+        direction = MEASURED_OBJECTIVES.get(name) or metric_direction(name)
+        if direction is None and i == 0:
+            raise config_error("sweep.direction", f"min or max (it cannot be inferred from sweep.objective={name!r})",
+                               sw.direction, ["min", "max"])
+        if direction is None:
+            raise config_error("sweep.objective", "metric names whose direction the name tells (losses, errors, "
+                               "accuracies, params, latency)", name)
+        out.append(direction)
+    return out
+
+
 def objective_direction(sw) -> str:
-    """`sweep.direction`, or inferred from the objective's name: losses and errors fall, accuracies rise."""
-    if sw.direction:
-        return sw.direction
-    direction = metric_direction(sw.objective)
-    if direction is None:
-        raise config_error("sweep.direction",
-                           f"min or max (it cannot be inferred from sweep.objective={sw.objective!r})",
-                           sw.direction, ["min", "max"])
-    return direction
+    """`sweep.direction`, or inferred from the (first) objective's name: losses and errors fall, accuracies rise."""
+    return objective_directions(sw)[0]

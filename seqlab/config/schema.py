@@ -18,7 +18,8 @@ LR_SCHEDULES = ("constant", "exponential", "cosine", "plateau")
 REGRESSION_LOSSES = ("mse", "mae", "huber")  # trainer.loss besides auto: keras.losses for regression targets
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # trainer.precision: Keras dtype policies
 DISTRIBUTE = ("none", "mirrored", "multi_worker")
-TUNERS = ("random", "bayesian", "hyperband", "grid")
+TUNERS = ("random", "bayesian", "hyperband", "grid", "tpe")
+PRUNERS = ("none", "median", "asha")  # sweep.pruner (seqlab/tune/pruning.py holds the rule)
 POOLINGS = ("last", "average", "max")
 NORMS = ("auto", "none", "last", "revin")
 
@@ -172,9 +173,12 @@ class DistributedConfig:
 @dataclass
 class SweepConfig:
     name: str = MISSING
-    tuner: str = one_of("random", TUNERS)  # Keras Tuner's search algorithm
-    objective: str = "val_loss"  # the logged metric the search optimises (val_loss, val_accuracy, ...)
-    direction: Optional[str] = one_of(None, (None, "min", "max"))  # inferred from the objective when unset
+    tuner: str = one_of("random", TUNERS)  # the search algorithm: Keras Tuner's, or Optuna's TPE (tpe)
+    # the logged metric the search optimises (val_loss, val_accuracy, ...), or a list whose first is one, then
+    # params or latency: a Pareto front (docs/SWEEPS.md)
+    objective: Any = "val_loss"
+    direction: Optional[str] = one_of(None, (None, "min", "max"))  # of the (first) objective; inferred when unset
+    pruner: str = one_of("none", PRUNERS)  # stop a trial clearly worse than the others at the same epoch
     max_trials: int = 10  # trials in the search
     executions_per_trial: int = 1  # each from a fresh initialisation (seed + k); the objective is their mean
     max_epochs: Optional[int] = None  # hyperband: epochs of the longest bracket (default trainer.epochs)

@@ -110,6 +110,11 @@ def sweep_space(cfg: DictConfig) -> Tuple[Dict[str, Dict[str, Any]], List[str]]:
             samplings = ["linear", "log", "reverse_log"]
             _check(entry["sampling"] in samplings, f"{name}.sampling", "one of the valid choices", entry["sampling"],
                    samplings)
+            if cfg.sweep.tuner == "tpe":  # Optuna's distributions: uniform or log, a step only on uniform
+                _check(entry["sampling"] != "reverse_log", f"{name}.sampling", "linear or log with sweep.tuner=tpe",
+                       entry["sampling"], ["linear", "log"])
+                _check(entry["sampling"] == "linear" or entry.get("step") is None, f"{name}.step",
+                       "unset with sampling: log and sweep.tuner=tpe (Optuna has no log grid)", entry.get("step"))
             if entry["sampling"] != "linear":
                 _check(lo > 0, f"{name}.min", f"a value > 0 for sampling: {entry['sampling']}", lo)
             step = entry.get("step")

@@ -147,6 +147,21 @@ def build_callbacks(cfg, run_dir: Path, model: keras.Model, splits,
     return cbs
 
 
+@runtime_checkable
+class StopReasonCallback(Protocol):
+    def stop_reason(self) -> Optional[Dict[str, Any]]: ...
+
+
+def stop_reasons(callbacks: List[keras.callbacks.Callback]) -> Dict[str, Any]:
+    """metrics.json fields from the callbacks that stopped the run early and say why (a sweep's pruner:
+    `pruned`), so that the report, TensorBoard HParams and the sweep table all read it from the run."""
+    out: Dict[str, Any] = {}
+    for cb in callbacks:
+        if isinstance(cb, StopReasonCallback):
+            out.update(cb.stop_reason() or {})
+    return out
+
+
 def on_run_end(callbacks: List[keras.callbacks.Callback], metrics: dict) -> None:
     """After evaluation: hand the final metrics to the callbacks that report them (TensorBoard HParams)."""
     for cb in callbacks:

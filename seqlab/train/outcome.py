@@ -109,7 +109,7 @@ def describe(cfg: DictConfig, prepared, timer, history: Dict[str, List[float]]) 
 def write_outcome(run_dir: Path, outcome: Outcome) -> Dict[str, Any]:
     """Write the outcome's files and return metrics.json's content; every way a run ends comes through here
     (`outcome.write` False: return the metrics and write nothing)."""
-    from .callbacks import on_run_end
+    from .callbacks import on_run_end, stop_reasons
     from .curves import ADVICE, diagnose_curves
     from .verdict import beats_baseline, combine
 
@@ -122,6 +122,8 @@ def write_outcome(run_dir: Path, outcome: Outcome) -> Dict[str, Any]:
         metrics.update(test=outcome.test, baseline=prepared.splits.baseline(),
                        baseline_name=prepared.splits.baseline_name)
     metrics.update(outcome.details)
+    if cbs is not None:
+        metrics.update(stop_reasons(cbs.all))  # e.g. `pruned` by a sweep's pruner
     if prepared is not None and cbs is not None:
         metrics.update(describe(cfg, prepared, cbs.timer, history))
         if prepared.placement.kind != "none":

@@ -308,6 +308,8 @@ class TensorBoardReview(keras.callbacks.Callback):
         values.update({f"test/{k}": v for k, v in (metrics.get("test") or {}).items()})
         self._scalars("summary", values, step)
         status = api_pb2.STATUS_SUCCESS if metrics.get("status", "completed") == "completed" else api_pb2.STATUS_FAILURE
+        if metrics.get("pruned"):  # stopped by a sweep's pruner: HParams lists it as status Unknown
+            status = api_pb2.STATUS_UNKNOWN
         with self._writers["summary"].as_default(step=step):
             tf.summary.experimental.write_raw_pb(hp_summary_v1.session_end_pb(status).SerializeToString(), step=step)
         for w in self._writers.values():

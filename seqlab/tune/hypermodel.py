@@ -8,7 +8,7 @@ import os
 import socket
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import keras
 import keras_tuner
@@ -78,9 +78,11 @@ class SeqlabHyperModel(keras_tuner.HyperModel):
     `fit`, exactly as `python -m seqlab <overrides>` would, so best.yaml's overrides reproduce a trial.
     """
 
-    def __init__(self, cfg: DictConfig, space: Dict[str, Dict[str, Any]], objective: str):
+    def __init__(self, cfg: DictConfig, space: Dict[str, Dict[str, Any]], objective: str,
+                 measured: Sequence[str] = ()):
         super().__init__(name="seqlab")
         self.cfg, self.space, self.objective = cfg, space, objective
+        self.measured = list(measured)  # further objectives measured on the trained model: params, latency
 
     def declare_hyperparameters(self, hp) -> None:
         space_mod.declare(hp, self.space, self.cfg)
@@ -113,9 +115,9 @@ class SeqlabHyperModel(keras_tuner.HyperModel):
         index = add_attempt(trial_dir, attempt)
         t0 = time.perf_counter()
 
-        def finish(status: str, reason: str = "", epochs_run: Optional[int] = None) -> None:
+        def finish(status: str, reason: str = "", epochs_run: Optional[int] = None, **extra: Any) -> None:
             add_attempt(trial_dir, dict(status=status, reason=reason, epochs=epochs_run,
-                                        seconds=round(time.perf_counter() - t0, 3), **rss_mb()), index)
+                                        seconds=round(time.perf_counter() - t0, 3), **rss_mb(), **extra), index)
 
         try:
             validate(cfg)
@@ -149,7 +151,36 @@ class SeqlabHyperModel(keras_tuner.HyperModel):
             raise keras_tuner.errors.FatalError(
                 f"sweep.objective: expected a metric the runs log ({', '.join(sorted(result.history))}), "
                 f"got {self.objective!r}")
-        finish("completed", "", int(result.metrics.get("epochs") or len(result.history[self.objective])))
+        measured = measure(result, self.measured)
+        finish("completed", "", int(result.metrics.get("epochs") or len(result.history[self.objective])), **measured)
         history = keras.callbacks.History()
         history.history = {k: [float(x) for x in v] for k, v in result.history.items()}
+        n = len(history.history[self.objective])
+        history.history.update({k: [v] * n for k, v in measured.items()})  # reported to the oracle with the rest
         return history
+
+
+def latency_ms(model, batch: int = 64, repeats: int = 5) -> float:
+    """Predict time per example in milliseconds: the median of `repeats` calls on a batch of zeros (after one
+    warm-up call), divided by the batch size. Unknown dimensions (text length) count as 1."""
+    import numpy as np
+
+    inputs = [np.zeros((batch,) + tuple(d or 1 for d in x.shape[1:]), dtype=x.dtype) for x in model.inputs]
+    model.predict_on_batch(inputs if len(inputs) > 1 else inputs[0])
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        model.predict_on_batch(inputs if len(inputs) > 1 else inputs[0])
+        times.append(time.perf_counter() - t0)
+    return round(1000.0 * sorted(times)[len(times) // 2] / batch, 6)
+
+
+def measure(result, names: Sequence[str]) -> Dict[str, float]:
+    """The measured objectives of a trained run: `params` (from metrics.json), `latency` (ms per example)."""
+    out: Dict[str, float] = {}
+    for name in names:
+        if name == "params":
+            out[name] = float(result.metrics.get("params") or result.model.count_params())
+        elif name == "latency":
+            out[name] = latency_ms(result.model)
+    return out

@@ -8,7 +8,7 @@ import math
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import yaml
 
@@ -34,6 +34,7 @@ class Summary:
     best: Optional[Dict[str, Any]] = None
     role: Optional[str] = None
     notes: List[str] = field(default_factory=list)  # lines under the table (the confirmation on fresh seeds)
+    measured: List[str] = field(default_factory=list)  # further objectives (params, latency): a Pareto front
 
     @property
     def completed(self) -> List[Dict[str, Any]]:
@@ -57,13 +58,16 @@ class Summary:
 
     def table(self) -> str:
         """The console summary: every trial, best first; then where the results are."""
-        counts = {s: sum(r["status"] == s for r in self.rows) for s in ("completed", "failed", "running")}
+        counts = {s: sum(r["status"] == s for r in self.rows) for s in ("completed", "pruned", "failed", "running")}
         n = len(self.rows)
         head = [f"\nsweep {self.name} ({self.tuner}): {n} trial{'' if n == 1 else 's'}, " + ", ".join(
             f"{n} {s}" for s, n in counts.items() if n) + f"; objective {self.objective} ({self.direction})"]
-        cols = ["trial"] + self.keys + [self.objective, "status", "epochs", "seconds", "reason"]
-        cells = [[str(r["trial_id"])] + [_fmt(r.get(k)) for k in self.keys] + [
-            _fmt(r.get(self.objective)), r["status"], _fmt(r.get("epochs")), _fmt(r.get("seconds"), 1),
+        front = ["pareto"] if self.measured else []
+        cols = ["trial"] + self.keys + [self.objective] + self.measured + front + [
+            "status", "epochs", "seconds", "reason"]
+        cells = [[str(r["trial_id"])] + [_fmt(r.get(k)) for k in self.keys + [self.objective] + self.measured] + (
+            ["*" if r.get("pareto") else ""] if front else []) + [
+            r["status"], _fmt(r.get("epochs")), _fmt(r.get("seconds"), 1),
             (r.get("reason") or "")[:60]] for r in self.sorted_rows()]
         widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(cols)]
         lines = head + ["  " + "  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip()]
@@ -94,8 +98,9 @@ def _read_json(path: Path) -> Dict[str, Any]:
         return {}
 
 
-def collect(sweep_dir: Path, keys: List[str], objective: str) -> List[Dict[str, Any]]:
-    """One row per trial from Keras Tuner's trial.json files and seqlab's per-trial records."""
+def collect(sweep_dir: Path, keys: List[str], objective: str, measured: Sequence[str] = ()) -> List[Dict[str, Any]]:
+    """One row per trial from Keras Tuner's trial.json files and seqlab's per-trial records (`measured`: further
+    objectives, params or latency, as the trial's record holds them)."""
     rows = []
     for path in sorted((Path(sweep_dir) / "tuner").glob("trial_*/trial.json")):
         t = _read_json(path)
@@ -114,8 +119,12 @@ def collect(sweep_dir: Path, keys: List[str], objective: str) -> List[Dict[str, 
             reason = failed[-1]["reason"] if failed else (message[-1] if message else "unknown")
         elif status == "running" and last.get("status") == "interrupted":
             status = "interrupted"
+        elif status == "completed" and last.get("status") == "pruned":  # stopped early by sweep.pruner
+            status, reason = "pruned", last.get("reason", "pruned")
         row: Dict[str, Any] = {"trial_id": tid, **{k: values.get(k) for k in keys}}
-        row[objective] = float(score) if status == "completed" and score is not None and math.isfinite(score) else None
+        finished = status in ("completed", "pruned") and score is not None and math.isfinite(score)
+        row[objective] = float(score) if finished else None
+        row.update({m: last.get(m) if finished else None for m in measured})
         row.update(status=status, epochs=last.get("epochs"),
                    seconds=round(sum(a.get("seconds") or 0.0 for a in attempts), 3), reason=reason,
                    attempts=len(attempts), run_dir=str(Path("trials") / tid))
@@ -126,8 +135,10 @@ def collect(sweep_dir: Path, keys: List[str], objective: str) -> List[Dict[str, 
     return rows
 
 
-def write_csv(path: Path, rows: List[Dict[str, Any]], keys: List[str], objective: str) -> None:
-    cols = ["trial_id"] + keys + [objective, "status", "epochs", "seconds", "attempts", "reason", "run_dir"]
+def write_csv(path: Path, rows: List[Dict[str, Any]], keys: List[str], objective: str,
+              measured: Sequence[str] = ()) -> None:
+    cols = ["trial_id"] + keys + [objective, *measured] + (["pareto"] if measured else []) + [
+        "status", "epochs", "seconds", "attempts", "reason", "run_dir"]
     cols += [c for c in CONFIRMED if any(c in r for r in rows)]  # sweep.confirm_top: mean, std, interval, n
     if any("continues" in r for r in rows):
         cols.append("continues")
@@ -143,8 +154,11 @@ def write_csv(path: Path, rows: List[Dict[str, Any]], keys: List[str], objective
 
 def best_trial(rows: List[Dict[str, Any]], objective: str, direction: str, base_overrides: List[str],
                executions: int = 1, seed: int = 0) -> Optional[Dict[str, Any]]:
-    """The best completed trial with the overrides that rerun it (`python -m seqlab <overrides>`)."""
+    """The best completed trial with the overrides that rerun it (`python -m seqlab <overrides>`). With several
+    objectives (rows marked `pareto`), the point of the Pareto front with the best first objective."""
     done = [r for r in rows if r["status"] == "completed" and r.get(objective) is not None]
+    front = [r for r in done if r.get("pareto")]
+    done = front or done
     if not done:
         return None
     pick = (max if direction == "max" else min)(done, key=lambda r: r[objective])
@@ -153,6 +167,8 @@ def best_trial(rows: List[Dict[str, Any]], objective: str, direction: str, base_
     best = {"trial_id": pick["trial_id"], "objective": pick[objective],
             "values": config_values(values), "overrides": overrides,
             "command": shlex.join(["python", "-m", "seqlab", *overrides]), "run_dir": pick["run_dir"]}
+    if front:
+        best["pareto_front"] = [r["trial_id"] for r in front]
     if executions > 1:
         best["note"] = (f"the objective is the mean of {executions} executions (seeds {seed}.."
                         f"{seed + executions - 1}); these overrides rerun the first")
@@ -163,6 +179,10 @@ def write_best(path: Path, best: Dict[str, Any], objective: str, direction: str,
     doc = {"trial_id": best["trial_id"],
            "objective": {"name": objective, "direction": direction, "value": best["objective"]},
            "overrides": best["overrides"], "command": best["command"], "run_dir": best["run_dir"]}
+    if "pareto_front" in best:
+        doc["pareto_front"] = {"trials": best["pareto_front"], "chosen": f"the front's lowest {objective}"
+                               if direction == "min" else f"the front's highest {objective}",
+                               "picture": "pareto.png"}
     if "note" in best:
         doc["note"] = best["note"]
     if "confirmed" in best:

@@ -23,7 +23,14 @@ from typing import Any, Callable, Dict, List, Optional
 from omegaconf import DictConfig, OmegaConf
 
 from .. import private
-from ..config import ConfigError, objective_direction, sweep_space
+from ..config import (
+    ConfigError,
+    objective_direction,
+    objective_directions,
+    objective_name,
+    objective_names,
+    sweep_space,
+)
 from ..config.flat import flatten
 from ..train.outputs import write_json, write_text
 from . import distributed, results
@@ -56,7 +63,7 @@ def _read_state(sweep_dir: Path) -> Dict[str, Any]:
 def _write_state(sweep_dir: Path, cfg: DictConfig, status: str, **extra: Any) -> None:
     state = _read_state(sweep_dir)
     sw = cfg.sweep
-    state.update(name=sw.name, tuner=sw.tuner, objective=sw.objective, direction=objective_direction(sw),
+    state.update(name=sw.name, tuner=sw.tuner, objective=objective_name(sw), direction=objective_direction(sw),
                  status=status, fingerprint=fingerprint(cfg), config=comparable(cfg), host=socket.gethostname(),
                  pid=os.getpid(), updated=time.strftime("%Y-%m-%dT%H:%M:%S"), **extra)
     state.setdefault("started", state["updated"])
@@ -142,7 +149,7 @@ def _hydra_overrides(out_dir: Path) -> List[str]:
 def hparams_writer(sweep_dir: Path, cfg: DictConfig, space: Dict[str, Dict[str, Any]]) -> Callable[[], None]:
     """TensorBoard's experiment-level HParams (a column per space key with its domain, the final metrics), written
     once by the first trial's process: TensorFlow ops must not run in the tuner's process, which forks trials."""
-    objective = cfg.sweep.objective
+    objective = objective_name(cfg.sweep)
     metrics = list(dict.fromkeys([objective, "val_loss", "test.loss"] + (
         [f"test.{objective[4:]}"] if objective.startswith("val_") else [])))
     columns = trial_config(cfg, {})
@@ -161,12 +168,12 @@ def _confirm(cfg: DictConfig, sweep_dir: Path, summary: results.Summary, directi
     from . import confirm
 
     try:
-        confirmed = confirm.confirm(cfg, sweep_dir, summary.rows, cfg.sweep.objective, direction)
+        confirmed = confirm.confirm(cfg, sweep_dir, summary.rows, objective_name(cfg.sweep), direction)
     except KeyboardInterrupt:
         _write_state(sweep_dir, cfg, "interrupted")
         log.error("confirmation interrupted: run the same command again to continue it (finished seeds are kept)")
         raise SystemExit(130) from None
-    summary.notes = confirm.table_lines(confirmed, cfg.sweep.objective)
+    summary.notes = confirm.table_lines(confirmed, objective_name(cfg.sweep))
     return confirmed
 
 
@@ -195,7 +202,8 @@ def _run(cfg: DictConfig, sw: DictConfig, space: Dict[str, Dict[str, Any]], role
     direction, keys = objective_direction(sw), list(space)
     if role != "worker":
         _write_state(sweep_dir, cfg, "running", overrides=base)
-    log.info("sweep %s (%s, objective %s %s) over %s in %s%s", sw.name, sw.tuner, sw.objective, direction,
+    objective, objectives = objective_name(sw), objective_names(sw)
+    log.info("sweep %s (%s, objective %s %s) over %s in %s%s", sw.name, sw.tuner, objective, direction,
              ", ".join(keys), sweep_dir, f" as {role} {os.environ['KERASTUNER_TUNER_ID']}" if role else "")
 
     from ..train import distribute
@@ -208,7 +216,8 @@ def _run(cfg: DictConfig, sw: DictConfig, space: Dict[str, Dict[str, Any]], role
 
     lease = float(sw.distributed.lease_seconds)
     tuner = SweepTuner(make_oracle(cfg, lease=lease if role == "chief" else None),
-                       SeqlabHyperModel(cfg, space, sw.objective), sweep_dir, isolation=sw.isolation,
+                       SeqlabHyperModel(cfg, space, objective, measured=objectives[1:]), sweep_dir,
+                       isolation=sw.isolation, pruner=sw.pruner,
                        heartbeat=lease / 4 if role == "worker" else None,
                        prepare_trial=hparams_writer(sweep_dir, cfg, space),
                        executions_per_trial=int(sw.executions_per_trial))
@@ -227,21 +236,28 @@ def _run(cfg: DictConfig, sw: DictConfig, space: Dict[str, Dict[str, Any]], role
                   "or pin it with hydra.sweep.dir=...)", sweep_dir)
         raise SystemExit(130) from None
 
-    summary = results.Summary(sweep_dir=sweep_dir, name=sw.name, tuner=sw.tuner, objective=sw.objective,
-                              direction=direction, keys=keys, rows=results.collect(sweep_dir, keys, sw.objective),
-                              role=role)
+    measured = objectives[1:]
+    summary = results.Summary(sweep_dir=sweep_dir, name=sw.name, tuner=sw.tuner, objective=objective,
+                              direction=direction, keys=keys, measured=measured, role=role,
+                              rows=results.collect(sweep_dir, keys, objective, measured))
     if role == "worker":
         return summary
+    if measured:
+        from . import pareto
+
+        pareto.mark_front(summary.rows, objectives, objective_directions(sw))
+        pareto.plot(sweep_dir / "pareto.png", summary.rows, objectives, objective_directions(sw),
+                    title=f"sweep {sw.name} ({sw.tuner})")
     confirmed = _confirm(cfg, sweep_dir, summary, direction) if sw.confirm_top else None
-    results.write_csv(sweep_dir / "trials.csv", summary.rows, keys, sw.objective)
-    summary.best = results.best_trial(summary.rows, sw.objective, direction, base, int(sw.executions_per_trial),
+    results.write_csv(sweep_dir / "trials.csv", summary.rows, keys, objective, measured)
+    summary.best = results.best_trial(summary.rows, objective, direction, base, int(sw.executions_per_trial),
                                       int(cfg.seed))
     if confirmed:  # best.yaml on the confirmed mean over fresh seeds, not on the search's single run
         from .confirm import best_note
 
         summary.best = results.best_trial(confirmed, "confirmed_mean", direction, base)
-        summary.best["confirmed"] = best_note(confirmed[0], sw.objective)
+        summary.best["confirmed"] = best_note(confirmed[0], objective)
     if summary.best:
-        results.write_best(sweep_dir / "best.yaml", summary.best, sw.objective, direction, sw.name)
+        results.write_best(sweep_dir / "best.yaml", summary.best, objective, direction, sw.name)
     _write_state(sweep_dir, cfg, "failed" if summary.all_failed else "completed")
     return summary

@@ -11,7 +11,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import keras
 import keras_tuner
@@ -20,12 +20,13 @@ from keras_tuner.engine.trial import Trial, TrialStatus
 from omegaconf import DictConfig
 
 from .. import private
-from ..config import objective_direction
+from ..config import objective_direction, objective_directions, objective_name, objective_names
 from ..config.metric import metric_direction
 from ..train.checkpoint import CheckpointStore
 from ..train.outputs import atomic_write
-from . import isolate
-from .hypermodel import SeqlabHyperModel, close_running, last_checkpoint_epoch
+from . import isolate, pruning
+from .hypermodel import SeqlabHyperModel, add_attempt, close_running, last_checkpoint_epoch, read_record
+from .tpe import TPEOracle
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ ORACLES = {
     "bayesian": keras_tuner.oracles.BayesianOptimizationOracle,
     "hyperband": keras_tuner.oracles.HyperbandOracle,
     "grid": keras_tuner.oracles.GridSearchOracle,
+    "tpe": TPEOracle,
 }
 
 
@@ -124,21 +126,26 @@ class LeasedOracle:
 
 
 def make_oracle(cfg: DictConfig, lease: Optional[float] = None):
+    """The oracle for `sweep.tuner`, with seqlab's leases (distributed chief) and pruning (`sweep.pruner`)."""
     sw = cfg.sweep
     base = ORACLES[sw.tuner]
-    oracle_cls = type(f"Leased{base.__name__}", (LeasedOracle, base), {})
+    oracle_cls = type(f"Seqlab{base.__name__}", (pruning.PruningOracle, LeasedOracle, base), {})
     common: Dict[str, Any] = dict(
-        objective=keras_tuner.Objective(sw.objective, objective_direction(sw)),
+        objective=keras_tuner.Objective(objective_name(sw), objective_direction(sw)),
         seed=int(cfg.seed) + 1,  # Keras Tuner reads seed 0 as "no seed"
         max_retries_per_trial=0,  # a failed trial is recorded, not re-run; a lost one is retried (leases)
         max_consecutive_failed_trials=10 ** 9)  # the sweep reports all-failed itself, with every reason
     if sw.tuner == "hyperband":
         oracle = oracle_cls(max_epochs=int(sw.max_epochs or cfg.trainer.epochs), factor=3, **common)
         oracle.max_trials = int(sw.max_trials)  # a cap on top of the brackets
+    elif sw.tuner == "tpe":
+        oracle = oracle_cls(max_trials=int(sw.max_trials), **common,
+                            objectives=list(zip(objective_names(sw), objective_directions(sw))))
     else:
         oracle = oracle_cls(max_trials=int(sw.max_trials), **common)
     oracle.setup_lease(lease)
     private.number_trials_by_id(oracle)  # Keras Tuner's banner says the trial id, as trials/<id>/ does
+    oracle.setup_pruning(sw.pruner)
     return oracle
 
 
@@ -147,8 +154,10 @@ class SweepTuner(keras_tuner.Tuner):
     (`isolation: process`), Hyperband continuing the promoted trial's checkpoint, heartbeats to a chief."""
 
     def __init__(self, oracle, hypermodel: SeqlabHyperModel, sweep_dir: Path, isolation: str = "process",
-                 heartbeat: Optional[float] = None, prepare_trial: Optional[Callable[[], None]] = None, **kwargs):
+                 heartbeat: Optional[float] = None, prepare_trial: Optional[Callable[[], None]] = None,
+                 pruner: str = "none", **kwargs):
         self.sweep_dir = Path(sweep_dir)
+        self.pruner = pruner
         self.isolation, self.heartbeat = isolation, heartbeat
         self.prepare_trial = prepare_trial  # runs in the trial's process first (e.g. TensorBoard writes)
         self._polls = 0
@@ -197,22 +206,46 @@ class SweepTuner(keras_tuner.Tuner):
         resume = self._warm_start(hp.values, runs)
         checkpoint = private.checkpoint_path(self, trial.trial_id)
 
-        def train() -> List[Dict[str, List[float]]]:
-            # the tuner's callbacks run inside the trainer's callback list (fit and tape alike): best weights saved
+        def train() -> Tuple[List[Dict[str, List[float]]], Optional[int]]:
+            # the tuner's callbacks run inside the trainer's callback list (fit and tape alike): best weights saved,
+            # each epoch's objective reported to the oracle, which may answer "stop" (pruning)
             if self.prepare_trial is not None:
                 self.prepare_trial()
-            return [self.hypermodel.fit(hp, None, callbacks=private.tuner_callbacks(self, trial, checkpoint),
-                                        run_dir=run_dir, trial_dir=trial_dir, execution=k, epochs=epochs,
-                                        resume=resume, tuner_id=self.tuner_id).history
-                    for k, run_dir in enumerate(runs)]
+            histories, pruned = [], None
+            for k, run_dir in enumerate(runs):
+                callbacks = private.tuner_callbacks(self, trial, checkpoint)
+                pruner = pruning.PruneCallback(self.oracle, trial.trial_id, self.oracle.objective.name, self.pruner)
+                if self.pruner != "none":
+                    callbacks.append(pruner)
+                histories.append(self.hypermodel.fit(hp, None, callbacks=callbacks, run_dir=run_dir,
+                                                     trial_dir=trial_dir, execution=k, epochs=epochs, resume=resume,
+                                                     tuner_id=self.tuner_id).history)
+                if pruner.pruned_at is not None:
+                    pruned = pruner.pruned_at
+                    last = len(read_record(trial_dir)["attempts"]) - 1
+                    add_attempt(trial_dir, {"status": "pruned", "reason": pruner.stop_reason()["pruned"]["reason"]},
+                                last)
+                    break  # the trial is judged: its other executions would not change that
+            return histories, pruned
 
-        histories = self._run_isolated(train, trial_dir, trial.trial_id)
+        histories, pruned = self._run_isolated(train, trial_dir, trial.trial_id)
+        self._record_curve(trial.trial_id, histories, pruned)
         out = []
         for h in histories:
             history = keras.callbacks.History()
             history.history = h
             out.append(history)
         return out
+
+    def _record_curve(self, trial_id: str, histories: List[Dict[str, List[float]]], pruned: Optional[int]) -> None:
+        """Tell the oracle the trial's per-epoch objective (a forked trial reported to a copy of it) and whether
+        it was pruned: the pruning rule compares later trials against it."""
+        if self.pruner == "none":
+            return
+        for epoch, value in pruning.curve_values(histories, self.oracle.objective.name).items():
+            self.oracle.update_trial(trial_id, {pruning.CURVE: value}, step=epoch)
+        if pruned is not None:
+            self.oracle.update_trial(trial_id, {pruning.PRUNED: float(pruned)}, step=pruned)
 
     def _run_isolated(self, train: Callable[[], Any], trial_dir: Path, trial_id: str) -> Any:
         if self.isolation != "process" or isolate.tensorflow_initialized():
