@@ -32,12 +32,16 @@ TUNERS = {"random": ["sweep.tuner=random"], "bayesian": ["sweep.tuner=bayesian"]
           "tpe_median": ["sweep.tuner=tpe", "sweep.pruner=median"]}
 PROBLEMS = {
     # ETTh1, 7 channels in and out; a shorter window and fewer examples than the paper protocol, to fit the budget
-    "etth1": ["dataset=etth1", "model=gru", "dataset.input_len=48", "dataset.horizon=24", "dataset.limit=256"],
+    "etth1": ["dataset=etth1", "model=gru", "dataset.input_len=48", "dataset.horizon=24", "dataset.limit=192"],
     # the adding problem at T = 200: two marked values among 200 to sum
-    "adding": ["dataset=adding", "model=gru", "dataset.length=200", "dataset.train_size=512", "dataset.val_size=128",
+    "adding": ["dataset=adding", "model=gru", "dataset.length=200", "dataset.train_size=256", "dataset.val_size=128",
                "dataset.test_size=128"],
 }
 QUIET = ["trainer.verbose=0", "trainer.tensorboard.enabled=false"]
+# sweep=full's keys (lr, batch size, units, layers) with narrower capacity ranges, so that 150 sweeps' worth of
+# trials fit a shared 2-core machine in about half an hour
+SMALL = ["++sweep.space={model.units: {type: int, min: 8, max: 32, step: 8}, model.layers: {type: int, min: 1, "
+         "max: 2}}"]
 
 
 def trial_epochs(sweep_dir: Path) -> List[Dict[str, float]]:
@@ -58,11 +62,12 @@ def run_one(problem: str, tuner: str, seed: int, args, root: Path) -> Dict[str, 
     where = root / problem / tuner / str(seed)
     cmd = [sys.executable, "-m", "seqlab", "-m", "sweep=full", *TUNERS[tuner], *PROBLEMS[problem],
            f"sweep.max_trials={args.trials}", f"trainer.epochs={args.epochs}", f"seed={seed}",
-           "sweep.resume=false", f"hydra.sweep.dir={where}", *QUIET, *args.extra]
+           "sweep.resume=false", f"hydra.sweep.dir={where}", *QUIET, *SMALL, *args.extra]
     print(f"$ {' '.join(cmd[2:])}", flush=True)
     t0 = time.perf_counter()
     with open(root / f"{problem}-{tuner}-{seed}.log", "w") as log:
-        code = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+        code = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT,
+                               env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
     seconds = time.perf_counter() - t0
     if code != 0:
         raise SystemExit(f"{problem}/{tuner}/{seed}: exit {code}; see {root}/{problem}-{tuner}-{seed}.log")

@@ -25,6 +25,9 @@ oracle_server               keras_tuner.src.distribute.oracle_chief.OracleServic
                             .get_service_grpc (the chief's gRPC servicer, served by seqlab's loop that reaps workers)
 number_trials_by_id         Oracle._display (Display.on_trial_begin, trial_number): the banner counts from 1
 stop_requested              OracleServicer.stop_triggered (a worker was told the search is over)
+(no call: behaviour)         OracleServicer.UpdateTrial hands request.metrics to Oracle.update_trial and returns the
+                            Trial it answers, which OracleClient.update_trial returns to the worker, status included
+                            (sweep.pruner: the chief's STOPPED reaches a worker's forked trial)
 route_tuner_json            keras_tuner.src.utils.save_json (oracle.json, tuner0.json, trial.json: seqlab writes
                             them atomically; Stateful.save and Tuner look the function up on the module per call)
 """

@@ -191,3 +191,45 @@ def test_keras_tuners_banner_numbers_trials_by_their_id_as_trials_dirs_do(oracle
     assert f"Running Trial {first.trial_id} (trials/{first.trial_id}/)" in out
     assert f"Running Trial {second.trial_id} (trials/{second.trial_id}/)" in out
     assert "Running Trial #" not in out and second.trial_id.lstrip("0") == "1"
+
+
+def test_update_trial_answers_cross_grpc_to_the_worker_with_their_status(tmp_path):
+    """Pruning relies on it: the chief's oracle answers a worker's epoch report with a STOPPED Trial, and the
+    worker's OracleClient.update_trial returns that Trial (Keras Tuner's own oracles always answer RUNNING)."""
+    from concurrent import futures
+
+    import grpc
+    from keras_tuner.engine.trial import Trial, TrialStatus
+    from keras_tuner.src.distribute.oracle_client import OracleClient
+    from test_sweep_distributed import free_port
+
+    class Answering(keras_tuner.oracles.RandomSearchOracle):
+        seen = []
+
+        def update_trial(self, trial_id, metrics, step=0):
+            self.seen.append((trial_id, dict(metrics), step))
+            return Trial(self.get_space(), trial_id=trial_id, status=TrialStatus.STOPPED)
+
+    chief = Answering(objective=keras_tuner.Objective("val_loss", "min"), max_trials=2, seed=1)
+    chief._set_project_dir(str(tmp_path), "tuner")
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    private.oracle_server(chief, server)
+    port = free_port()
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    server.start()
+    env = {"KERASTUNER_TUNER_ID": "w1", "KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(port)}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        client = OracleClient(keras_tuner.oracles.RandomSearchOracle(objective=keras_tuner.Objective("val_loss",
+                                                                                                      "min")))
+        answer = client.update_trial("7", {"seqlab/epoch_objective": 0.5}, step=2)
+    finally:
+        server.stop(0)
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert answer.status == TrialStatus.STOPPED and answer.trial_id == "7"
+    assert Answering.seen == [("7", {"seqlab/epoch_objective": 0.5}, 2)]
