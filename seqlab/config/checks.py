@@ -103,7 +103,7 @@ def _check_objective_is_logged(cfg: DictConfig, dataset) -> None:
     logged = [p + m for p in ("val_", "") for m in TASK_METRICS[task]]
     for name in objective_names(cfg.sweep):
         check(name in logged or name in MEASURED_OBJECTIVES, "sweep.objective",
-              f"a metric that {task} runs on dataset={cfg.dataset.name} log every epoch (then params or latency)",
+              f"a metric that {task} runs on dataset={cfg.dataset.name} log every epoch",
               name, logged + list(MEASURED_OBJECTIVES))
 
 
