@@ -71,7 +71,18 @@ def run_one(problem: str, tuner: str, seed: int, args, root: Path) -> Dict[str, 
     seconds = time.perf_counter() - t0
     if code != 0:
         raise SystemExit(f"{problem}/{tuner}/{seed}: exit {code}; see {root}/{problem}-{tuner}-{seed}.log")
-    trials = trial_epochs(where / "0")
+    return read_sweep(problem, tuner, seed, root, seconds)
+
+
+def read_sweep(problem: str, tuner: str, seed: int, root: Path, seconds: float = math.nan) -> Dict[str, object]:
+    """One finished sweep's numbers; wall seconds, when not measured here, from its sweep.json (1 s resolution)."""
+    sweep_dir = root / problem / tuner / str(seed) / "0"
+    if math.isnan(seconds):
+        state = json.loads((sweep_dir / "sweep.json").read_text())
+        stamp = "%Y-%m-%dT%H:%M:%S"
+        seconds = time.mktime(time.strptime(state["updated"], stamp)) - time.mktime(time.strptime(state["started"],
+                                                                                                   stamp))
+    trials = trial_epochs(sweep_dir)
     spent, best, curve = 0, math.inf, []
     for t in trials:
         spent += t["epochs"]
@@ -86,12 +97,12 @@ def run_one(problem: str, tuner: str, seed: int, args, root: Path) -> Dict[str, 
 def summarize(results: Dict[str, Dict[str, List[Dict[str, object]]]]) -> List[str]:
     lines = []
     for problem, by_tuner in results.items():
-        lines += [f"\n{problem}", "", "| tuner | best val_loss (mean over seeds) | spread (sd) | epochs spent (mean) | "
-                  "pruned trials (mean) | wall seconds (mean) |", "|---|---|---|---|---|---|"]
+        lines += [f"\n{problem}", "", "| tuner | seeds | best val_loss (mean over seeds) | spread (sd) | "
+                  "epochs spent (mean) | pruned trials (mean) | wall seconds (mean) |", "|---|---|---|---|---|---|---|"]
         for tuner, runs in by_tuner.items():
             bests = [r["best"] for r in runs]
             sd = statistics.stdev(bests) if len(bests) > 1 else 0.0
-            lines.append(f"| {tuner} | {statistics.mean(bests):.4f} | {sd:.4f} | "
+            lines.append(f"| {tuner} | {len(runs)} | {statistics.mean(bests):.4f} | {sd:.4f} | "
                          f"{statistics.mean(r['epochs'] for r in runs):.1f} | "
                          f"{statistics.mean(r['pruned'] for r in runs):.1f} | "
                          f"{statistics.mean(r['seconds'] for r in runs):.0f} |")
@@ -106,6 +117,7 @@ def main() -> None:
     p.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=list(PROBLEMS))
     p.add_argument("--tuners", nargs="+", default=list(TUNERS), choices=list(TUNERS))
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/sweep_efficiency"))
+    p.add_argument("--summarize", action="store_true", help="only summarize the sweeps already finished in --out")
     p.add_argument("extra", nargs="*", help="further overrides for every sweep")
     args = p.parse_args()
     if "etth1" in args.problems and not os.environ.get("SEQLAB_DATA_DIR"):
@@ -116,7 +128,12 @@ def main() -> None:
     for problem in args.problems:
         for seed in args.seeds:
             for tuner in args.tuners:
-                res = run_one(problem, tuner, seed, args, args.out)
+                if args.summarize:
+                    if not (args.out / problem / tuner / str(seed) / "0" / "trials.csv").exists():
+                        continue
+                    res = read_sweep(problem, tuner, seed, args.out)
+                else:
+                    res = run_one(problem, tuner, seed, args, args.out)
                 results.setdefault(problem, {}).setdefault(tuner, []).append(res)
                 print(f"  {problem} {tuner} seed {seed}: best val_loss {res['best']:.4f} after {res['epochs']} "
                       f"epochs ({res['pruned']} pruned), {res['seconds']:.0f} s", flush=True)
