@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from seqlab.config import ConfigError
-from seqlab.data.tabular import parse_time, read_table
+from seqlab.data.tabular import read_table
+from seqlab.data.timecolumns import parse_time
 from seqlab.data.transforms import OneHot
 
 CLEAN = pd.DataFrame({"load": [1.5, 1234.25, -3.0, 0.125], "temp": [20.0, 21.5, 19.25, 18.0]})

@@ -17,7 +17,8 @@ from ..config.schema import DatasetConfig
 from ..registry import REGISTRIES
 from . import download
 from .base import DataSpec, Splits, WindowSplit
-from .tabular import AUTO, parse_time, read_table
+from .tabular import AUTO, read_table
+from .timecolumns import parse_time
 from .transforms import OneHot, Standardize, Windows
 from .windows import SPLIT_NAMES, plan_windows, split_boundaries, window_starts  # noqa: F401 (window_starts: API)
 

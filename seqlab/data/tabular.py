@@ -1,5 +1,6 @@
 """Reading users' CSV files right or refusing them clearly: dialect (separator, decimal mark, thousands separator,
-encoding), a pandas index column, numeric and string columns, and time columns (sorted, duplicates, gaps).
+encoding), a pandas index column, numeric and string columns (numbers: data/numbers.py; time columns:
+data/timecolumns.py).
 
 Nothing here guesses silently. A dialect that is detected is reported; a parse that is ambiguous (rows with more
 or fewer fields than the header, numbers that read only after removing a thousands separator, decimal commas
@@ -12,27 +13,21 @@ import csv
 import gzip
 import io
 import logging
-import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
 
 from ..config import config_error
+from .numbers import AUTO, char_name, convert_columns
 
 log = logging.getLogger(__name__)
 
-AUTO = "auto"
 SEPARATORS = (",", ";", "\t", "|")
-_MISSING = ("", "na", "n/a", "nan", "null", "none", "-nan", "#n/a", "nat", "<na>")
-MISSING = frozenset(v for m in _MISSING for v in (m, m.upper(), m.title(), f" {m}", f"{m} ", m.upper() + " "))
 _SAMPLE_LINES = 200
-_NUMBERISH = re.compile(r"[\d\s.,'+\-\u00a0eE]+|[+-]?(inf|infinity)")
-_DECIMAL_COMMA = re.compile(r"^[+-]?(\d+,?\d*|,\d+)([eE][+-]?\d+)?$")
-_NAMES = {",": "','", ";": "';'", "\t": "'\\t' (tab)", "|": "'|'", ".": "'.'", " ": "' ' (space)", "'": "\"'\""}
 
 
 @dataclass
@@ -50,10 +45,6 @@ class Table:
         """For metrics.json: how the file was read and which columns are text."""
         return {"dialect": dict(self.dialect), "string_columns": list(self.string_columns),
                 "dropped_columns": list(self.dropped), "notes": list(self.notes)}
-
-
-def _name(ch: str) -> str:
-    return _NAMES.get(ch, repr(ch))
 
 
 # --------------------------------------------------------------------------- bytes -> text
@@ -151,7 +142,7 @@ def check_fields(counts: List[Tuple[int, int]], sep: str, path: Path, prefix: st
     header = counts[0][1]
     for line, n in counts[1:]:
         if n == -1:
-            raise config_error(f"{prefix}.sep", f"a CSV file that parses with separator {_name(sep)}",
+            raise config_error(f"{prefix}.sep", f"a CSV file that parses with separator {char_name(sep)}",
                                f"{path.name}, line {line}: unbalanced quotes")
         if n != header:
             more = "more" if n > header else "fewer"
@@ -159,124 +150,7 @@ def check_fields(counts: List[Tuple[int, int]], sep: str, path: Path, prefix: st
                     " set dataset.sep to the real separator)" if n > header else
                     " (a truncated row? set dataset.sep if the file uses another separator)")
             raise config_error(f"{prefix}.sep", f"{header} fields per row like the header of {path.name} "
-                               f"(separator {_name(sep)})", f"{n} fields ({more}) on line {line}{hint}")
-
-
-# --------------------------------------------------------------------------- numbers
-def _missing(values: pd.Series) -> pd.Series:
-    return values.isin(MISSING) | (values.str.len() == 0) if len(values) else values.astype(bool)
-
-
-def _to_number(values: pd.Series, decimal: str, thousands: Optional[str]) -> pd.Series:
-    """Strings -> float64 with the given marks; NaN where the text is not a number (missing values included)."""
-    v = values.str.strip()
-    if thousands:
-        v = v.str.replace(thousands, "", regex=False)
-    if decimal != ".":
-        if "." in v.str.cat() and thousands != ".":
-            # "1.5" under a decimal comma is not a number (unless "." is the thousands separator)
-            v = v.where(~v.str.contains(".", regex=False), "x")
-        v = v.str.replace(decimal, ".", regex=False)
-    return pd.to_numeric(v, errors="coerce")
-
-
-def _first_bad(values: pd.Series, parsed: pd.Series, lines: np.ndarray) -> Tuple[int, str]:
-    bad = parsed.isna() & ~_missing(values)
-    i = int(np.flatnonzero(bad.to_numpy())[0])
-    return int(lines[i]), str(values.iloc[i])
-
-
-def _column_kind(values: pd.Series) -> str:
-    """'empty', 'dot' (reads with a decimal point), 'comma' (only with a decimal comma), or 'text'."""
-    present = values[~_missing(values)]
-    if present.empty:
-        return "empty"
-    if not present.iloc[:200].str.strip().str.fullmatch(_NUMBERISH).all():  # dates, words: no number parsing
-        return "text"
-    present = present.str.strip()
-    if pd.to_numeric(present, errors="coerce").notna().all():  # the C fast path; "inf"/"1e5" included
-        return "dot"
-    if present.str.fullmatch(_DECIMAL_COMMA).all():
-        return "comma"
-    return "text"
-
-
-def _grouped(thousands: str, decimal: str) -> re.Pattern:
-    t, d = re.escape(thousands), re.escape(decimal)
-    return re.compile(rf"^[+-]?(\d{{1,3}}(?:{t}\d{{3}})+|\d+)(?:{d}\d+)?$")
-
-
-_THOUSANDS = ((",", "."), (".", ","), (" ", "."), (" ", ","), ("\u00a0", "."), ("\u00a0", ","), ("'", "."))
-
-
-def _needs_thousands(values: pd.Series) -> Optional[Tuple[str, str]]:
-    """(thousands, decimal) that make a text column numeric, if a pair does ("1,234.5", "1.234,5", "1 234")."""
-    present = values[~_missing(values)].str.strip()
-    digits = r"[\d\s.,'+\-\u00a0]+"
-    if not present.iloc[:200].str.fullmatch(digits).all() or not present.str.fullmatch(digits).all():
-        return None
-    for thousands, decimal in _THOUSANDS:
-        if present.str.contains(thousands, regex=False).any() and present.str.fullmatch(
-                _grouped(thousands, decimal)).all():
-            return thousands, decimal
-    return None
-
-
-def convert_columns(frame: pd.DataFrame, path: Path, sep: str, decimal: str, thousands: Optional[str],
-                    prefix: str, lines: Callable[[], np.ndarray], notes: List[str],
-                    dotted: Sequence[str] = ()) -> Tuple[pd.DataFrame, str, List[str]]:
-    """Text columns to float64 where they are numbers under the file's decimal mark (detected when `auto`).
-
-    `dotted` names columns already read as numbers with a decimal point (evidence against a decimal comma).
-    Returns (frame, decimal used, string columns). Refuses a column that is numeric only after removing a
-    thousands separator the user did not name, and a file that mixes decimal points and decimal commas.
-    """
-    kinds = {c: _column_kind(frame[c]) for c in frame.columns}
-    if decimal == AUTO:
-        comma = [c for c, k in kinds.items() if k == "comma"]
-        dotted = list(dotted) + [c for c, k in kinds.items()
-                                 if k == "dot" and frame[c].str.contains(".", regex=False).any()]
-        if comma and sep == ",":
-            # a decimal comma in a comma-separated file only fits inside quotes, which is where thousands go too
-            c = comma[0]
-            line, value = _first_bad(frame[c], _to_number(frame[c], ".", None), lines())
-            raise config_error(f"{prefix}.decimal", f"an unambiguous number in column {c!r} of {path.name}",
-                               f"{value!r} on line {line}: a decimal comma or a thousands separator? set "
-                               "dataset.decimal=',' or dataset.thousands=','")
-        if comma and dotted:
-            line, value = _first_bad(frame[comma[0]], _to_number(frame[comma[0]], ".", None), lines())
-            raise config_error(f"{prefix}.decimal", f"one decimal mark in {path.name}",
-                               f"decimal commas (column {comma[0]!r}, {value!r} on line {line}) and decimal points "
-                               f"(column {dotted[0]!r}): set dataset.decimal")
-        decimal = "," if comma else "."
-        if comma:
-            notes.append(f"decimal comma detected (columns {', '.join(comma)})")
-    numeric, strings = {}, []
-    for c in frame.columns:
-        if kinds[c] == "text" and thousands is None and _needs_thousands(frame[c]) is None:
-            strings.append(c)
-            continue
-        parsed = _to_number(frame[c], decimal, thousands)
-        missing = _missing(frame[c])
-        if (parsed.notna() | missing).all() and not missing.all():
-            numeric[c] = parsed.astype(np.float64)
-            continue
-        if thousands is None and kinds[c] == "text":
-            found = _needs_thousands(frame[c])
-            if found is not None:
-                line, value = _first_bad(frame[c], parsed, lines())
-                fix = f"dataset.thousands={_name(found[0])}" + (
-                    f" dataset.decimal={_name(found[1])}" if found[1] != decimal else "")
-                raise config_error(f"{prefix}.thousands", f"plain numbers in column {c!r} of {path.name}",
-                                   f"{value!r} on line {line}, numeric only without its thousands separator: "
-                                   f"set {fix}")
-        strings.append(c)
-    out = frame.copy()
-    for c, v in numeric.items():
-        out[c] = v
-    for c in strings:
-        out[c] = frame[c].where(~_missing(frame[c]), None)
-    return out, decimal, strings
+                               f"(separator {char_name(sep)})", f"{n} fields ({more}) on line {line}{hint}")
 
 
 # --------------------------------------------------------------------------- the reader
@@ -298,7 +172,7 @@ def _read(text: str, sep: str, key: str, path: Path, prefix: str, **kwargs) -> p
     except pd.errors.EmptyDataError:
         raise config_error(key, "a non-empty CSV file", str(path)) from None
     except pd.errors.ParserError as exc:
-        raise config_error(f"{prefix}.sep", f"a CSV file that parses with separator {_name(sep)}",
+        raise config_error(f"{prefix}.sep", f"a CSV file that parses with separator {char_name(sep)}",
                            f"{path.name}: {str(exc).strip()}") from None
 
 
@@ -344,7 +218,7 @@ def read_table(path: Path, key: str = "dataset.path", sep: str = AUTO, decimal: 
     if sep == AUTO:
         sep = detect_separator(text, path, prefix)
         if sep != ",":
-            notes.append(f"separator {_name(sep)} detected")
+            notes.append(f"separator {char_name(sep)} detected")
     counts = _field_counts(text, sep)
     check_fields(counts, sep, path, prefix)
 
@@ -387,137 +261,9 @@ def read_table(path: Path, key: str = "dataset.path", sep: str = AUTO, decimal: 
 
 def _log_dialect(path: Path, dialect: Dict[str, Any]) -> None:
     """The dialect read, logged for every file (detected or given), as metrics.json's data.dialect records it."""
-    parts = [f"separator {_name(dialect['sep'])}"]
+    parts = [f"separator {char_name(dialect['sep'])}"]
     if dialect.get("decimal"):
-        parts.append(f"decimal mark {_name(dialect['decimal'])}")
-    parts.append(f"thousands separator {_name(dialect['thousands'])}" if dialect.get("thousands")
+        parts.append(f"decimal mark {char_name(dialect['decimal'])}")
+    parts.append(f"thousands separator {char_name(dialect['thousands'])}" if dialect.get("thousands")
                  else "no thousands separator")
     log.info("%s: dialect: %s, encoding %s", path.name, ", ".join(parts), dialect["encoding"])
-
-
-# --------------------------------------------------------------------------- time
-_PARTS = ("year", "month", "day", "hour", "minute", "second")
-TIME_UNITS = ("s", "ms", "us", "ns", "m", "h", "D")
-YEARS = (1678, 2261)  # the years pandas' nanosecond timestamps hold
-
-
-def parse_time(frame: pd.DataFrame, columns: Sequence[str], path: Path, unit: Optional[str] = None,
-               sort: bool = False, prefix: str = "dataset",
-               time_format: Optional[str] = None) -> Tuple[pd.DataFrame, pd.Series, Dict[str, Any]]:
-    """Timestamps from one column (text, in `time_format` when given; numbers with `unit`, or whole-number years
-    and YYYYMMDD numbers) or from year/month/day[/hour/...] columns.
-
-    Returns (frame without the time columns, sorted when `sort`; timestamps; report). Rows out of time order are
-    refused unless `sort`; duplicate timestamps and gaps (steps longer than the most common one) are counted.
-    """
-    columns = list(columns)
-    times = _timestamps(frame, columns, path, unit, prefix, time_format)
-    report: Dict[str, Any] = {"time_column": columns if len(columns) > 1 else columns[0]}
-    back = np.flatnonzero((times.diff().iloc[1:] < pd.Timedelta(0)).to_numpy())
-    if len(back):
-        if not sort:
-            i = int(back[0]) + 1
-            raise config_error(f"{prefix}.sort", f"rows in time order in {path.name}, or true to sort them",
-                               f"{times.iloc[i]} after {times.iloc[i - 1]} (data row {i + 1}); "
-                               f"{len(back)} steps go back in time")
-        order = np.argsort(times.to_numpy(), kind="stable")
-        frame, times = frame.iloc[order].reset_index(drop=True), times.iloc[order].reset_index(drop=True)
-        report["sorted"] = True
-    report.update(_steps(times, path))
-    return frame.drop(columns=columns), times, report
-
-
-def _to_datetime(values: pd.Series, **kwargs) -> pd.Series:
-    """Timestamps; UTC offsets that change within the column (daylight saving time) are read as UTC."""
-    try:
-        return pd.to_datetime(values, errors="coerce", **kwargs)
-    except ValueError as exc:  # pandas: "Mixed timezones detected. Pass utc=True ..."
-        if "utc=True" not in str(exc):
-            raise
-        return pd.to_datetime(values, errors="coerce", utc=True, **kwargs)
-
-
-def _as_text(column: pd.Series) -> pd.Series:
-    """A column as text for a strptime format: whole numbers without a trailing `.0` (19580329.0 -> 19580329)."""
-    values = column.dropna()
-    if pd.api.types.is_float_dtype(column) and len(values) and (values == values.round()).all():
-        column = column.astype("Int64")
-    return column.astype("string")
-
-
-def _numeric_times(column: pd.Series, path: Path, prefix: str) -> pd.Series:
-    """A numeric time column without dataset.time_unit: whole-number years (1700, 1701, ...) or dates written as
-    YYYYMMDD numbers (19580329) are read as dates; anything else is refused naming the options that work."""
-    values = column.dropna()
-    whole = len(values) > 0 and bool((values == values.round()).all())
-    if whole and values.between(YEARS[0], YEARS[1]).all():
-        log.info("%s: time column %r read as whole-number years (%d..%d)", path.name, column.name,
-                 int(values.min()), int(values.max()))
-        return pd.to_datetime(_as_text(column), format="%Y", errors="coerce")
-    if whole and values.between(YEARS[0] * 10000 + 101, YEARS[1] * 10000 + 1231).all():
-        times = pd.to_datetime(_as_text(column), format="%Y%m%d", errors="coerce")
-        if times.notna().all():
-            log.info("%s: time column %r read as dates written YYYYMMDD", path.name, column.name)
-            return times
-    raise config_error(f"{prefix}.time_unit", f"the unit of the numeric time column {column.name!r} (e.g. s for "
-                       f"Unix seconds), or {prefix}.time_format=FORMAT for dates written as numbers (e.g. %Y%m%d%H); "
-                       f"whole-number years and YYYYMMDD numbers are read as dates by themselves",
-                       f"numbers such as {values.iloc[0] if len(values) else None}", list(TIME_UNITS))
-
-
-def _timestamps(frame: pd.DataFrame, columns: List[str], path: Path, unit: Optional[str], prefix: str,
-                time_format: Optional[str] = None) -> pd.Series:
-    """The parsed time column(s), or a ConfigError naming the key and the first value that does not parse."""
-    key = f"{prefix}.time_column"
-    for c in columns:
-        if c not in frame.columns:
-            raise config_error(key, f"a column of {path.name}", c, list(frame.columns))
-    if len(columns) > 1:
-        parts = {c: str(c).strip().lower() for c in columns}
-        if any(p not in _PARTS for p in parts.values()) or not {"year", "month", "day"} <= set(parts.values()):
-            raise config_error(key, "one column, or columns named year, month, day (and hour, minute, second)",
-                               columns)
-        times = pd.to_datetime(frame[columns].rename(columns=parts), errors="coerce")
-    elif time_format is not None:
-        key = f"{prefix}.time_format"
-        try:
-            if "%" not in time_format:
-                raise ValueError("no % directive")
-            times = _to_datetime(_as_text(frame[columns[0]]), format=time_format)
-        except ValueError as e:
-            raise config_error(key, "a strptime format such as %Y%m%d or %d/%m/%Y %H:%M",
-                               f"{time_format!r} ({e})") from None
-    elif pd.api.types.is_numeric_dtype(frame[columns[0]]):
-        times = _numeric_times(frame[columns[0]], path, prefix) if unit is None else \
-            pd.to_datetime(frame[columns[0]], unit=unit, errors="coerce")
-    else:
-        times = _to_datetime(frame[columns[0]])  # one format, inferred from the first value
-        if times.isna().any():
-            times = _to_datetime(frame[columns[0]], format="mixed")
-    if times.isna().any():
-        i = int(np.flatnonzero(times.isna().to_numpy())[0])
-        hint = f" (or {prefix}.time_format=FORMAT, e.g. %d.%m.%Y)" if key.endswith("time_column") and \
-            len(columns) == 1 else ""
-        raise config_error(key, f"timestamps in every row of {path.name}{hint}",
-                           f"{int(times.isna().sum())} unparseable, first {frame[columns].iloc[i].tolist()} "
-                           f"(data row {i + 1})")
-    return times
-
-
-def _steps(times: pd.Series, path: Path) -> Dict[str, Any]:
-    """Range, duplicate timestamps, the usual step and the gaps (longer steps) of sorted timestamps."""
-    steps = times.diff().iloc[1:]
-    dup = int((steps == pd.Timedelta(0)).sum())
-    out: Dict[str, Any] = {"time_range": [str(times.iloc[0]), str(times.iloc[-1])], "duplicate_timestamps": dup}
-    if dup:
-        log.warning("%s: %d duplicate timestamps", path.name, dup)
-    positive = steps[steps > pd.Timedelta(0)]
-    if len(positive):
-        step = positive.mode().iloc[0]
-        long = positive[positive > step]
-        out.update(time_step=str(step), gaps=int(len(long)), missing_steps=int(sum(int(g / step) - 1 for g in long)),
-                   largest_gap=str(long.max()) if len(long) else None)
-        if len(long):
-            log.warning("%s: %d gaps in time (%d missing steps of %s; largest %s)", path.name, len(long),
-                        out["missing_steps"], step, out["largest_gap"])
-    return out

@@ -65,7 +65,7 @@ class SeriesPredictor(Predictor):
         if time_cols and all(c in frame.columns for c in time_cols):
             from pathlib import Path
 
-            from ..data.tabular import parse_time
+            from ..data.timecolumns import parse_time
 
             # timestamps as in training: one column or year/month/day/... parts; rows must be in time order
             _, times, _ = parse_time(frame, time_cols, Path("INPUT"), unit=self.meta.get("time_unit"),
