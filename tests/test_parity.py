@@ -145,6 +145,17 @@ def _served(pred, fmt, path, raw):
 
 
 @pytest.mark.slow
+def test_series_litert_agrees_with_predict_on_random_raw_windows(series_run, tmp_path):
+    from seqlab.inference.export import export_litert
+
+    pred = seqlab.load(series_run[0] / "run")
+    raw = np.random.default_rng(3).normal(pred.x_mean, 3 * pred.x_std, (8, pred.input_len, len(pred.features)))
+    run = export_litert(pred, tmp_path / "m.tflite")  # the model's outputs on the training scale
+    np.testing.assert_allclose(pred.scaler.invert(run(raw.astype(np.float32)), pred.targets), pred.predict(raw),
+                               atol=1e-4 * max(1.0, float(np.abs(pred.y_std).max())))
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["saved_model", "litert"])
 def test_text_exports_agree_with_predict_and_predict_reproduces_test_metrics(tmp_path, fmt):
     from test_predict import train_run

@@ -134,7 +134,7 @@ def test_a_file_path_outside_the_run_directory_is_refused(series_run, tmp_path):
     import shutil
 
     run = tmp_path / "run"
-    shutil.copytree(series_run[0] / "run", run)
+    shutil.copytree(series_run[0] / "run", run, ignore=shutil.ignore_patterns("export", "*.tflite"))
     (tmp_path / "secret.txt").write_text("password\n")
     meta = json.loads((run / "inference.json").read_text())
     for crafted in ({**meta, "vocabulary_file": "../secret.txt"},
@@ -167,3 +167,16 @@ def test_text_run_predicts_one_row_per_example_and_refuses_empty_input(text_run,
     assert main([str(text_run / "run"), str(tmp_path / "empty.txt"), "--output", str(tmp_path / "e.csv")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "INPUT: expected at least one text" in err
+
+
+def test_a_run_written_before_transforms_were_saved_predicts_the_same(series_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(series_run[0] / "run", run)
+    meta = json.loads((run / "inference.json").read_text())
+    del meta["transforms"]  # format 1 as written before: normalization, input_len, horizon only
+    (run / "inference.json").write_text(json.dumps(meta))
+    frame = series_run[1]
+    expected = seqlab.load(series_run[0] / "run").forecast(frame.tail(40), rolling=True)
+    pd.testing.assert_frame_equal(seqlab.load(run).forecast(frame.tail(40), rolling=True), expected)
