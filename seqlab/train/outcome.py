@@ -50,8 +50,6 @@ def baseline_verdict(cfg: DictConfig, prepared, metrics: Dict[str, Any],
             shift = level_shift(splits.train.arrays()[1], splits.test.arrays()[1])
     verdict = judge({**metrics, "history": history}, dict(cfg.trainer), splits.train.steps(cfg.trainer.batch_size),
                     shift, uses_window_norm=cfg.model.get("norm", "none") != "none")
-    if verdict is not None:
-        log.warning("%s: %s", verdict["verdict"], verdict["message"])
     return verdict
 
 
@@ -146,6 +144,7 @@ def write_outcome(run_dir: Path, outcome: Outcome) -> Dict[str, Any]:
         if verdict is not None:  # the curves' verdict stays as evidence
             metrics["curve_diagnosis"], metrics["diagnosis"] = metrics["diagnosis"], combine(metrics["diagnosis"],
                                                                                              verdict)
+            log.warning("%s: %s", metrics["diagnosis"]["verdict"], metrics["diagnosis"]["message"])
         save_model(run_dir / "model.keras", prepared.model)
         for hook in ON_COMPLETED:
             metrics.update(hook(run_dir, cfg, prepared, metrics) or {})
