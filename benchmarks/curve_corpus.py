@@ -10,7 +10,7 @@ tests/test_curve_corpus.py asserts that the diagnosis gives every run its label.
     SEQLAB_DATA_DIR=/work/shared/datasets python benchmarks/curve_corpus.py [--only ID ...] [--work /tmp/corpus]
 
 Runs already finished under --work are read, not rerun. Each run took 20 s to 5 min of wall time on a shared,
-loaded 2-core machine (load average 9-11); about 40 minutes of wall time in all there.
+loaded 2-core machine (load average 9-11); about 45 minutes of wall time in all there.
 """
 
 from __future__ import annotations
