@@ -1,5 +1,6 @@
 """trainer.distribute: config checks, mirrored replicas equal one device, a two-worker cluster on 127.0.0.1."""
 
+import ast
 import json
 import os
 import re
@@ -181,3 +182,54 @@ def test_a_sweep_trains_each_trial_under_two_mirrored_replicas(tmp_path):
     (found,) = list(tmp_path.rglob("metrics.json"))
     metrics = json.loads(found.read_text())
     assert metrics["status"] == "completed" and metrics["distribute"] == {"strategy": "mirrored", "replicas": 2}
+
+
+def test_listening_reads_the_kernels_bound_address():
+    import socket
+
+    from seqlab.config.cluster import exposure, listening
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert listening(port) == ["127.0.0.1"]
+        assert exposure(f"localhost:{port}", listening(port)) is None
+    with socket.socket() as s:
+        s.bind(("0.0.0.0", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        warning = exposure(f"localhost:{port}", listening(port))
+        assert f"listens on every interface (0.0.0.0:{port})" in warning and "DISTRIBUTED.md" in warning
+
+
+EXPOSED = """
+import logging, sys
+from omegaconf import OmegaConf
+logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stdout)
+from seqlab.config.cluster import listening
+from seqlab.train import distribute
+address = sys.argv[1]
+tcfg = OmegaConf.create({"distribute": "multi_worker", "cluster": {"workers": [address], "task_index": 0,
+                                                                    "timeout_s": 5}})
+distribute.place(tcfg)
+print("BOUND", listening(int(address.rpartition(":")[2])))
+"""
+
+
+@pytest.mark.slow
+def test_a_multi_worker_server_says_what_it_really_listens_on(tmp_path):
+    """TensorFlow 2.21's gRPC server binds every interface whatever the cluster entry says (no option to bind one
+    address): the worker's log must say so, naming the socket's real bound address, read from the kernel."""
+    address = local_workers(1)[0].replace("127.0.0.1", "localhost")
+    r = subprocess.run([sys.executable, "-c", EXPOSED, address], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert r.returncode == 0, r.stderr[-3000:]
+    bound = ast.literal_eval(re.search(r"^BOUND (.*)$", r.stdout, re.M).group(1))
+    assert bound, r.stdout
+    if set(bound) <= {"127.0.0.1", "::1"}:  # a TensorFlow that binds the named address: nothing to warn about
+        assert "listens on every interface" not in r.stdout
+    else:
+        port = address.rpartition(":")[2]
+        every = [f"[{a}]:{port}" if ":" in a else f"{a}:{port}" for a in bound if a in ("0.0.0.0", "::")]
+        assert f"({address} in the cluster) listens on every interface ({', '.join(every)})" in r.stdout, r.stdout

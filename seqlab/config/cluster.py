@@ -78,3 +78,37 @@ def local_workers(n: int) -> List[str]:
     for s in socks:
         s.close()
     return addresses
+
+
+def listening(port: int) -> List[str]:
+    """The local addresses with a TCP socket listening on `port` (Linux: /proc/net/tcp and tcp6; [] elsewhere):
+    `0.0.0.0` and `::` mean every interface."""
+    import ipaddress
+
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            address, _, hex_port = fields[1].partition(":")
+            if fields[3] != "0A" or int(hex_port, 16) != port:  # 0A: LISTEN
+                continue
+            raw = bytes.fromhex(address)  # little-endian 32-bit words
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            found.append(str(ipaddress.ip_address(raw)))
+    return found
+
+
+def exposure(address: str, bound: List[str]) -> Optional[str]:
+    """A warning when a worker's server listens on more than the address its cluster entry names, else None."""
+    every = [a for a in bound if a in ("0.0.0.0", "::")]
+    if not every:
+        return None
+    port = address.rpartition(":")[2]
+    return (f"multi-worker: TensorFlow's gRPC server of this worker ({address} in the cluster) listens on every "
+            f"interface ({', '.join(f'[{a}]:{port}' if ':' in a else f'{a}:{port}' for a in every)}), without "
+            "authentication or encryption: TensorFlow has no option to bind it to one address; allow that port "
+            "only from the cluster's machines (docs/DISTRIBUTED.md, Network exposure)")

@@ -99,12 +99,23 @@ def place(tcfg) -> Placement:
             options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=float(tcfg.cluster.timeout_s))
             _MULTI_WORKER[key] = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver,
                                                                            communication_options=options)
+            _warn_exposure(cluster)
         strategy = _MULTI_WORKER[key]
         placement = Placement("multi_worker", strategy, strategy.num_replicas_in_sync, cluster.is_chief, cluster,
                               float(tcfg.cluster.timeout_s))
         log.info("multi-worker: %s, %d replicas in sync%s", cluster.describe(), placement.replicas,
                  " (chief: writes the outputs)" if cluster.is_chief else " (writes nothing)")
     return placement
+
+
+def _warn_exposure(cluster) -> None:
+    """Say what this worker's server really listens on: TensorFlow binds every interface, whatever the address."""
+    from ..config.cluster import exposure, listening
+
+    address = cluster.jobs[cluster.task_type][cluster.task_index]
+    warning = exposure(address, listening(int(address.rpartition(":")[2])))
+    if warning:
+        log.warning(warning)
 
 
 def scaled_lr(tcfg, replicas: int) -> float:
