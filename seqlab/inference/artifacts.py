@@ -107,7 +107,12 @@ def read_inference(run_dir: Path) -> Dict[str, Any]:
         raise config_error("RUN_DIR", f"a completed seqlab run directory with {INFERENCE_FILE}",
                            f"{run_dir} (holds {sorted(p.name for p in run_dir.iterdir())[:8]})"
                            if run_dir.is_dir() else f"{run_dir} (no such directory)")
-    meta = json.loads(path.read_text())
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(meta, dict):
+            raise ValueError(f"expected a JSON object, got {type(meta).__name__}")
+    except (ValueError, UnicodeDecodeError) as e:
+        raise config_error("RUN_DIR", f"a readable {INFERENCE_FILE}", f"{path}: {e} (empty or truncated?)") from None
     meta["transforms"] = {**legacy_transforms(meta), **(meta.get("transforms") or {})}
     for state in [meta, *meta["transforms"].values()]:
         for key, name in state.items():
@@ -141,5 +146,16 @@ def legacy_transforms(meta: Dict[str, Any]) -> Dict[str, Dict]:
 
 def read_examples(run_dir: Path):
     """(x, y) of the few test examples saved with the run, in the model's input form."""
-    with np.load(Path(run_dir) / EXAMPLES_FILE) as z:
-        return z["x"], z["y"]
+    import zipfile
+
+    from ..config import config_error
+
+    path = Path(run_dir) / EXAMPLES_FILE
+    if not path.is_file():
+        raise config_error("RUN_DIR", f"a run with {EXAMPLES_FILE} (the test examples export checks parity on; "
+                           "runs write it when they complete)", f"{path} is missing")
+    try:
+        with np.load(path) as z:
+            return z["x"], z["y"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise config_error("RUN_DIR", f"a readable {EXAMPLES_FILE}", f"{path}: {type(e).__name__}: {e}") from None

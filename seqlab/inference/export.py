@@ -216,28 +216,49 @@ def latency_ms(run: Callable, example, repeats: int = 20) -> float:
     return 1000 * float(np.median(times))
 
 
-def export(run_dir: Path, fmt: str, output: Optional[Path] = None) -> Dict[str, object]:
-    """Export the run, check parity on its saved test examples; returns path, size, max_abs_diff, latency."""
+def export(run_dir: Path, fmt: str, output: Optional[Path] = None, tolerance: Optional[float] = None,
+           overwrite: bool = False) -> Dict[str, object]:
+    """Export the run, check parity on its saved test examples; returns path, size, max_abs_diff, latency.
+
+    The export is written beside its place and renamed into it only when it succeeds (and, given `tolerance`,
+    passes parity): a failed export leaves nothing behind. It never replaces a run's own files, nor an earlier
+    export unless `overwrite`."""
     from . import load
     from .artifacts import read_examples
+    from .outputs import OWN_OUTPUTS, atomic_output, check_output
 
     if fmt not in FORMATS:
         raise config_error("--format", "an export format", fmt, list(FORMATS))
-    pred = load(run_dir)
     default = {"saved_model": "saved_model", "litert": "model.tflite", "onnx": "model.onnx"}[fmt]
-    path = Path(output) if output else Path(run_dir) / "export" / default
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not output and Path(run_dir).is_dir():
+        (Path(run_dir) / OWN_OUTPUTS).mkdir(exist_ok=True)
+    path = check_output(output or Path(run_dir) / OWN_OUTPUTS / default, "--output", run_dir=run_dir,
+                        overwrite=overwrite, directory=fmt == "saved_model")
+    pred = load(run_dir)
     raw, expected = raw_examples(pred)
-    if fmt == "saved_model":
-        run, inputs = export_saved_model(pred, path), raw
-    else:
-        run = (export_litert if fmt == "litert" else export_onnx)(pred, path)
-        inputs = litert_inputs(pred, raw) if fmt == "litert" else read_examples(pred.run_dir)[0]
-    got = np.asarray(run(inputs)).reshape(expected.shape)
-    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
-    return {"format": fmt, "path": str(path), "bytes": sum(p.stat().st_size for p in files),
-            "max_abs_diff": float(np.max(np.abs(got - expected))), "examples": int(len(expected)),
-            "latency_ms": latency_ms(run, inputs[:1])}
+    with atomic_output(path) as tmp:
+        if fmt == "saved_model":
+            run, inputs = export_saved_model(pred, tmp), raw
+        else:
+            run = (export_litert if fmt == "litert" else export_onnx)(pred, tmp)
+            inputs = litert_inputs(pred, raw) if fmt == "litert" else read_examples(pred.run_dir)[0]
+        got = np.asarray(run(inputs)).reshape(expected.shape)
+        diff = float(np.max(np.abs(got - expected)))
+        if tolerance is not None and not diff <= tolerance:
+            raise ParityFailed(diff, tolerance, len(expected))
+        files = [tmp] if tmp.is_file() else [p for p in tmp.rglob("*") if p.is_file()]
+        size = sum(p.stat().st_size for p in files)
+        latency = latency_ms(run, inputs[:1])
+    return {"format": fmt, "path": str(path), "bytes": size, "max_abs_diff": diff, "examples": int(len(expected)),
+            "latency_ms": latency}
+
+
+class ParityFailed(RuntimeError):
+    """The exported model's outputs differ from the Keras model's by more than the tolerance: nothing was kept."""
+
+    def __init__(self, diff: float, tolerance: float, examples: int):
+        self.diff, self.tolerance, self.examples = diff, tolerance, examples
+        super().__init__(f"parity on {examples} test examples: max abs diff {diff:.2e} > tolerance {tolerance:g}")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -245,17 +266,25 @@ def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="seqlab export", description=__doc__)
     p.add_argument("run_dir", type=Path)
     p.add_argument("--format", required=True, choices=FORMATS)
-    p.add_argument("--output", type=Path, help="default: RUN_DIR/export/{saved_model,model.tflite,model.onnx}")
+    p.add_argument("--output", help="default: RUN_DIR/export/{saved_model,model.tflite,model.onnx}")
     p.add_argument("--tolerance", type=float, default=1e-4, help="largest max-abs difference that passes")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier export at the same place")
     args = p.parse_args(argv)
+    from .outputs import write_error
+
     try:
-        res = export(args.run_dir, args.format, args.output)
+        res = export(args.run_dir, args.format, args.output, tolerance=args.tolerance, overwrite=args.overwrite)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    ok = res["max_abs_diff"] <= args.tolerance
+    except ParityFailed as e:
+        print(f"error: {args.format} export FAILED its {e}; nothing was written", file=sys.stderr)
+        return 1
+    except OSError as e:  # e.g. the disk filled up while writing: the temporary files are gone
+        print(write_error(e, args.output or args.run_dir) + "; nothing was written", file=sys.stderr)
+        return 1
     print(f"{res['format']}: {res['path']} ({res['bytes'] / 1024:,.1f} KiB)\n"
           f"  parity on {res['examples']} test examples: max abs diff {res['max_abs_diff']:.2e} "
-          f"({'ok' if ok else 'FAILED'}, tolerance {args.tolerance:g})\n"
+          f"(ok, tolerance {args.tolerance:g})\n"
           f"  single-example latency {res['latency_ms']:.2f} ms")
-    return 0 if ok else 1
+    return 0

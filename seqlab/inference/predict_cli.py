@@ -26,12 +26,15 @@ def parser() -> argparse.ArgumentParser:
         "the targets or labels."))
     p.add_argument("run_dir", type=Path, help="a run directory (model.keras, inference.json)")
     p.add_argument("input", type=Path, help="the new data")
-    p.add_argument("--output", type=Path, help="predictions CSV (default: <input stem>.predictions.csv here)")
-    p.add_argument("--plot", type=Path, help="PNG: forecast with history (series), confusion matrix (labels)")
+    p.add_argument("--output", help="predictions CSV (default: <input name>.predictions.csv here: "
+                   "sales.2024.csv -> sales.2024.predictions.csv)")
+    p.add_argument("--plot", help="PNG: forecast with history (series), confusion matrix (labels)")
     p.add_argument("--rolling", action="store_true", help="series: forecast after every window, not only the end")
-    p.add_argument("--stride", type=int, default=1, help="series with --rolling: rows between window ends")
+    p.add_argument("--stride", type=int, help="series with --rolling: rows between window ends (default 1)")
     p.add_argument("--ignore-extra", action="store_true", help="series: drop columns the run does not know")
     p.add_argument("--unlabelled", action="store_true", help="ucr: rows hold only values, no label first")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output (never the input or a run's "
+                   "own files)")
     return p
 
 
@@ -94,7 +97,7 @@ def _series(pred, args) -> Tuple[pd.DataFrame, Optional[dict], int]:
     if args.plot and missing:
         raise config_error("--plot", "an input holding the run's targets (the plot draws their history)",
                            f"{args.input} lacks {missing}")
-    out = pred.forecast(frame, rolling=args.rolling, stride=args.stride, ignore_extra=args.ignore_extra)
+    out = pred.forecast(frame, rolling=args.rolling, stride=args.stride or 1, ignore_extra=args.ignore_extra)
     metrics = pred.evaluate(frame, ignore_extra=args.ignore_extra)
     if args.plot:
         x, y, _ = pred.columns(frame, args.ignore_extra)
@@ -118,6 +121,9 @@ def _classes(pred, args, kind: str) -> Tuple[pd.DataFrame, Optional[dict], int]:
     if not len(inputs):
         raise config_error("INPUT", "at least one text" if kind == "text" else "at least one series",
                            f"{args.input} holds none")
+    if args.plot and labels is None:  # the confusion matrix needs the actual labels: refused before predicting
+        raise config_error("--plot", "an input holding the labels (the plot is their confusion matrix)",
+                           f"{args.input} has none")
     probs = pred.predict_proba(inputs)
     out = pred.table(probs)
     if kind == "text":
@@ -132,15 +138,35 @@ def _classes(pred, args, kind: str) -> Tuple[pd.DataFrame, Optional[dict], int]:
     return out, metrics, len(inputs)
 
 
+def _check_args(args) -> Tuple[Path, Path]:
+    """The output and metrics paths, every path and option checked before any prediction (ConfigError)."""
+    from .outputs import check_output, default_name
+
+    if args.stride is not None and not args.rolling:
+        raise config_error("--stride", "--rolling with it (rows between the rolling windows' ends)",
+                           f"--stride {args.stride} without --rolling")
+    if args.stride is not None and args.stride < 1:
+        raise config_error("--stride", "a whole number of rows >= 1", args.stride)
+    if not args.input.is_file():
+        raise config_error("INPUT", "an existing file", str(args.input))
+    where = dict(inputs=[args.input], run_dir=args.run_dir, overwrite=args.overwrite)
+    output = check_output(args.output or default_name(args.input, ".predictions.csv"), "--output", **where)
+    metrics = check_output(output.with_suffix(".metrics.json"), "--output (its metrics file)", **where)
+    if args.plot:  # a Path from here on
+        args.plot = check_output(args.plot, "--plot", inputs=[args.input, output, metrics], run_dir=args.run_dir,
+                                 overwrite=args.overwrite)
+    return output, metrics
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of `seqlab predict`; returns the exit status."""
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         from . import load
+        from .outputs import write_error
 
-        if not args.input.is_file():
-            raise config_error("INPUT", "an existing file", str(args.input))
+        output, metrics_path = _check_args(args)
         pred = load(args.run_dir)
         kind = pred.meta["kind"]
         t0 = time.perf_counter()
@@ -155,17 +181,23 @@ def main(argv: Optional[List[str]] = None) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    output = args.output or Path(f"{args.input.name.split('.')[0]}.predictions.csv")
+    except OSError as e:  # the plot's folder filled up or vanished meanwhile
+        print(write_error(e, args.plot or args.input), file=sys.stderr)
+        return 1
     from ..train.outputs import atomic_write, write_json
 
-    atomic_write(output, lambda tmp: out.to_csv(tmp, index=False))
     lines = [f"{kind} predictions of {args.run_dir}: {len(out)} rows -> {output}"]
+    try:
+        atomic_write(output, lambda tmp: out.to_csv(tmp, index=False))
+        if metrics:
+            write_json(metrics_path, metrics)
+    except OSError as e:  # e.g. the disk filled up: nothing half-written is left (atomic_write)
+        print(write_error(e, output), file=sys.stderr)
+        return 1
     if metrics:
-        path = output.with_suffix(".metrics.json")
-        write_json(path, metrics)
         lines.append("  " + "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                                      for k, v in metrics.items()) + f"  -> {path}")
-    if args.plot:
+                                      for k, v in metrics.items()) + f"  -> {metrics_path}")
+    if args.plot and args.plot.is_file():
         lines.append(f"  plot: {args.plot}")
     lines.append(f"  {rows} input rows in {seconds:.2f} s ({rows / max(seconds, 1e-9):,.0f} rows/s)")
     print("\n".join(lines))

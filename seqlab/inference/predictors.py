@@ -28,12 +28,19 @@ def load_keras_model(run_dir: Path):
     path = Path(run_dir) / "model.keras"
     if not path.is_file():
         raise config_error("RUN_DIR", "a run directory with model.keras (a completed run)", str(run_dir))
+    import zipfile
+
+    if not zipfile.is_zipfile(path):  # empty or cut short (Keras would say "File not found")
+        raise config_error("RUN_DIR", "a readable model.keras (a zip archive)",
+                           f"{path} ({path.stat().st_size} bytes: empty or truncated; train the run again, or copy "
+                           "the file again)")
     try:
         return keras.saving.load_model(path)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
         if "seqlab" in str(e):
             raise TypeError(f"{path}: {MISSING_IMPORT_HINT}; Keras said: {str(e)[:500]}") from e
-        raise
+        raise config_error("RUN_DIR", "a readable model.keras", f"{path}: {type(e).__name__}: "
+                           f"{str(e).splitlines()[0][:300] if str(e) else ''}") from None
 
 
 class Predictor:
