@@ -201,10 +201,23 @@ def _split_overrides(args: List[str]) -> Dict[str, str]:
     return dict(a.split("=", 1) for a in args if "=" in a and not a.startswith("-"))
 
 
+CAPS = {"sweep.confirm_top": 1, "sweep.confirm_seeds": 2}  # a sweep's confirmation step, kept but small
+MULTIRUN_VALUES = 2  # a multirun's comma list keeps its first values: model=lstm,gru,conv1d -> model=lstm,gru
+
+
 def _tiny(args: List[str], multirun: bool) -> List[str]:
     """The command's arguments with the tiny overrides in place of its own values for those keys."""
     extra = dict(TINY, **(ONE_TRIAL if multirun and any(a.startswith("sweep=") for a in args) else {}))
-    kept = [a for a in args if a.split("=", 1)[0].lstrip("+") not in extra]
+    kept = []
+    for a in args:
+        key, _, value = a.partition("=")
+        if key.lstrip("+") in extra:
+            continue
+        if key in CAPS and value.isdigit():
+            a = f"{key}={min(int(value), CAPS[key])}"
+        elif multirun and "," in value and not value.startswith(("[", "{", "'", '"')):
+            a = f"{key}={','.join(value.split(',')[:MULTIRUN_VALUES])}"
+        kept.append(a)
     return kept + [f"{k}={v}" for k, v in extra.items()]
 
 
@@ -274,6 +287,8 @@ def _seqlab(ws: Workspace, argv: List[str], subprocess_run: bool = False) -> Non
             seqlab_main(*args, cwd=ws.cwd)
     elif sub == "report":
         _ensure_runs(ws, argv[1])
+        r = seqlab_main(*argv, cwd=ws.cwd)
+    elif re.fullmatch(r"[a-z_]+", sub):  # another subcommand (compare, ...): on what the page made before it
         r = seqlab_main(*argv, cwd=ws.cwd)
     elif "--help" in argv or "-h" in argv or "--cfg" in argv:
         r = seqlab_main(*argv, cwd=ws.cwd)
@@ -364,6 +379,16 @@ def run_command(ws: Workspace, line: str, first_seqlab: bool) -> None:
         matches = sorted(ws.cwd.glob(re.sub(r"<[^>]+>|\d{4}-\d\d-\d\d|\d\d-\d\d-\d\d", "*", logdir)))
         assert matches, f"{line}: nothing under {logdir}"
         _tensorboard_inspect(matches[-1])
+        return
+    if words[0] == "python" and ">" in words and words.index(">") == len(words) - 2:  # a generator: docs pages
+        target = ws.root / "generated" / words[-1]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        script = [REPO / words[1]] if not words[1].startswith("-") else words[1:3]
+        rest = words[2:-2] if not words[1].startswith("-") else words[3:-2]
+        r = subprocess.run([sys.executable, *map(str, script), *rest], cwd=REPO, env=ws.env(), capture_output=True,
+                           text=True, timeout=300)
+        assert r.returncode == 0 and r.stdout.strip(), (line, r.stderr[-3000:])
+        target.write_text(r.stdout)
         return
     if words[0] == "python" and len(words) > 1 and words[1].startswith("benchmarks/"):
         r = _subprocess(ws, [sys.executable, str(REPO / words[1]), *words[2:], *[f"{k}={v}" for k, v in TINY.items()]],
