@@ -17,11 +17,10 @@ from seqlab.train.checkpoint import (
     CheckpointStore,
     State,
     comparable_config,
-    interrupts_raise,
-    raise_if_interrupted,
     resume_state,
 )
 from seqlab.train.errors import Interrupted
+from seqlab.train.interrupts import interrupts_raise, raise_if_interrupted
 
 REPO = Path(__file__).resolve().parents[1]
 # shuffling, dropout (input and recurrent) and early stopping all on: every piece of state must survive a resume

@@ -15,13 +15,10 @@ import logging
 import os
 import random
 import re
-import signal
-import threading
 import zipfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, List, Optional
 
 import keras
 import numpy as np
@@ -30,7 +27,7 @@ from omegaconf import OmegaConf
 from ..config import ConfigError
 from ..config.flat import flatten
 from .callbacks import stateful
-from .errors import Interrupted
+from .interrupts import raise_if_interrupted
 from .outputs import atomic_write
 
 log = logging.getLogger(__name__)
@@ -294,39 +291,3 @@ class Checkpointer(keras.callbacks.Callback):
             self.last_epoch = state.epoch
             self.best = state.meta["best"]  # the best among written checkpoints, so pruning keeps a real file
         return self.last_path
-
-
-_received: List[List[int]] = []  # per active interrupts_raise(): the signals received in it
-
-
-@contextmanager
-def interrupts_raise() -> Iterator[None]:
-    """While training, SIGINT and SIGTERM raise Interrupted so the run can save a checkpoint and exit.
-
-    The signal is also remembered: Python runs the handler at the next bytecode, which may lie in code called back
-    from native code (TensorFlow, a C extension) that drops the exception. `raise_if_interrupted` (at every batch
-    end, `Checkpointer`) and the end of this block raise it again, so a received signal never just vanishes."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be set from the main thread (e.g. not inside a worker)
-        return
-    received: List[int] = []
-
-    def handler(signum, frame):
-        received.append(signum)
-        raise Interrupted(signum)
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    _received.append(received)
-    try:
-        yield
-        raise_if_interrupted()
-    finally:
-        _received.remove(received)
-        for s, h in previous.items():
-            signal.signal(s, h)
-
-
-def raise_if_interrupted() -> None:
-    """Raise Interrupted for a signal received while training whose first Interrupted was dropped on the way."""
-    if _received and _received[-1]:
-        raise Interrupted(_received[-1][0])

@@ -132,6 +132,9 @@ class Prepared:
     def __iter__(self):
         return iter((self.splits, self.spec, self.model))
 
+    def __getitem__(self, i):  # prepared[2] is the model, as when Prepared was a 3-tuple
+        return (self.splits, self.spec, self.model)[i]
+
 
 def prepare(cfg: DictConfig) -> Prepared:
     """Validate, seed, load data, build and compile the model: everything before the first step."""
@@ -228,9 +231,10 @@ def fit(prepared: Prepared, cfg: DictConfig, callbacks: RunCallbacks,
     every start-up check has passed (the checkpoint restored), right before the first step."""
     import tensorflow as tf
 
-    from .checkpoint import interrupts_raise, replay_end, restore_model
+    from .checkpoint import replay_end, restore_model
     from .diagnose import NonFiniteLoss, check_data, diagnose_divergence
     from .distribute import peers_watched, weights_digest
+    from .interrupts import interrupts_raise
 
     splits, spec, model = prepared
     tcfg, state, cbs = cfg.trainer, callbacks.state, callbacks
