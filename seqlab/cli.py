@@ -69,47 +69,6 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
-def summary(result) -> str:
-    """The final console summary: test metrics beside the naive baseline, and the run directory."""
-    m = result.metrics
-    lines = [f"\n{m['model']} on {m['dataset']} ({m['task']}, {m['params']:,} params, {m['epochs']} epochs, "
-             f"best epoch {m['best_epoch']}, {m['train_seconds']:.1f} s, {m['samples_per_second']} samples/s)",
-             f"  {'metric':<10} {'test':>10} {'baseline':>10}   baseline = {m['baseline_name']}"]
-    for k, v in m["test"].items():
-        b = m["baseline"].get(k)
-        lines.append(f"  {k:<10} {v:>10.4f} {'' if b is None else f'{b:>10.4f}'}")
-    original = m.get("test_original_units")
-    if original:
-        lines.append(f"  in original units: mse {original['mse']:.5g}, mae {original['mae']:.5g}")
-    report = m.get("classification")
-    if report:
-        extra = [f"macro F1 {report['macro_f1']:.4f}"] if "macro_f1" in report else []
-        extra += [f"ROC AUC {report['roc_auc']:.4f}"] if report.get("roc_auc") is not None else []
-        lines.append("  " + ", ".join(extra) + " (per class: metrics.json, classification)")
-    data = m.get("data") or {}
-    if data.get("features"):
-        lines.append(f"  features: {', '.join(data['features'])}; targets: {', '.join(data.get('targets', []))}"
-                     + (f"; not used: {', '.join(data['unused_columns'])}" if data.get("unused_columns") else ""))
-    if "diagnosis" in m:
-        d = m["diagnosis"]
-        lines.append(f"  diagnosis: {d.get('verdict')} - {d.get('advice', '')}")
-        if d.get("message"):  # a run that loses to its baseline: by how much, and why
-            lines.append(f"    {d['message']}")
-    lines.append(f"  run directory: {result.run_dir}")
-    return "\n".join(lines)
-
-
-def diverged_text(e) -> str:
-    """What to print when training diverged: where, the diagnosis and what to try."""
-    where, d = e.metrics.get("diverged", {}), e.diagnosis
-    at = f"batch {where['batch']}" if where.get("batch") else "the end (validation)"
-    return "\n".join([f"error: training diverged in epoch {where.get('epoch')} at {at}, step {where.get('step')}: "
-                      f"{where.get('metric', 'loss')} {where.get('loss')}",
-                      f"  diagnosis: {d.get('verdict')} - {d.get('message', '')}",
-                      f"  advice: {d.get('advice', '')}",
-                      f"  run directory: {e.run_dir} (metrics.json has status: diverged)"])
-
-
 def interrupted_text(e, out_dir: Path) -> str:
     """What to print on SIGINT/SIGTERM: the checkpoint and the command that resumes from it."""
     from hydra.core.hydra_config import HydraConfig
@@ -122,12 +81,17 @@ def interrupted_text(e, out_dir: Path) -> str:
             f"  resume with: {cmd}")
 
 
-def fail(message: str, code: int) -> NoReturn:
-    """Exit with `message` on stderr (no traceback) and in the job's log file (`<run dir>/cli.log`), if one is open."""
-    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, message.strip(), None, None)
-    for handler in logging.getLogger().handlers:  # the file only: the console gets the message once, on stderr
+def _to_log_file(text: str) -> None:
+    """`text` into the job's log file (`<run dir>/cli.log`) only, if one is open: the console gets it once."""
+    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, text.strip(), None, None)
+    for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
             handler.handle(record)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Exit with `message` on stderr (no traceback) and in the job's log file, if one is open."""
+    _to_log_file(message)
     print(message, file=sys.stderr)
     sys.exit(code)
 
@@ -165,6 +129,7 @@ def task(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
     from . import rundir
+    from .train.console import diverged_text, summary
     from .train.errors import Diverged, Interrupted
 
     hydra_cfg = HydraConfig.get()
@@ -217,11 +182,7 @@ def _failed(e: Exception, out_dir: Path) -> NoReturn:
 
     from .train.errors import stage_of
 
-    trace = "".join(traceback.format_exception(type(e), e, e.__traceback__))
-    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, trace.strip(), None, None)
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler, logging.FileHandler):
-            handler.handle(record)
+    _to_log_file("".join(traceback.format_exception(type(e), e, e.__traceback__)))
     stage = stage_of(e)
     where = f" in stage {stage}" if stage else ""
     recorded = "; metrics.json has status: failed" if (out_dir / "metrics.json").is_file() else ""
