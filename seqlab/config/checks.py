@@ -162,14 +162,14 @@ def _check_trainer(cfg: DictConfig) -> None:
     if fraction is not None:
         check(0 < fraction <= 1, "trainer.batch_fraction", "a fraction in (0, 1] of the training examples, or null",
               fraction)
-        check(t.get("distribute", "none") == "none", "trainer.batch_fraction",
+        check(t.distribute == "none", "trainer.batch_fraction",
               "null with trainer.distribute (the global batch must be known before the data load on every worker)",
               fraction)
-    jit = t.get("jit_compile", "auto")
+    jit = t.jit_compile
     check(jit == "auto" or isinstance(jit, bool), "trainer.jit_compile", "true, false or auto", jit)
     check(not (jit is True and cfg.get("deterministic")), "trainer.jit_compile",
           "false or auto with deterministic=true (TensorFlow has no deterministic XLA)", jit)
-    shards = t.get("cpu_shards", "auto")
+    shards = t.cpu_shards
     check(shards == "auto" or (isinstance(shards, int) and not isinstance(shards, bool) and shards >= 1),
           "trainer.cpu_shards", "auto or a number of row groups >= 1 (1 = off)", shards)
     positive(t.checkpoint, "trainer.checkpoint", "every", allow_zero=True)
@@ -192,7 +192,7 @@ def _check_distribute(cfg: DictConfig) -> None:
     positive(t.cluster, "trainer.cluster", "timeout_s")
     if t.distribute == "none":
         return
-    check(t.get("jit_compile", "auto") is not True, "trainer.jit_compile",
+    check(t.jit_compile is not True, "trainer.jit_compile",
           f"false or auto with trainer.distribute={t.distribute} (the replicas' all-reduce runs outside XLA)",
           t.jit_compile)
     check(not t.eager, "trainer.eager", f"false with trainer.distribute={t.distribute} (strategy.run traces the step)",
@@ -248,7 +248,7 @@ def _check_across_groups(cfg: DictConfig, dataset, model) -> None:
               f"a window-forecasting dataset ({', '.join(forecasting)})", ds.name)
         check(not patch or ds.input_len % patch == 0, "model.patch",
               f"a divisor of dataset.input_len ({ds.input_len})", patch)
-    if cfg.trainer.get("loss", "auto") != "auto":
+    if cfg.trainer.loss != "auto":
         check(not dataset.has("classification"), "trainer.loss",
               f"auto for dataset={ds.name} (classes: the loss follows from the labels; "
               f"{', '.join(REGRESSION_LOSSES)} are for regression)", cfg.trainer.loss, ["auto"])

@@ -20,7 +20,7 @@ def check_lstsq(cfg) -> None:
     check(not entry(cfg, "dataset").has("classification") and not entry(cfg, "dataset").has("text"), "dataset",
           "a regression dataset with trainer=lstsq (it solves the mean squared error; classes need trainer=fit)",
           cfg.dataset.name)
-    check(t.get("loss", "auto") in ("auto", "mse"), "trainer.loss",
+    check(t.loss in ("auto", "mse"), "trainer.loss",
           "mse with trainer=lstsq (the least-squares solution is the minimum of the mean squared error only)",
           t.get("loss"), ["auto", "mse"])
     check(t.epochs == 1, "trainer.epochs", "1 with trainer=lstsq (one exact solve; another pass gives the same "
@@ -29,7 +29,7 @@ def check_lstsq(cfg) -> None:
                        ("adversarial", r.get("adversarial"))):
         check(not value, f"regularizer.{key}", "0 with trainer=lstsq (the exact solution has no training noise; "
               "regularizer.l2 makes it ridge regression)", value)
-    check(t.get("distribute", "none") == "none", "trainer.distribute",
+    check(t.distribute == "none", "trainer.distribute",
           "none with trainer=lstsq (one pass on one device)", t.get("distribute"), ["none"])
     check(cfg.sweep.name == "none", "sweep", "none with trainer=lstsq (choose regularizer.l2 with a Hydra multirun: "
           "-m regularizer.l2=0,1e-5,1e-4)", cfg.sweep.name, ["none"])
