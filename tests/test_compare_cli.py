@@ -1,9 +1,8 @@
-"""End to end (slow): the comparison printed at the end of a multirun, and docs/COMPARE.md's commands as written
-(with tiny overrides appended and fewer seeds)."""
+"""End to end (slow): the comparison printed at the end of a multirun (docs/COMPARE.md's commands run in
+tests/test_doc_commands.py)."""
 
 import os
 import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -41,37 +40,3 @@ def test_a_multirun_prints_its_comparison_at_the_end(tmp_path):
     assert "3 paired seeds" in out
     for name in ("compare.csv", "compare_pairs.csv", "compare.md", "compare.png"):
         assert (tmp_path / "mr" / name).is_file(), name
-
-
-def _commands(doc: Path):
-    """The ```bash blocks' commands of a doc page, in order."""
-    text = doc.read_text()
-    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
-        for line in block.replace("\\\n", " ").splitlines():
-            if line.strip() and not line.lstrip().startswith("#"):
-                yield line.strip()
-
-
-@pytest.mark.slow
-def test_the_compare_page_commands_run(tmp_path):
-    if not (Path(_env()["SEQLAB_DATA_DIR"]) / "ETTh1.csv.gz").exists():
-        pytest.skip("ETTh1 not in SEQLAB_DATA_DIR (../shared/datasets)")
-    ran = 0
-    for line in _commands(REPO / "docs" / "COMPARE.md"):
-        words = shlex.split(line)
-        if words[:3] == ["python", "-m", "seqlab"]:
-            words = [sys.executable] + words[1:]
-            words = [re.sub(r"^seed=0,1,2,3,4$", "seed=0,1", w) for w in words]  # two seeds: a tiny pairing
-            words = [re.sub(r"^model=simplernn,lstm,gru,conv1d$", "model=gru,conv1d", w) for w in words]
-            words = [re.sub(r"^sweep\.max_trials=\d+$", "sweep.max_trials=2", w) for w in words]
-            words = [re.sub(r"^sweep\.confirm_seeds=\d+$", "sweep.confirm_seeds=2", w) for w in words]
-            words += TINY
-        elif words[0] == "seqlab":
-            words = [sys.executable, "-m", "seqlab"] + words[1:]
-        else:
-            continue
-        done = subprocess.run(words, capture_output=True, text=True, cwd=tmp_path, env=_env())
-        assert done.returncode == 0, (line, done.stderr[-3000:])
-        assert "Traceback" not in done.stderr
-        ran += 1
-    assert ran >= 4
