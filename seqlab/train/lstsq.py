@@ -60,10 +60,8 @@ def train(model: keras.Model, splits, tcfg, callbacks: List[keras.callbacks.Call
     """Solve, then report the one epoch (training and validation metrics of the solution) to the callbacks."""
     from ..config import config_error
 
-    names = {layer.name for layer in model.layers}
-    if "head" not in names or "flatten" not in names:
-        raise config_error("trainer", f"fit or tape for model {model.name} (lstsq solves model=linear's head)",
-                           "lstsq", ["fit", "tape"])
+    # the model is one whose registry entry has the least_squares capability (trainers.check_lstsq, before
+    # TensorFlow); only the task of a custom dataset is known this late
     if not isinstance(model.loss, keras.losses.MeanSquaredError):  # a custom dataset's task is known only now
         raise config_error("trainer", "fit or tape for a model trained on "
                            f"{getattr(model.loss, 'name', model.loss)} (lstsq solves the mean squared error)",
