@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -18,24 +18,43 @@ def _pyplot():
     return plt
 
 
+def _clock_times(times: Sequence) -> np.ndarray:
+    """Timestamps as naive datetime64 (a time zone's wall-clock times kept), which matplotlib draws as dates."""
+    import pandas as pd
+
+    index = pd.DatetimeIndex(times)
+    return (index.tz_localize(None) if index.tz is not None else index).to_numpy()
+
+
 def forecast_figure(history: np.ndarray, forecast: np.ndarray, names: Sequence[str],
-                    truth: Optional[np.ndarray] = None, title: str = "", max_panels: int = 7):
-    """One panel per target: history (L, t), then forecast (H, t) and, when known, the truth (H, t)."""
+                    truth: Optional[np.ndarray] = None, title: str = "", max_panels: int = 7,
+                    times: Optional[Tuple[Sequence, Sequence]] = None):
+    """One panel per target: history (L, t), then forecast (H, t) and, when known, the truth (H, t).
+
+    The x-axis is steps (0 = the last input row), or with `times` = (L history timestamps, H forecast
+    timestamps) the timestamps themselves."""
     plt = _pyplot()
     k = min(len(names), max_panels)
     fig, axes = plt.subplots(k, 1, figsize=(9, 1.9 * k + 0.6), sharex=True, squeeze=False)
     L, H = len(history), len(forecast)
-    past, future = np.arange(-L + 1, 1), np.arange(1, H + 1)
+    if times is not None:
+        past, future = (_clock_times(t) for t in times)
+        cut, xlabel = past[-1] + (future[0] - past[-1]) / 2, "time"
+    else:
+        past, future = np.arange(-L + 1, 1), np.arange(1, H + 1)
+        cut, xlabel = 0.5, "step (0 = last input row)"
     for j, ax in enumerate(axes[:, 0]):
         ax.plot(past, history[:, j], color="0.45", lw=1, label="history")
         if truth is not None:
             ax.plot(future, truth[:, j], color="tab:green", lw=1.2, label="actual")
         ax.plot(future, forecast[:, j], color="tab:orange", lw=1.2, label="forecast")
-        ax.axvline(0.5, color="0.8", lw=0.8)
+        ax.axvline(cut, color="0.8", lw=0.8)
         ax.set_ylabel(str(names[j]), fontsize=8)
         ax.tick_params(labelsize=7)
     axes[0, 0].legend(fontsize=7, loc="upper left", ncol=3)
-    axes[-1, 0].set_xlabel("step (0 = last input row)", fontsize=8)
+    axes[-1, 0].set_xlabel(xlabel, fontsize=8)
+    if times is not None:
+        fig.autofmt_xdate()
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()

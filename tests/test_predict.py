@@ -101,6 +101,32 @@ def test_predict_cli_writes_forecast_metrics_and_plot(series_run, tmp_path, caps
     assert "rows/s" in capsys.readouterr().out
 
 
+def test_predict_plot_x_axis_is_the_inputs_timestamps_for_a_run_with_a_time_column(series_run, tmp_path,
+                                                                                   monkeypatch):
+    from seqlab import plots
+    from seqlab.cli import main
+
+    tmp, frame, _, _ = series_run
+    figures = []
+    monkeypatch.setattr(plots, "save_png", lambda fig, path: figures.append(fig))
+    frame.tail(60).to_csv(tmp_path / "new.csv", index=False)
+    frame.tail(60).drop(columns=["date"]).to_csv(tmp_path / "untimed.csv", index=False)
+    for name in ("new.csv", "untimed.csv"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["predict", str(tmp / "run"), str(tmp_path / name), "--output", str(tmp_path / f"{name}.out.csv"),
+                  "--plot", str(tmp_path / "p.png")])
+        assert exit_.value.code == 0
+    timed, untimed = (fig.axes[0] for fig in figures)
+    lines = {line.get_label(): line.get_xdata() for line in timed.lines}
+    history, forecast = lines["history"], lines["forecast"]
+    dates = pd.to_datetime(frame["date"])
+    assert list(pd.to_datetime(history)) == list(dates.tail(24))  # history at its own times
+    assert list(pd.to_datetime(forecast)) == [dates.iloc[-1] + pd.Timedelta(hours=h) for h in (1, 2, 3, 4)]
+    assert figures[0].axes[-1].get_xlabel() == "time"
+    assert list(untimed.lines[0].get_xdata()) == list(range(-23, 1))  # no timestamps in the input: steps
+    assert figures[1].axes[-1].get_xlabel() == "step (0 = last input row)"
+
+
 @pytest.mark.slow
 def test_text_round_trip_from_raw_strings(tmp_path):
     result, splits, spec = train_run(tmp_path / "run", ["dataset=text_synth", "dataset.train_size=256",

@@ -52,6 +52,7 @@ def inference_info(cfg, splits, spec) -> Dict[str, Any]:
                    input_len=int(spec.input_shape[0]), horizon=int(spec.output_shape[0]),
                    time_column=artifacts.get("time_column", dcfg.get("time_column")),
                    time_unit=dcfg.get("time_unit"), time_format=dcfg.get("time_format"),
+                   time_step=(info.get("time") or {}).get("time_step"),  # the training rows' usual step
                    dialect=info.get("dialect"),
                    normalization={"mean": norm["mean"], "std": norm["std"]} if norm else None)
     elif spec.task != "regression":

@@ -84,6 +84,12 @@ class SeriesPredictor(Predictor):
             raise config_error("INPUT", f"at least input_len = {self.input_len} rows of history", f"{len(x)} rows")
         return x, y, times
 
+    def time_step(self, times: pd.Series) -> pd.Timedelta:
+        """The run's time step (its training rows' usual step); for runs saved without it, the input's median."""
+        if self.meta.get("time_step"):
+            return pd.Timedelta(self.meta["time_step"])
+        return times.diff().median() if len(times) > 1 else pd.Timedelta(0)
+
     def forecast(self, frame: pd.DataFrame, rolling: bool = False, stride: int = 1,
                  ignore_extra: bool = False) -> pd.DataFrame:
         """The next `horizon` steps after the input's end, or (`rolling`) after every window's end.
@@ -100,8 +106,7 @@ class SeriesPredictor(Predictor):
         step = np.tile(np.arange(1, H + 1), len(starts))
         out = pd.DataFrame({"origin": frame.index.to_numpy()[origin], "step": step})
         if times is not None:
-            freq = times.diff().median() if len(times) > 1 else pd.Timedelta(0)
-            out["time"] = times.iloc[origin].reset_index(drop=True) + pd.Series(step) * freq  # tz-aware too
+            out["time"] = times.iloc[origin].reset_index(drop=True) + pd.Series(step) * self.time_step(times)
         flat = pred.reshape(-1, len(self.targets))
         for j, name in enumerate(self.targets):
             out[name] = flat[:, j]

@@ -100,11 +100,13 @@ def _series(pred, args) -> Tuple[pd.DataFrame, Optional[dict], int]:
     out = pred.forecast(frame, rolling=args.rolling, stride=args.stride or 1, ignore_extra=args.ignore_extra)
     metrics = pred.evaluate(frame, ignore_extra=args.ignore_extra)
     if args.plot:
-        x, y, _ = pred.columns(frame, args.ignore_extra)
+        x, y, times = pred.columns(frame, args.ignore_extra)
         last = out[out["origin"] == out["origin"].iloc[-1]]
         history = y[-pred.input_len:] if y is not None else x[-pred.input_len:, [pred.features.index(t)
                                                                               for t in pred.targets]]
-        plots.save_png(plots.forecast_figure(history, last[pred.targets].to_numpy(), pred.targets,
+        # the input's own timestamps, the forecast's at the run's time step after them (runs with a time column)
+        axis = None if times is None else (times.iloc[-pred.input_len:], last["time"])
+        plots.save_png(plots.forecast_figure(history, last[pred.targets].to_numpy(), pred.targets, times=axis,
                                              title=f"{args.run_dir}: forecast after row {last['origin'].iloc[0]}"),
                        args.plot)
     return out, metrics, len(frame)
