@@ -12,6 +12,9 @@ disable_op_determinism      (the public API turns op determinism on, never off: 
 tensorflow_runtime_started  tensorflow.python.eager.context._context._context_handle
                             (TensorFlow runs in this process: forking a trial is no longer safe)
 all_layers                  keras.Model._flatten_layers (every nested layer: dropout / batch-norm anywhere inside)
+seed_generators             Layer._seed_generators (the SeedGenerators a layer owns: it may draw random numbers)
+dropout_rnn_cell            keras.src.layers.rnn.dropout_rnn_cell.DropoutRNNCell (the mixin of every Keras RNN cell
+                            with dropout / recurrent_dropout, ConvLSTM's included)
 detach_strategy,            keras Model._distribute_strategy (multi_worker: the chief evaluates and predicts
 model_strategy              alone, outside the strategy's collectives)
 replace_steps               Model.train_step / test_step / predict_step set on the instance (trainer.cpu_shards)
@@ -63,6 +66,17 @@ def all_layers(model: Any) -> List[Any]:
     if not hasattr(model, "_flatten_layers"):
         return list(model.layers)
     return list(model._flatten_layers(include_self=False, recursive=True))
+
+
+def seed_generators(layer: Any) -> List[Any]:
+    """The keras.random.SeedGenerators `layer` itself owns (Keras tracks them per layer; nested layers' not)."""
+    return list(getattr(layer, "_seed_generators", None) or [])
+
+
+def dropout_rnn_cell() -> type:
+    from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
+    return DropoutRNNCell
 
 
 def detach_strategy(model: Any) -> None:

@@ -65,6 +65,34 @@ def test_the_groups_run_only_where_they_cannot_interfere(monkeypatch, caplog):
     assert shards.plan("auto", True, plain) == 1
 
 
+class _Noise(keras.layers.Layer):
+    """A user's layer that declares whether it draws random numbers in training (the layer protocol)."""
+
+    def __init__(self, random: bool, **kw):
+        super().__init__(**kw)
+        self.random, self.rate = random, 0.5  # a `rate` of its own meaning (not a dropout rate)
+        self.seed_generator = keras.random.SeedGenerator(1)
+
+    @property
+    def random_in_training(self):
+        return self.random
+
+    def call(self, x, training=False):
+        return x
+
+
+def test_random_layers_are_known_by_their_declaration_or_keras_class_not_attribute_names():
+    dropout = ["random layers in training (dropout)"]
+    assert shards.reasons_not_to_shard(_model(keras.layers.LSTM(4), _Noise(True))) == dropout
+    assert shards.reasons_not_to_shard(_model(keras.layers.LSTM(4), _Noise(False))) == []  # its rate is no dropout
+    assert shards.reasons_not_to_shard(_model(keras.layers.LSTM(4), keras.layers.GaussianNoise(0.1))) == dropout
+    assert shards.reasons_not_to_shard(_model(keras.layers.LSTM(4), keras.layers.GaussianNoise(0.0))) == []
+    assert shards.reasons_not_to_shard(_model(keras.layers.SpatialDropout1D(0.2), keras.layers.LSTM(4))) == dropout
+    conv = keras.Sequential([keras.Input((5, 4, 3)), keras.layers.ConvLSTM1D(2, 3, dropout=0.2),
+                             keras.layers.Flatten(), keras.layers.Dense(1)])
+    assert shards.reasons_not_to_shard(conv) == dropout  # ConvLSTM's cell: Keras' dropout RNN cell
+
+
 def test_uneven_groups_cover_the_batch():
     sizes = shards._sizes(tf.constant(37), 2).numpy().tolist()
     assert sizes == [19, 18]

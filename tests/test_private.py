@@ -95,6 +95,17 @@ def test_op_determinism_switches_on_and_back_off():
     assert private.op_determinism_enabled() is False
 
 
+def test_seed_generators_are_a_layers_own_and_keras_rnn_cells_share_the_dropout_mixin():
+    import keras
+
+    assert len(private.seed_generators(keras.layers.Dropout(0.5))) == 1
+    assert private.seed_generators(keras.layers.Dense(2)) == []
+    assert private.seed_generators(keras.layers.LSTM(2, dropout=0.5)) == []  # its cell owns it
+    cells = [keras.layers.LSTMCell(2), keras.layers.GRUCell(2), keras.layers.SimpleRNNCell(2),
+             keras.layers.ConvLSTM1D(2, 3).cell]
+    assert all(isinstance(c, private.dropout_rnn_cell()) and private.seed_generators(c) for c in cells)
+
+
 def test_tensorflow_runtime_started_is_a_bool_and_true_once_an_op_ran():
     import tensorflow as tf
 

@@ -10,8 +10,9 @@ them once, in its own XLA program: the same update as one XLA step on the whole 
 order. Evaluation and prediction run the groups' forward passes the same way.
 
 Only for steps where the groups cannot interfere (`reasons_not_to_shard`): no random layers in training
-(dropout: the groups would draw their masks from one seed state at once), no batch-norm statistics, no loss
-hooks, no model class with its own train/test/predict step, no tf.distribute strategy, no GPU.
+(dropout: the groups would draw their masks from one seed state at once; `random_in_training` says which), no
+batch-norm statistics, no loss hooks, no model class with its own train/test/predict step, no tf.distribute
+strategy, no GPU.
 `trainer.cpu_shards=auto` uses it where XLA would be used on a CPU-only machine with 2+ cores, one group per core
 but no group under MIN_ROWS rows of a full batch; `N` forces N groups, 1 turns it off.
 """
@@ -34,11 +35,34 @@ def cpu_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _stochastic(layer) -> bool:
-    """Whether the layer draws random numbers in training (dropout, noise): it then owns a live seed generator."""
-    if getattr(layer, "seed_generator", None) is None:
+def _random_settings():
+    """Keras' layers that draw random numbers in training -> their documented arguments that switch it on (> 0)."""
+    from keras import layers
+
+    from ..private import dropout_rnn_cell
+
+    return ((layers.Dropout, ("rate",)),  # SpatialDropout1D/2D/3D too (subclasses)
+            (layers.GaussianDropout, ("rate",)), (layers.AlphaDropout, ("rate",)),
+            (layers.GaussianNoise, ("stddev",)),
+            (dropout_rnn_cell(), ("dropout", "recurrent_dropout")))  # LSTMCell, GRUCell, SimpleRNNCell, ConvLSTM's
+
+
+def random_in_training(layer) -> bool:
+    """Whether `layer` draws random numbers in training (dropout, noise).
+
+    The layer protocol: a layer (seqlab's, a user's) that defines `random_in_training` answers itself; Keras'
+    random layers answer by their rate arguments (`_random_settings`); a layer that owns no SeedGenerator draws
+    none; any other one that owns one is taken as random (the ordinary step: never a wrong sharded one)."""
+    from ..private import seed_generators
+
+    if getattr(type(layer), "random_in_training", None) is not None:
+        return bool(layer.random_in_training)
+    if not seed_generators(layer):
         return False
-    return any((getattr(layer, key, 0) or 0) > 0 for key in ("rate", "dropout", "recurrent_dropout", "stddev"))
+    for kinds, args in _random_settings():
+        if isinstance(layer, kinds):
+            return any(getattr(layer, arg) > 0 for arg in args)
+    return True
 
 
 def reasons_not_to_shard(model, distributed: bool = False) -> List[str]:
@@ -51,8 +75,8 @@ def reasons_not_to_shard(model, distributed: bool = False) -> List[str]:
     from ..private import all_layers
 
     layers = all_layers(model)
-    cells = [getattr(layer, "cell", None) for layer in layers]
-    if any(_stochastic(obj) for obj in layers + [c for c in cells if c is not None]):
+    cells = [layer.cell for layer in layers if isinstance(layer, keras.layers.RNN)]
+    if any(random_in_training(obj) for obj in layers + cells):
         reasons.append("random layers in training (dropout)")
     if any(isinstance(layer, keras.layers.BatchNormalization) for layer in layers):
         reasons.append("batch-norm statistics")
