@@ -78,6 +78,28 @@ def test_lstsq_matches_numpy_on_the_nlinear_rows(tmp_path):
     np.testing.assert_allclose(bias, expected[-1], atol=2e-4)
 
 
+@pytest.mark.parametrize("mode", ["last", "revin"])
+def test_head_problem_follows_the_models_structure_not_its_layer_names(mode):
+    """A RevIN / NLinear model whose layers carry other names: the rows reproduce its squared error exactly."""
+    import keras
+
+    from seqlab.models.layers import FoldChannels, UnfoldChannels, WindowDenorm, WindowNorm
+    from seqlab.models.linear import head_layer, head_problem
+
+    inp = keras.Input((16, 2))
+    x, loc, scale = WindowNorm(mode, name="n")(inp)
+    x = keras.layers.Flatten(name="fl")(FoldChannels(name="f")(x))
+    out = UnfoldChannels(2, name="u")(keras.layers.Dense(4, name="d")(x))
+    model = keras.Model(inp, WindowDenorm(None, name="dn")([out, loc, scale]))
+    rng = np.random.default_rng(0)
+    xs, ys = rng.normal(3, 2, (8, 16, 2)).astype(np.float32), rng.normal(3, 2, (8, 4, 2)).astype(np.float32)
+    features, targets, weights = head_problem(model)(xs, ys)
+    kernel, bias = head_layer(model).get_weights()
+    assert head_layer(model).name == "d" and features.shape == (16, 16) and targets.shape == (16, 4)
+    rows_error = np.sum(weights * (features @ kernel + bias - targets) ** 2)
+    np.testing.assert_allclose(rows_error, np.sum((np.asarray(model(xs), np.float64) - ys) ** 2), rtol=1e-4)
+
+
 def test_lstsq_run_writes_one_epoch_and_resumes_to_the_same_weights(tmp_path):
     overrides = ["experiment=ett_linear"] + _series(tmp_path) + ["trainer.verbose=0"]
     first = run(compose(overrides), tmp_path / "run")

@@ -55,6 +55,24 @@ REGISTRIES["model"].add("linear", LinearConfig, target="seqlab.models.linear:bui
                         capabilities={"masks_padding", "window_options", "least_squares"})
 
 
+def _only(model, kind):
+    """The model's one layer of class `kind` (None without one): the structure build() made, whatever its names."""
+    found = [layer for layer in model.layers if isinstance(layer, kind)]
+    if len(found) > 1:
+        raise ValueError(f"{model.name}: {len(found)} {kind.__name__} layers, a linear model has at most one")
+    return found[0] if found else None
+
+
+def head_layer(model):
+    """The linear model's head: its one Dense layer (the kernel and bias trainer=lstsq solves for)."""
+    import keras
+
+    head = _only(model, keras.layers.Dense)
+    if head is None:
+        raise ValueError(f"{model.name}: no Dense head, not a model=linear model")
+    return head
+
+
 def head_problem(model):
     """For trainer=lstsq: a function (x, y) -> (features, targets, weights) in float64 such that the model's squared
     error on (x, y) is sum(weights * (features @ kernel + bias - targets) ** 2) over the head's rows.
@@ -65,12 +83,12 @@ def head_problem(model):
     import keras
     import numpy as np
 
-    names = {layer.name for layer in model.layers}
-    norm = "window_norm" in names
-    probe = keras.Model(model.inputs, [model.get_layer("head").input]
-                        + (list(model.get_layer("window_norm").output[1:]) if norm else []))
-    channels = model.get_layer("window_denorm").channels if norm else None
-    folded = "fold_channels" in names
+    from .layers import FoldChannels, WindowDenorm, WindowNorm
+
+    norm = _only(model, WindowNorm)
+    probe = keras.Model(model.inputs, [head_layer(model).input] + (list(norm.output[1:]) if norm is not None else []))
+    channels = _only(model, WindowDenorm).channels if norm is not None else None
+    folded = _only(model, FoldChannels) is not None
 
     def rows(x, y):
         out = probe(x, training=False)
@@ -78,7 +96,7 @@ def head_problem(model):
         features = np.asarray(out[0], np.float64)
         y = np.asarray(y, np.float64)  # (batch, horizon, targets)
         scale = np.ones((len(y), 1, y.shape[-1]))
-        if norm:
+        if norm is not None:
             loc, scale = (np.asarray(v, np.float64) for v in out[1:])  # (batch, 1, inputs)
             if channels is not None:
                 loc, scale = loc[..., channels], scale[..., channels]

@@ -24,10 +24,10 @@ MAX_GRAM_BYTES = 4 * 2**30  # the float64 normal-equation matrix; past this, ref
 def solve(model: keras.Model, split, l2: float) -> Dict[str, float]:
     """Set the head's kernel and bias to the (ridge) least-squares solution on `split`; returns what it did."""
     from ..config import config_error
-    from ..models.linear import head_problem
+    from ..models.linear import head_layer, head_problem
 
     rows = head_problem(model)
-    head = model.get_layer("head")
+    head = head_layer(model)
     features = int(head.input.shape[-1])
     size = (features + 1) ** 2 * 8
     if size > MAX_GRAM_BYTES:  # e.g. 720 steps x 321 channels flattened: a 400 GB matrix
@@ -59,6 +59,7 @@ def train(model: keras.Model, splits, tcfg, callbacks: List[keras.callbacks.Call
           initial_epoch: int = 0, placement=None) -> Dict[str, List[float]]:
     """Solve, then report the one epoch (training and validation metrics of the solution) to the callbacks."""
     from ..config import config_error
+    from ..models.linear import head_layer
 
     # the model is one whose registry entry has the least_squares capability (trainers.check_lstsq, before
     # TensorFlow); only the task of a custom dataset is known this late
@@ -76,7 +77,7 @@ def train(model: keras.Model, splits, tcfg, callbacks: List[keras.callbacks.Call
     cbs.on_train_begin()
     cbs.on_epoch_begin(0)
     start = time.perf_counter()
-    regularizer = model.get_layer("head").kernel_regularizer  # regularizer.l2 (None without it)
+    regularizer = head_layer(model).kernel_regularizer  # regularizer.l2 (None without it)
     done = solve(model, splits.train, float(regularizer.l2) if regularizer is not None else 0.0)
     log.info("trainer=lstsq: %d rows x %d features -> %d outputs (rank %d) solved in %.2f s", done["rows"],
              done["features"], done["outputs"], done["rank"], time.perf_counter() - start)
