@@ -42,7 +42,7 @@ def backbone(model_cfg, reg_cfg, x):
 
     for i in range(model_cfg.layers):
         _fits(model_cfg, i, x.shape[1])
-        norm = model_cfg.get("batch_norm", False)
+        norm = model_cfg.batch_norm
         x = keras.layers.Conv1D(
             per_layer(model_cfg, "filters", i),
             per_layer(model_cfg, "kernel_size", i),

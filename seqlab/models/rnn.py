@@ -39,7 +39,7 @@ def backbone(model_cfg, reg_cfg, x):
 
     from .blocks import l2, pool
 
-    cell = _layer_class(model_cfg.name, model_cfg.get("loop", "keras"))
+    cell = _layer_class(model_cfg.name, model_cfg.loop)
     _log_no_cudnn(model_cfg, reg_cfg)
     pooled = model_cfg.pooling in ("average", "max")
     x = _embed_patches(model_cfg, reg_cfg, x)

@@ -59,7 +59,7 @@ def configure_devices(tcfg) -> None:
     import tensorflow as tf
 
     n = tcfg.get("replicas")
-    if tcfg.get("distribute", "none") != "mirrored" or not n or tf.config.list_physical_devices("GPU"):
+    if tcfg.distribute != "mirrored" or not n or tf.config.list_physical_devices("GPU"):
         return
     cpus = tf.config.list_physical_devices("CPU")
     try:
@@ -74,7 +74,7 @@ def configure_devices(tcfg) -> None:
 
 def place(tcfg) -> Placement:
     """Create the strategy of `trainer.distribute` (after `configure_devices`); returns its Placement."""
-    kind = tcfg.get("distribute", "none")
+    kind = tcfg.distribute
     if kind == "none":
         return Placement()
     import tensorflow as tf
@@ -120,7 +120,7 @@ def _warn_exposure(cluster) -> None:
 
 def scaled_lr(tcfg, replicas: int) -> float:
     """trainer.lr under trainer.lr_scaling: `linear` multiplies it by the replicas in sync (Goyal et al. 2017)."""
-    return float(tcfg.lr) * (replicas if tcfg.get("lr_scaling", "none") == "linear" else 1)
+    return float(tcfg.lr) * (replicas if tcfg.lr_scaling == "linear" else 1)
 
 
 # --------------------------------------------------------------------------- data and loss

@@ -81,7 +81,7 @@ def compile_model(model, tcfg, spec, steps_per_epoch: int, deterministic: bool =
     from .shards import plan as plan_shards
 
     _, _, loss_name = head_for(spec)
-    chosen = tcfg.get("loss", "auto")
+    chosen = tcfg.loss
     if chosen != "auto":
         if spec.task != "regression":  # a custom dataset's task is known only now, before any step
             raise config_error("trainer.loss", f"auto for a {spec.task} task (the loss follows from the labels)",
@@ -101,9 +101,9 @@ def compile_model(model, tcfg, spec, steps_per_epoch: int, deterministic: bool =
         tcfg = OmegaConf.merge(tcfg, {"lr": scaled_lr(tcfg, replicas)})
         log.info("trainer.lr_scaling=linear: lr %g x %d replicas = %g", tcfg.lr / replicas, replicas, tcfg.lr)
     distributed = placement.strategy is not None
-    jit = resolve_jit_compile(tcfg.get("jit_compile", "auto"), model, deterministic, steps_per_epoch * tcfg.epochs,
+    jit = resolve_jit_compile(tcfg.jit_compile, model, deterministic, steps_per_epoch * tcfg.epochs,
                               distributed)
-    shards = 1 if tcfg.eager else plan_shards(tcfg.get("cpu_shards", "auto"), jit, model, tcfg.batch_size,
+    shards = 1 if tcfg.eager else plan_shards(tcfg.cpu_shards, jit, model, tcfg.batch_size,
                                                   distributed)
     # sharded: each row group is its own XLA program; the step around them must not fuse them into one
     model.compile(optimizer=make_optimizer(tcfg, steps_per_epoch), loss=loss, metrics=metrics,
