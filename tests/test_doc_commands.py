@@ -183,7 +183,7 @@ def _make_predict_input(ws: Workspace, run: Path, name: str) -> None:
     from omegaconf import OmegaConf
 
     dcfg = OmegaConf.load(run / ".hydra" / "config.yaml").dataset
-    source = Path(dcfg.path) if dcfg.get("path") else ws.data_dir / dcfg.file
+    source = ws.cwd / dcfg.path if dcfg.get("path") else ws.data_dir / dcfg.file  # a relative path: the page's folder
     pd.read_csv(source).tail(300).to_csv(path, index=False)
 
 
