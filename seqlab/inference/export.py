@@ -223,17 +223,29 @@ def export(run_dir: Path, fmt: str, output: Optional[Path] = None, tolerance: Op
     The export is written beside its place and renamed into it only when it succeeds (and, given `tolerance`,
     passes parity): a failed export leaves nothing behind. It never replaces a run's own files, nor an earlier
     export unless `overwrite`."""
-    from . import load
-    from .artifacts import read_examples
-    from .outputs import OWN_OUTPUTS, atomic_output, check_output
+    from .outputs import OWN_OUTPUTS
 
     if fmt not in FORMATS:
         raise config_error("--format", "an export format", fmt, list(FORMATS))
     default = {"saved_model": "saved_model", "litert": "model.tflite", "onnx": "model.onnx"}[fmt]
-    if not output and Path(run_dir).is_dir():
-        (Path(run_dir) / OWN_OUTPUTS).mkdir(exist_ok=True)
-    path = check_output(output or Path(run_dir) / OWN_OUTPUTS / default, "--output", run_dir=run_dir,
-                        overwrite=overwrite, directory=fmt == "saved_model")
+    own = Path(run_dir) / OWN_OUTPUTS
+    made = not output and Path(run_dir).is_dir() and not own.exists()
+    if made:
+        own.mkdir()
+    try:
+        return _export_checked(run_dir, fmt, output or own / default, tolerance, overwrite)
+    except BaseException:
+        if made and not any(own.iterdir()):  # a failed export leaves no folder of its own behind either
+            own.rmdir()
+        raise
+
+
+def _export_checked(run_dir, fmt: str, output: Path, tolerance: Optional[float], overwrite: bool) -> Dict[str, object]:
+    from . import load
+    from .artifacts import read_examples
+    from .outputs import atomic_output, check_output
+
+    path = check_output(output, "--output", run_dir=run_dir, overwrite=overwrite, directory=fmt == "saved_model")
     pred = load(run_dir)
     raw, expected = raw_examples(pred)
     with atomic_output(path) as tmp:
