@@ -290,7 +290,7 @@ def localize(prepared: Prepared, cfg: DictConfig) -> Prepared:
     compile_model(model, cfg.trainer, spec, train_steps(model, splits.train, cfg.trainer.batch_size),
                   cfg.deterministic)
     model.set_weights(trained.get_weights())
-    return Prepared(splits, spec, model)
+    return Prepared(splits, spec, model, prepared.placement)  # still says where it trained (metrics.json)
 
 
 def evaluate(model, split, batch_size: int) -> Dict[str, float]:
