@@ -5,6 +5,12 @@ from pathlib import Path
 
 import pytest
 
+# The README's test command gives SEQLAB_DATA_DIR as a relative path (../shared/datasets): made absolute once here,
+# so that tests running seqlab from another folder (the docs-command test's workspaces) still find the data there
+# instead of trying to download it.
+if os.environ.get("SEQLAB_DATA_DIR"):
+    os.environ["SEQLAB_DATA_DIR"] = str(Path(os.environ["SEQLAB_DATA_DIR"]).resolve())
+
 # the overrides every small training run in the tests shares (import them: `from conftest import QUIET`)
 QUIET = ["trainer.verbose=0", "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"]  # no output files
 QUIET_ONE_EPOCH = QUIET + ["trainer.epochs=1"]
