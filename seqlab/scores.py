@@ -1,0 +1,74 @@
+"""Scale-free forecast scores on original values (numpy only): season inference, sMAPE and MASE as the M4
+competition defines them (Makridakis et al. 2020), and the in-sample seasonal naive scale they share with MSIS.
+
+Conventions (the M4 competition's, which neuralforecast, darts and GluonTS follow):
+- sMAPE = mean over the horizon of 200 * |y - f| / (|y| + |f|), in percent; a step where y = f = 0 counts 0.
+- MASE = mean |y - f| over the horizon / the series' in-sample seasonal naive MAE (`seasonal_scale`).
+- A dataset's score is the mean over series of each series' score over its horizon.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Optional, Union
+
+import numpy as np
+
+# time steps (seconds) whose season is known: hourly data repeats daily, daily data weekly
+_SEASON_BY_STEP = {3600: 24, 86400: 7}
+_PANDAS_ALIASES = {"h": 3600, "1h": 3600, "hourly": 3600, "d": 86400, "1d": 86400, "daily": 86400}
+
+
+def infer_season(freq_or_timedelta: Union[None, str, float, int, _dt.timedelta, np.timedelta64]) -> int:
+    """The season of a series from its time step: 24 for hourly, 7 for daily, 1 otherwise (weekly too: the M4
+    competition scores weekly data with season 1). Accepts a timedelta (datetime, numpy or pandas), a number of
+    seconds, or a frequency alias ("h", "D", "1h", "hourly", "daily"); None (no time column) gives 1."""
+    if freq_or_timedelta is None:
+        return 1
+    if isinstance(freq_or_timedelta, str):
+        seconds = _PANDAS_ALIASES.get(freq_or_timedelta.strip().lower())
+    elif isinstance(freq_or_timedelta, np.timedelta64):
+        seconds = freq_or_timedelta / np.timedelta64(1, "s")
+    elif isinstance(freq_or_timedelta, _dt.timedelta):  # pandas.Timedelta is a datetime.timedelta
+        seconds = freq_or_timedelta.total_seconds()
+    else:
+        seconds = float(freq_or_timedelta)
+    if seconds is None or not np.isfinite(seconds):
+        return 1
+    return _SEASON_BY_STEP.get(int(round(seconds)), 1) if abs(seconds - round(seconds)) < 1e-9 else 1
+
+
+def seasonal_scale(insample: np.ndarray, season: int) -> Optional[float]:
+    """Mean |y_t - y_{t-season}| over a series' training values: the MASE (and MSIS) denominator. A series with
+    no more than `season` values falls back to season 1; one with fewer than 2 values has no scale (None)."""
+    y = np.asarray(insample, np.float64).ravel()
+    y = y[np.isfinite(y)]
+    m = int(season) if len(y) > int(season) else 1
+    if m < 1 or len(y) <= m:
+        return None
+    return float(np.mean(np.abs(y[m:] - y[:-m])))
+
+
+def smape(y: np.ndarray, f: np.ndarray) -> float:
+    """Symmetric MAPE in percent (M4): mean of 200 |y - f| / (|y| + |f|) over all given values; 0/0 counts 0."""
+    y, f = np.asarray(y, np.float64), np.asarray(f, np.float64)
+    den = np.abs(y) + np.abs(f)
+    ratio = np.divide(np.abs(y - f), den, out=np.zeros(np.broadcast(y, f).shape), where=den > 0)
+    return float(200.0 * np.mean(ratio))
+
+
+def mase(y: np.ndarray, f: np.ndarray, scale: Optional[float]) -> Optional[float]:
+    """Mean absolute scaled error: mean |y - f| / scale (`seasonal_scale` of the series' training values). A zero
+    or missing scale (a constant training series) is not divided by: None, reported as such."""
+    if scale is None or not np.isfinite(scale) or scale <= 0:
+        return None
+    return float(np.mean(np.abs(np.asarray(y, np.float64) - np.asarray(f, np.float64))) / scale)
+
+
+def seasonal_naive(insample: np.ndarray, season: int, horizon: int) -> np.ndarray:
+    """The seasonal naive forecast: the last `season` values repeated over the horizon (the last value when
+    season is 1 or the series is shorter than a season)."""
+    y = np.asarray(insample, np.float64).ravel()
+    m = int(season) if len(y) >= int(season) > 0 else 1
+    last = y[len(y) - m:]
+    return last[np.arange(horizon) % m]
