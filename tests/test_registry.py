@@ -18,6 +18,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
 # what the options whose YAML leaves a key required (???) need to validate; files are written per test
 NEEDS = {
     ("dataset", "csv"): ["dataset.path={series}"],
+    ("dataset", "panel"): ["dataset.path={series}", "dataset.layout=columns"],  # columns a and b: two series
     ("dataset", "text_csv"): ["dataset.path={texts}"],
     ("dataset", "ucr"): ["dataset.train_path={ucr}", "dataset.test_path={ucr}"],
     ("dataset", "custom"): ["dataset.loader=json:loads"],

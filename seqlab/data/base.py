@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -107,21 +107,32 @@ class TokenSplit(ArraySplit):
 
 class WindowSplit(Split):
     """Sliding windows: example i reads inputs[s:s+input_len] and targets[s+input_len:s+input_len+horizon],
-    with s = starts[i]. The series is stored once; windows are gathered per batch."""
+    with s = starts[i]. The series is stored once; windows are gathered per batch.
 
-    def __init__(self, inputs: np.ndarray, targets: np.ndarray, starts: np.ndarray, input_len: int, horizon: int):
+    `panel` (a Panel, for many series stored one after another): says which series each window belongs to; a
+    window never crosses from one series into the next (the loader gives only starts that lie inside one)."""
+
+    def __init__(self, inputs: np.ndarray, targets: np.ndarray, starts: np.ndarray, input_len: int, horizon: int,
+                 panel: Optional["Panel"] = None):
         self.inputs = inputs  # (rows, features)
-        self.targets = targets  # (rows, n_targets)
-        self.starts = np.asarray(starts, dtype=np.int64)
+        self.targets = targets  # (rows, n_targets); may be the same array as inputs (no second copy)
+        starts = np.asarray(starts)
+        # int32 where the rows allow: the starts are the only per-window memory (one number per window)
+        small = len(inputs) < 2**31 and starts.dtype.kind == "i"
+        self.starts = starts.astype(np.int32 if small else np.int64, copy=False)
         self.input_len, self.horizon = input_len, horizon
+        self.panel = panel
 
     def __len__(self) -> int:
         return len(self.starts)
 
+    def _starts(self, indices=None) -> np.ndarray:
+        return (self.starts if indices is None else self.starts[indices]).astype(np.int64)
+
     def arrays(self, indices=None):
         from numpy.lib.stride_tricks import sliding_window_view
 
-        starts = self.starts if indices is None else self.starts[indices]
+        starts = self._starts(indices)
         # views (no copy) of shape (windows, features, len) -> (windows, len, features)
         xv = sliding_window_view(self.inputs, self.input_len, axis=0).transpose(0, 2, 1)
         yv = sliding_window_view(self.targets[self.input_len:], self.horizon, axis=0).transpose(0, 2, 1)
@@ -129,22 +140,56 @@ class WindowSplit(Split):
 
     def last_target_before(self, indices=None) -> np.ndarray:
         """targets[s + input_len - 1] for each window: the repeat-last-value forecast, (windows, n_targets)."""
-        starts = self.starts if indices is None else self.starts[indices]
-        return self.targets[starts + self.input_len - 1]
+        return self.targets[self._starts(indices) + self.input_len - 1]
+
+    def series_index(self, indices=None) -> np.ndarray:
+        """The series (0..n_series-1) each window belongs to; all zeros for a single series."""
+        starts = self._starts(indices)
+        return np.zeros(len(starts), np.int64) if self.panel is None else self.panel.series_of(starts)
+
+    def origin(self, indices=None) -> np.ndarray:
+        """Each window's forecast origin: the row of its last input step within its own series."""
+        starts = self._starts(indices) + self.input_len - 1
+        return starts if self.panel is None else starts - self.panel.offsets[self.panel.series_of(starts)]
+
+    def head(self, limit: int) -> "WindowSplit":
+        return WindowSplit(self.inputs, self.targets, self.starts[:limit], self.input_len, self.horizon, self.panel)
 
     def _tensors(self):
         import tensorflow as tf
 
-        return tf.constant(self.inputs), tf.constant(self.targets)
+        inputs = tf.constant(self.inputs)
+        targets = inputs if self.targets is self.inputs else tf.constant(self.targets)
+        return inputs, targets, tf.constant(self.starts)
 
     def _gather(self, tensors, idx):
         import tensorflow as tf
 
-        inputs, targets = tensors
-        s = tf.gather(tf.constant(self.starts), idx)[:, None]  # (batch, 1)
+        inputs, targets, starts = tensors
+        s = tf.cast(tf.gather(starts, idx), tf.int64)[:, None]  # (batch, 1)
         xi = s + tf.range(self.input_len, dtype=tf.int64)[None, :]  # (batch, input_len)
         yi = s + self.input_len + tf.range(self.horizon, dtype=tf.int64)[None, :]  # (batch, horizon)
         return tf.gather(inputs, xi), tf.gather(targets, yi)
+
+
+@dataclass
+class Panel:
+    """Many series stored one after another in the rows of a WindowSplit's arrays: series k owns rows
+    [offsets[k], offsets[k+1]), and is named ids[k]."""
+
+    ids: List[str]
+    offsets: np.ndarray  # (n_series + 1,) int64, offsets[0] = 0
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def series_of(self, rows: np.ndarray) -> np.ndarray:
+        """The series that holds each (global) row."""
+        return np.searchsorted(self.offsets, np.asarray(rows, np.int64), side="right") - 1
 
 
 @dataclass
@@ -176,7 +221,7 @@ def _head(split: Split, limit: int) -> Split:
     if len(split) <= limit:
         return split
     if isinstance(split, WindowSplit):
-        return WindowSplit(split.inputs, split.targets, split.starts[:limit], split.input_len, split.horizon)
+        return split.head(limit)
     if isinstance(split, ArraySplit):
         return ArraySplit(split.x[:limit], split.y[:limit])
     raise TypeError(f"cannot limit {type(split).__name__}")

@@ -13,10 +13,10 @@ from typing import Any, Dict
 from ..config import config_error
 from .labels import LabelMap
 from .textvec import TextVectorizer
-from .transforms import OneHot, PadSeries, Standardize, Windows
+from .transforms import OneHot, PadSeries, SeriesStandardize, Standardize, Windows
 
 TRANSFORMS: Dict[str, type] = {cls.kind: cls for cls in (Standardize, OneHot, Windows, PadSeries, LabelMap,
-                                                          TextVectorizer)}
+                                                          TextVectorizer, SeriesStandardize)}
 
 
 def states(transforms: Dict[str, Any]) -> Dict[str, Dict]:

@@ -203,3 +203,67 @@ class PadSeries:
     @classmethod
     def from_state(cls, state: Dict, **_) -> "PadSeries":
         return cls(state["length"], state["channels"], state["padding"], state.get("mean"), state.get("std"))
+
+
+class SeriesStandardize:
+    """Per-series, per-column z-score for panels: series k's mean and population std come from its own training
+    rows only (a constant column -> std 1). Forecasts go back to original units with the same series' stats."""
+
+    kind = "series_standardize"
+
+    def __init__(self, columns: Sequence[str], ids: Sequence[str], mean, std):
+        self.columns, self.ids = list(columns), [str(i) for i in ids]
+        self.mean = np.asarray(mean, np.float64).reshape(len(self.ids), len(self.columns))  # (series, columns)
+        self.std = np.asarray(std, np.float64).reshape(len(self.ids), len(self.columns))
+        self.index = {c: i for i, c in enumerate(self.columns)}
+        self._series = {s: k for k, s in enumerate(self.ids)}
+
+    @classmethod
+    def fit(cls, values: np.ndarray, offsets: np.ndarray, train_rows: np.ndarray, columns: Sequence[str],
+            ids: Sequence[str]) -> "SeriesStandardize":
+        """`values` (rows, columns): series k in rows [offsets[k], offsets[k+1]), of which the first
+        train_rows[k] are its training rows, the only ones its statistics see."""
+        mean = np.zeros((len(ids), len(columns)))
+        std = np.ones((len(ids), len(columns)))
+        for k, (a, n) in enumerate(zip(offsets[:-1], train_rows)):  # per series: no copy of the panel
+            rows = np.asarray(values[a:a + n], np.float64)
+            mean[k], s = rows.mean(axis=0), rows.std(axis=0)  # ddof=0, as Standardize
+            std[k] = np.where(s > 1e-12, s, 1.0)
+        return cls(columns, ids, mean, std)
+
+    @classmethod
+    def identity(cls, columns: Sequence[str], ids: Sequence[str]) -> "SeriesStandardize":
+        return cls(columns, ids, np.zeros((len(ids), len(columns))), np.ones((len(ids), len(columns))))
+
+    def series(self, ids: Sequence, key: str = "INPUT") -> np.ndarray:
+        """Series indices of the given ids; an id the run was not trained on is refused, naming it."""
+        unknown = [i for i in ids if str(i) not in self._series]
+        if unknown:
+            raise config_error(key, f"series ids the run was trained on ({len(self.ids)}, e.g. {self.ids[:3]})",
+                               f"{len(unknown)} unknown, e.g. {[str(u) for u in unknown[:3]]}")
+        return np.array([self._series[str(i)] for i in ids], np.int64)
+
+    def stats(self, series: np.ndarray, columns: Optional[Sequence[str]] = None):
+        idx = [self.index[c] for c in (columns or self.columns)]
+        return self.mean[np.ix_(series, idx)], self.std[np.ix_(series, idx)]  # (n, columns) each
+
+    def apply(self, values: np.ndarray, series: np.ndarray, columns: Optional[Sequence[str]] = None) -> np.ndarray:
+        """(n, ..., columns) raw values of the series `series` (n,) -> standardised, float64."""
+        mean, std = self._expand(np.asarray(values), series, columns)
+        return (np.asarray(values, np.float64) - mean) / std
+
+    def invert(self, values: np.ndarray, series: np.ndarray, columns: Optional[Sequence[str]] = None) -> np.ndarray:
+        mean, std = self._expand(np.asarray(values), series, columns)
+        return np.asarray(values, np.float64) * std + mean
+
+    def _expand(self, values: np.ndarray, series, columns):
+        mean, std = self.stats(np.asarray(series, np.int64), columns)
+        shape = (len(mean),) + (1,) * (values.ndim - 2) + (mean.shape[1],)  # broadcast over time steps
+        return mean.reshape(shape), std.reshape(shape)
+
+    def state(self) -> Dict:
+        return {"columns": self.columns, "ids": self.ids, "mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_state(cls, state: Dict, **_) -> "SeriesStandardize":
+        return cls(state["columns"], state["ids"], state["mean"], state["std"])

@@ -55,6 +55,8 @@ def inference_info(cfg, splits, spec) -> Dict[str, Any]:
                    time_step=(info.get("time") or {}).get("time_step"),  # the training rows' usual step
                    dialect=info.get("dialect"),
                    normalization={"mean": norm["mean"], "std": norm["std"]} if norm else None)
+        if artifacts.get("panel"):  # many series: read in the training layout, scaled per series
+            out.update(kind="panel", **artifacts["panel"])
     elif spec.task != "regression":
         norm = get("normalization")
         out.update(kind="ucr", length=int(spec.input_shape[0]), channels=int(spec.input_shape[1]),
@@ -91,8 +93,11 @@ def write_artifacts(run_dir: Path, cfg, splits, spec) -> None:
             text = "".join(w + "\n" for w in vocab[2:])
             atomic_write(run_dir / VOCABULARY_FILE, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
             meta["vocabulary_file"] = VOCABULARY_FILE
-    x, y = splits.test.arrays(np.arange(min(N_EXAMPLES, len(splits.test))))
-    atomic_write(run_dir / EXAMPLES_FILE, lambda tmp: np.savez(tmp, x=x, y=y))
+    idx = np.arange(min(N_EXAMPLES, len(splits.test)))
+    x, y = splits.test.arrays(idx)
+    # panels: each example's series, whose own scaling turns the raw examples into model inputs
+    extra = {"series": splits.test.series_index(idx)} if meta["kind"] == "panel" else {}
+    atomic_write(run_dir / EXAMPLES_FILE, lambda tmp: np.savez(tmp, x=x, y=y, **extra))
     meta["examples_file"] = EXAMPLES_FILE
     write_json(run_dir / INFERENCE_FILE, meta)
 

@@ -1,0 +1,201 @@
+"""dataset=panel: many series in one dataset (a global model). Splits by time within each series, per-series scaling
+from its training rows, windows that never cross from one series into another."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import pandas as pd
+from omegaconf import MISSING
+
+from ..config import config_error
+from ..config.schema import DatasetConfig, one_of
+from ..registry import REGISTRIES
+from .base import DataSpec, Panel, Splits, WindowSplit
+from .numbers import AUTO
+from .panel_read import LAYOUTS, RawPanel, read_panel
+from .series import repeat_baseline
+from .transforms import SeriesStandardize, Windows
+from .windows import SPLIT_NAMES
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PanelConfig(DatasetConfig):
+    """Many series, one model: a long file (id, time, values), one series per column, or one per row (M4)."""
+
+    path: str = MISSING  # the CSV file (plain or .gz); layout=rows: the training values
+    layout: str = one_of("long", LAYOUTS)  # long | columns (one series per column) | rows (one per row, M4 files)
+    test_path: Optional[str] = None  # layout=rows: the next values of every series (the M4 test file)
+    id_column: str = "unique_id"  # layout=long: the column naming each row's series
+    time_column: Optional[str] = None  # long/columns: the timestamps (default: the file's row order)
+    time_unit: Optional[str] = None  # for a numeric time column: s | ms | us | ns | m | h | D
+    time_format: Optional[str] = None  # strptime format of the time column (default: inferred)
+    targets: List[str] = field(default_factory=lambda: ["y"])  # forecast columns (columns/rows: the values' name)
+    covariates: Optional[List[str]] = None  # layout=long: past covariates (default: every other numeric column)
+    input_len: int = 48  # input window length (time steps)
+    horizon: int = 12  # steps forecast after each window
+    stride: int = 1  # steps between consecutive windows of a series
+    test_steps: Optional[int] = None  # the last steps of each series that are test (default: horizon)
+    val_steps: Optional[int] = None  # the steps before them that are validation (default: horizon; 0: none)
+    cutoff: Optional[str] = None  # instead of test_steps: one timestamp for all series; later rows are test
+    min_length: Optional[int] = None  # refuse (not skip) a series shorter than this or than one window per split
+    normalize: bool = True  # z-score each series with its own training rows' mean and std
+    sep: str = AUTO  # field separator: auto | , | ; | \t | |
+    decimal: str = AUTO  # decimal mark: auto | . | ,
+    thousands: Optional[str] = None  # thousands separator
+    encoding: str = AUTO  # auto or a codec name
+
+
+def load_panel(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:
+    """The panel at `dataset.path` in `dataset.layout`, split, scaled and windowed."""
+    raw, source = read_panel(cfg, data_dir)
+    return build_panel(raw, cfg, source)
+
+
+def split_rows(raw: RawPanel, cfg, source: str) -> Tuple[np.ndarray, np.ndarray]:
+    """(test rows, validation rows) per series: the last test_steps (or those after the cutoff, or the test file's)
+    are test, the val_steps before them validation."""
+    H = cfg.horizon
+    n = raw.lengths
+    if raw.test_rows is not None:
+        n_test = raw.test_rows
+    elif cfg.get("cutoff") is not None:
+        if raw.times is None:
+            raise config_error("dataset.cutoff", "a panel with dataset.time_column (the cutoff is a timestamp)",
+                               cfg.cutoff)
+        try:
+            cutoff = pd.Timestamp(cfg.cutoff).to_datetime64()
+        except ValueError:
+            raise config_error("dataset.cutoff", "a timestamp such as 2024-01-31 or 2024-01-31T12:00",
+                               cfg.cutoff) from None
+        after = (raw.times > cutoff).astype(np.int64)
+        n_test = np.add.reduceat(after, raw.offsets[:-1]) if len(after) else np.zeros(len(n), np.int64)
+        n_test = np.where(n > 0, n_test, 0)  # reduceat reads a following row for an empty series
+    else:
+        n_test = np.full(len(n), H if cfg.get("test_steps") is None else cfg.test_steps, np.int64)
+    n_val = np.full(len(n), H if cfg.get("val_steps") is None else cfg.val_steps, np.int64)
+    return np.asarray(n_test, np.int64), n_val
+
+
+def _usable(raw: RawPanel, cfg, n_test, n_val, source: str) -> np.ndarray:
+    """Series long enough for one window in every split; the others skipped (counted, logged) or, with
+    dataset.min_length, refused."""
+    L, H = cfg.input_len, cfg.horizon
+    n_train = raw.lengths - n_test - n_val
+    ok = (n_train >= L + H) & (n_test >= H)
+    floor = cfg.get("min_length")
+    if floor is not None:
+        bad = np.flatnonzero(~ok | (raw.lengths < floor))
+        if len(bad):
+            k = int(bad[0])
+            raise config_error("dataset.min_length", f"series of at least {floor} rows, each with "
+                               f"input_len + horizon = {L + H} training rows and {H} test rows (or unset "
+                               "dataset.min_length to skip shorter series)",
+                               f"{len(bad)} shorter series in {source}, first {raw.ids[k]!r}: {raw.lengths[k]} rows "
+                               f"({n_train[k]} train, {n_val[k]} val, {n_test[k]} test)")
+    if not ok.any():
+        raise config_error("dataset.input_len", f"series long enough for input_len + horizon ({L} + {H}) training "
+                           f"rows plus val_steps and test_steps", f"none of the {len(ok)} series of {source}")
+    if not ok.all():
+        log.warning("%s: %d of %d series too short for one window in every split (input_len %d, horizon %d, "
+                    "val %s, test %s steps): skipped", source, int((~ok).sum()), len(ok), L, H,
+                    cfg.get("val_steps") or H, "from cutoff" if cfg.get("cutoff") else int(n_test.max()))
+    return ok
+
+
+def _ranges(first: np.ndarray, count: np.ndarray, stride: int) -> np.ndarray:
+    """first[k], first[k] + stride, ... (count[k] numbers) for every k, concatenated; vectorised."""
+    count = np.maximum(count, 0)
+    total = int(count.sum())
+    begin = np.repeat(np.cumsum(count) - count, count)
+    return np.repeat(first, count) + (np.arange(total, dtype=np.int64) - begin) * stride
+
+
+def window_starts(offsets, lengths, n_test, n_val, L: int, H: int, stride: int) -> Dict[str, np.ndarray]:
+    """Global window starts per split; a window's input and target rows all lie in its own series. Validation
+    and test inputs may reach back into the previous split (as in the ETT protocol)."""
+    ends = {"train": lengths - n_test - n_val, "val": lengths - n_test, "test": lengths}
+    begins = {"train": np.zeros_like(lengths), "val": ends["train"], "test": ends["val"]}
+    out = {}
+    for name in SPLIT_NAMES:
+        first = np.maximum(begins[name], L) - L  # the first window whose targets start in the split
+        last = ends[name] - H - L
+        count = np.where(last >= first, (last - first) // stride + 1, 0)
+        out[name] = _ranges(offsets[:-1] + first, count, stride)
+    return out
+
+
+def build_panel(raw: RawPanel, cfg, source: str) -> Tuple[Splits, DataSpec]:
+    """Split each series by time, scale it with its training rows, and give each split the windows that lie
+    wholly inside one series. All series share one float32 array (rows, columns): no copy per window."""
+    L, H = cfg.input_len, cfg.horizon
+    n_test, n_val = split_rows(raw, cfg, source)
+    ok = _usable(raw, cfg, n_test, n_val, source)
+    skipped = [s for s, k in zip(raw.ids, ok) if not k]
+    raw, n_test, n_val = raw.select(ok), n_test[ok], n_val[ok]
+    n_train = raw.lengths - n_test - n_val
+    ids, targets = raw.ids, raw.columns[: raw.n_targets]
+    fit = SeriesStandardize.fit if cfg.normalize else None
+    scaler = fit(raw.values, raw.offsets, n_train, raw.columns, ids) if fit else \
+        SeriesStandardize.identity(raw.columns, ids)
+    # scaled in place when the panel is already float32 (a generated one): the data is held once
+    values = raw.values if raw.values.dtype == np.float32 else np.empty(raw.values.shape, np.float32)
+    for k, (a, b) in enumerate(zip(raw.offsets[:-1], raw.offsets[1:])):
+        values[a:b] = (raw.values[a:b] - scaler.mean[k]) / scaler.std[k]
+    outputs = values if len(targets) == len(raw.columns) else np.ascontiguousarray(values[:, : len(targets)])
+    starts = window_starts(raw.offsets, raw.lengths, n_test, n_val, L, H, cfg.stride)
+    panel = Panel(ids, raw.offsets)
+    info = dict(raw.info or {})
+    info.update(series=len(ids), skipped_series=len(skipped), skipped_ids=skipped[:20], rows=int(raw.offsets[-1]),
+                length={"min": int(raw.lengths.min()), "median": float(np.median(raw.lengths)),
+                        "max": int(raw.lengths.max())},
+                features=list(raw.columns), targets=targets, input_len=L, horizon=H, stride=cfg.stride,
+                split_steps={"val": int(n_val[0]), "test": "cutoff " + str(cfg.cutoff) if cfg.get("cutoff")
+                             else int(n_test.max())},
+                windows={k: int(len(v)) for k, v in starts.items()},
+                scaling="z-score per series (its training rows)" if cfg.normalize else None)
+    log.info("%s: %d series (%d skipped), windows train/val/test = %s", source, len(ids), len(skipped),
+             info["windows"])
+    artifacts = {"features": list(raw.columns), "targets": targets, "input_len": L, "horizon": H,
+                 "time_column": cfg.get("time_column"), "normalize": bool(cfg.normalize),
+                 "panel": {"layout": cfg.layout, "id_column": cfg.get("id_column"),
+                           "covariates": list(raw.columns[raw.n_targets:])},
+                 "transforms": {"series_standardize": scaler, "windows": Windows(L, H)}}
+    splits = Splits(*(WindowSplit(values, outputs, starts[k], L, H, panel) for k in SPLIT_NAMES),
+                    baseline_name="repeat last value", baseline_fn=repeat_baseline, info=info, artifacts=artifacts)
+    spec = DataSpec(name=cfg.name, task="regression", input_shape=(L, len(raw.columns)),
+                    output_shape=(H, len(targets)), feature_names=tuple(raw.columns), target_names=tuple(targets))
+    return splits, spec
+
+
+# --------------------------------------------------------------------------- checks before TensorFlow
+def check_panel(cfg) -> None:
+    """Ranges and combinations, then the file read and planned (pandas only): a bad key fails here."""
+    from ..config.checks import check, positive
+
+    ds = cfg.dataset
+    positive(ds, "dataset", "input_len", "horizon", "stride")
+    positive(ds, "dataset", "val_steps", "min_length", allow_zero=True)
+    if ds.test_steps is not None:
+        check(ds.test_steps >= ds.horizon, "dataset.test_steps", f"at least horizon = {ds.horizon} steps",
+              ds.test_steps)
+    if ds.val_steps:
+        check(ds.val_steps >= ds.horizon, "dataset.val_steps", f"0 (no validation) or at least horizon = "
+              f"{ds.horizon} steps", ds.val_steps)
+    check(not (ds.cutoff is not None and ds.test_steps is not None), "dataset.cutoff",
+          "either dataset.cutoff or dataset.test_steps, not both", f"cutoff {ds.cutoff}, test_steps {ds.test_steps}")
+    check(ds.test_path is None or (ds.cutoff is None and ds.test_steps is None), "dataset.test_path",
+          "a test file alone (it decides the test steps), without dataset.cutoff or dataset.test_steps",
+          ds.test_path)
+    check(len(ds.targets) >= 1, "dataset.targets", "at least one column", list(ds.targets))
+    raw, source = read_panel(ds, cfg.data_dir)
+    _usable(raw, ds, *split_rows(raw, ds, source), source)
+
+
+REGISTRIES["dataset"].add("panel", PanelConfig, target="seqlab.data.panel:load_panel", check=check_panel,
+                          capabilities={"window_forecasting", "regression"})
