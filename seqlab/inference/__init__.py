@@ -11,9 +11,11 @@ def load(run_dir):
     raw outputs out (see seqlab.inference.predictors)."""
     from .artifacts import read_inference
     from .forecast import SeriesPredictor
+    from .panel import PanelPredictor
     from .predictors import Predictor, TextPredictor, UcrPredictor, load_keras_model
 
     run_dir = Path(run_dir)
     meta = read_inference(run_dir)
-    kinds = {"series": SeriesPredictor, "text": TextPredictor, "ucr": UcrPredictor, "array": Predictor}
+    kinds = {"series": SeriesPredictor, "text": TextPredictor, "ucr": UcrPredictor, "array": Predictor,
+             "panel": PanelPredictor}
     return kinds[meta["kind"]](load_keras_model(run_dir), meta, run_dir)

@@ -165,3 +165,15 @@ def read_examples(run_dir: Path):
             return z["x"], z["y"]
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise config_error("RUN_DIR", f"a readable {EXAMPLES_FILE}", f"{path}: {type(e).__name__}: {e}") from None
+
+
+def read_example_series(run_dir: Path) -> np.ndarray:
+    """Panel runs: the series index of each saved test example (examples.npz "series")."""
+    from ..config import config_error
+
+    read_examples(run_dir)  # a missing or unreadable file is refused there
+    with np.load(Path(run_dir) / EXAMPLES_FILE) as z:
+        if "series" not in z:
+            raise config_error("RUN_DIR", f"a panel run whose {EXAMPLES_FILE} holds each example's series",
+                               f"{run_dir} has none")
+        return z["series"]

@@ -24,7 +24,7 @@ def raw_examples(pred) -> Tuple[np.ndarray, np.ndarray]:
 
     Text: token ids decoded to words (an unknown id to a word outside the vocabulary), which the vectoriser maps
     back to the same ids."""
-    from .artifacts import read_examples
+    from .artifacts import read_example_series, read_examples
 
     x, _ = read_examples(pred.run_dir)
     kind, meta = pred.meta["kind"], pred.meta
@@ -38,6 +38,10 @@ def raw_examples(pred) -> Tuple[np.ndarray, np.ndarray]:
         return texts, pred.predict_model(x)
     if kind == "series":
         return pred.scaler.invert(x, pred.features).astype(np.float32), pred.predict_model(x)
+    if kind == "panel":  # (raw windows, each one's series index): the scaling is the series' own
+        series = read_example_series(pred.run_dir)
+        raw = pred.scaler.invert(x, series, pred.features).astype(np.float32)
+        return (raw, series.astype(np.int32)), pred.predict_model(x)
     pad = pred.transforms.get("pad_series")
     if kind == "ucr" and pad is not None and pad.mean is not None:
         return (x * pad.std + pad.mean).astype(np.float32), pred.predict_model(x)
@@ -82,6 +86,18 @@ def serving_function(pred) -> Tuple[Callable, list]:
             return {"outputs": out, "forecast": out * ys + ym}
 
         return serve, [tf.TensorSpec(shape, tf.float32, name="series")]
+    if kind == "panel":  # the fitted per-series z-scores as (series, columns) tables, picked by series_id
+        sc, cols = pred.scaler, pred.scaler.index
+        fx, ft = [cols[c] for c in pred.features], [cols[c] for c in pred.targets]
+        xm, xs, ym, ys = f32(sc.mean[:, fx]), f32(sc.std[:, fx]), f32(sc.mean[:, ft]), f32(sc.std[:, ft])
+
+        def serve(series, series_id):  # (batch, input_len, features) raw, (batch,) int32 index in ids
+            pick = lambda table: tf.gather(table, series_id)[:, None, :]  # noqa: E731  (batch, 1, columns)
+            out = model((series - pick(xm)) / pick(xs), training=False)
+            return {"outputs": out, "forecast": out * pick(ys) + pick(ym)}
+
+        return serve, [tf.TensorSpec(shape, tf.float32, name="series"),
+                       tf.TensorSpec([None], tf.int32, name="series_id")]
     pad = pred.transforms.get("pad_series")
     norm = pad is not None and pad.mean is not None
 
@@ -114,6 +130,8 @@ def export_saved_model(pred, path: Path) -> Callable:
 
     write_archive(pred, *serving_function(pred), path)
     loaded = tf.saved_model.load(str(path))
+    if pred.meta["kind"] == "panel":  # (raw windows, series ids)
+        return lambda x: np.asarray(loaded.serve(*map(tf.constant, x))["outputs"])
     return lambda x: np.asarray(loaded.serve(tf.constant(x))["outputs"])
 
 
@@ -127,6 +145,10 @@ def export_litert(pred, path: Path) -> Callable:
         model = pred.model
         fn = lambda ids: {"outputs": model(ids, training=False)}  # noqa: E731
         signature = [tf.TensorSpec([None, pred.length], tf.int32, name="tokens")]
+    elif meta["kind"] == "panel":  # the per-series scaling stays on the host (inference.json's transforms)
+        model = pred.model
+        fn = lambda x: {"outputs": model(x, training=False)}  # noqa: E731
+        signature = [tf.TensorSpec([None] + list(meta["input_shape"]), tf.float32, name="series")]
     else:
         fn, signature = serving_function(pred)
     # one example per call, as on a device: static shapes let the converter lower the RNN loops to builtins
@@ -178,10 +200,11 @@ def litert_runner(path: Path, pad_to: Optional[int] = None) -> Callable:
 
 
 def litert_inputs(pred, raw):
-    """LiteRT text models take token ids: the saved examples' ids instead of their texts."""
+    """LiteRT text models take token ids, panel models their own (per-series scaled) inputs: the saved
+    examples instead of the raw inputs."""
     from .artifacts import read_examples
 
-    return read_examples(pred.run_dir)[0] if pred.meta["kind"] == "text" else raw
+    return read_examples(pred.run_dir)[0] if pred.meta["kind"] in ("text", "panel") else raw
 
 
 def export_onnx(pred, path: Path) -> Callable:
@@ -260,7 +283,7 @@ def _export_checked(run_dir, fmt: str, output: Path, tolerance: Optional[float],
             raise ParityFailed(diff, tolerance, len(expected))
         files = [tmp] if tmp.is_file() else [p for p in tmp.rglob("*") if p.is_file()]
         size = sum(p.stat().st_size for p in files)
-        latency = latency_ms(run, inputs[:1])
+        latency = latency_ms(run, tuple(v[:1] for v in inputs) if isinstance(inputs, tuple) else inputs[:1])
     return {"format": fmt, "path": str(path), "bytes": size, "max_abs_diff": diff, "examples": int(len(expected)),
             "latency_ms": latency}
 

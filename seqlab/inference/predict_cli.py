@@ -112,6 +112,22 @@ def _series(pred, args) -> Tuple[pd.DataFrame, Optional[dict], int]:
     return out, metrics, len(frame)
 
 
+def _panel(pred, args) -> Tuple[pd.DataFrame, Optional[dict], int]:
+    """One forecast per series of the input (in the run's layout), after its end."""
+    from ..data.tabular import read_table
+
+    for flag in ("rolling", "plot"):
+        if getattr(args, flag):
+            raise config_error(f"--{flag}", "a single-series run (a panel run forecasts after each series' end)",
+                               f"--{flag} with a panel run")
+    dialect = pred.meta.get("dialect") or {}
+    time_col = pred.meta.get("time_column")
+    frame = read_table(Path(args.input), "INPUT", sep=dialect.get("sep", "auto"),
+                       decimal=dialect.get("decimal") or "auto", thousands=dialect.get("thousands"),
+                       prefix="INPUT", time_columns=[time_col] if time_col else []).frame
+    return pred.forecast(frame), None, len(frame)
+
+
 def _classes(pred, args, kind: str) -> Tuple[pd.DataFrame, Optional[dict], int]:
     from .. import plots
     from ..evaluation import confusion_matrix
@@ -174,6 +190,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         t0 = time.perf_counter()
         if kind == "series":
             out, metrics, rows = _series(pred, args)
+        elif kind == "panel":
+            out, metrics, rows = _panel(pred, args)
         elif kind in ("text", "ucr"):
             out, metrics, rows = _classes(pred, args, kind)
         else:

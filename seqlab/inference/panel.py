@@ -1,0 +1,85 @@
+"""Forecasting many series at once with a panel run: a file in the run's layout in, one forecast per series out
+(long format: id, timestamp, step, forecast), through the run's per-series scaling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from omegaconf import OmegaConf
+
+from ..config import config_error
+from ..data.panel_read import RawPanel, read_columns, read_long, read_rows
+from .predictors import Predictor
+
+
+class PanelPredictor(Predictor):
+    """Raw windows of known series in original units -> the next `horizon` steps of the targets, scaled with each
+    series' own training statistics (the run's SeriesStandardize) as in training."""
+
+    def __init__(self, model, meta, run_dir=None):
+        super().__init__(model, meta, run_dir)
+        self.features, self.targets = list(meta["features"]), list(meta["targets"])
+        self.scaler, self.windows = self.transforms["series_standardize"], self.transforms["windows"]
+        self.input_len, self.horizon = self.windows.input_len, self.windows.horizon
+
+    def model_inputs(self, x, series) -> np.ndarray:
+        """(n, input_len, features) raw windows of the series `series` (n,) -> the model's inputs, float32."""
+        x = np.asarray(x, np.float64)
+        if x.ndim != 3 or x.shape[1:] != (self.input_len, len(self.features)):
+            raise config_error("x", f"raw windows of shape (n, {self.input_len}, {len(self.features)})", x.shape)
+        return self.scaler.apply(x, series, self.features).astype(np.float32)
+
+    def predict(self, x, series) -> np.ndarray:
+        """(n, input_len, features) raw windows and their series indices (n,) -> (n, horizon, targets) forecasts
+        in original units."""
+        series = np.asarray(series, np.int64)
+        return self.scaler.invert(self.predict_model(self.model_inputs(x, series)), series, self.targets)
+
+    def read(self, frame: pd.DataFrame) -> RawPanel:
+        """The series of a table in the run's layout (long: its id, time and feature columns)."""
+        m = self.meta
+        ds = OmegaConf.create({"id_column": m.get("id_column"), "time_column": m.get("time_column"),
+                               "time_unit": m.get("time_unit"), "time_format": m.get("time_format"),
+                               "targets": self.targets})
+        layout = m.get("layout", "long")
+        if layout == "long":
+            return read_long(frame, ds, "INPUT", prefix="INPUT", columns=self.features)
+        if layout == "columns":
+            times = None
+            if ds.time_column is not None:
+                from ..data.timecolumns import _timestamps
+
+                if ds.time_column not in frame.columns:
+                    raise config_error("INPUT", f"the run's time column {ds.time_column!r}", "missing",
+                                       list(frame.columns))
+                times = _timestamps(frame, [ds.time_column], Path("INPUT"), ds.time_unit, "INPUT", ds.time_format)
+                frame = frame.drop(columns=[ds.time_column])
+            return read_columns(frame, times, ds, "INPUT", prefix="INPUT")
+        return read_rows(frame, "INPUT", prefix="INPUT", name=self.targets[0])
+
+    def forecast(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The next `horizon` steps after each series' end: columns id, timestamp (the series' last time plus the
+        run's step; without a time column the row number in the series), step, [target,] forecast."""
+        raw = self.read(frame)
+        L, H = self.input_len, self.horizon
+        short = [(s, int(n)) for s, n in zip(raw.ids, raw.lengths) if n < L]
+        if short:
+            raise config_error("INPUT", f"at least input_len = {L} rows of history per series",
+                               f"{len(short)} shorter series, first {short[0][0]!r} with {short[0][1]} rows")
+        series = self.scaler.series(raw.ids)
+        starts = raw.offsets[1:] - L
+        pred = self.predict(self.windows.inputs(raw.values, starts), series)  # (series, H, targets)
+        step = np.tile(np.arange(1, H + 1), len(raw.ids))
+        last = np.repeat(raw.offsets[1:] - 1, H)  # each series' last row
+        if raw.times is not None:
+            delta = pd.Timedelta(self.meta.get("time_step") or 0)
+            when = pd.Series(raw.times[last]) + pd.Series(step) * delta
+        else:
+            when = np.repeat(raw.lengths - 1, H) + step
+        base = pd.DataFrame({"id": np.repeat(raw.ids, H), "timestamp": when, "step": step})
+        if len(self.targets) == 1:
+            return base.assign(forecast=pred.reshape(-1))
+        parts = [base.assign(target=t, forecast=pred[:, :, j].reshape(-1)) for j, t in enumerate(self.targets)]
+        return pd.concat(parts, ignore_index=True).sort_values(["id", "step"], kind="stable", ignore_index=True)
