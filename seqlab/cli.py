@@ -25,6 +25,7 @@ SUBCOMMANDS = {
     "compare": ("seqlab.compare:main", "DIR --by KEY", "which group of runs is better over seeds, and how sure"),
     "predict": ("seqlab.inference.predict_cli:main", "RUN_DIR INPUT", "predictions of a trained run on new data"),
     "export": ("seqlab.inference.export:main", "RUN_DIR --format F", "the trained model as a SavedModel / LiteRT file"),
+    "backtest": ("seqlab.backtest.cli:main", "RUN_DIR [--refit K]", "rolling-origin evaluation of a forecasting run"),
 }
 
 KEYS_HELP = """\

@@ -85,6 +85,25 @@ def confusion_figure(matrix: np.ndarray, class_names: Sequence, title: str = "co
     return fig
 
 
+def error_by_origin_figure(origins: Sequence[int], errors: dict, marks: Sequence[int] = (), title: str = ""):
+    """A backtest's MSE by forecast origin, one line per forecaster ({name: values}); dotted lines at `marks`
+    (the origins where a retrained model takes over)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    for (name, values), style in zip(errors.items(), ("o-", "s--", "^:", "d-.")):
+        ax.plot(origins, values, style, ms=4, lw=1.2, label=name)
+    for x in marks:
+        ax.axvline(x, color="0.75", lw=0.8, ls=":")
+    ax.set_xlabel("forecast origin (row)", fontsize=8)
+    ax.set_ylabel("MSE (original units)", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def to_png(fig) -> bytes:
     """The figure as PNG bytes; the figure is closed (no pyplot state piles up)."""
     plt = _pyplot()

@@ -176,6 +176,7 @@ def _encoded(frame: pd.DataFrame, cfg, source: str, info: Optional[Dict] = None)
 
 def build_windows(frame: pd.DataFrame, cfg, source: str, info: Dict) -> Tuple[Splits, DataSpec]:
     """Split rows, z-score with training rows only and wrap each split's windows in a WindowSplit."""
+    raw = frame  # the rows as read (original units, categories as text): what `seqlab backtest` forecasts from
     frame, cfg, source, encoder = _encoded(frame, cfg, source, info)
     features, targets, bounds, ranges, starts = plan_windows(frame, cfg, source, encoder)
     unused = [c for c in frame.columns if c not in features and c not in targets]
@@ -208,7 +209,7 @@ def build_windows(frame: pd.DataFrame, cfg, source: str, info: Dict) -> Tuple[Sp
     artifacts = {"features": features, "targets": targets, "input_len": L, "horizon": H,
                  "time_column": cfg.get("time_column"), "normalize": bool(cfg.normalize),
                  "mean": norm.get("mean"), "std": norm.get("std"),  # per column; None without normalize
-                 "transforms": transforms}
+                 "transforms": transforms, "frame": raw, "source": source}
     splits = Splits(*(WindowSplit(inputs, outputs, starts[k], L, H) for k in SPLIT_NAMES),
                     baseline_name="repeat last value", baseline_fn=repeat_baseline, info=info, artifacts=artifacts)
     spec = DataSpec(name=cfg.name, task="regression", input_shape=(L, len(features)),

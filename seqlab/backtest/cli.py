@@ -1,0 +1,212 @@
+"""`seqlab backtest RUN_DIR`: rolling-origin evaluation of a forecasting run over its test rows, with the run's
+model or retrained every K windows; resumable (progress.json records every finished window and retraining)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from ..config import ConfigError, config_error
+from .plan import DEFAULT_WINDOWS, Plan, make_plan, parse_refit
+
+log = logging.getLogger(__name__)
+PROGRESS = "progress.json"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="seqlab backtest", description=(
+        "Rolling-origin backtest of a forecasting run over its test rows: N forecast origins S rows apart, the "
+        "last forecast ending at the last test row. Scores per window and overall (MSE, MAE, sMAPE, MASE in "
+        "original units) beside repeat-last-value and seasonal naive; backtest.csv, forecasts.csv, backtest.md, "
+        "backtest.png. A killed backtest continues where it stopped when run again."))
+    p.add_argument("run_dir", type=Path, help="a forecasting run directory (model.keras, inference.json, .hydra/)")
+    p.add_argument("--windows", type=int, help=f"forecast origins (default {DEFAULT_WINDOWS}, or as many as fit)")
+    p.add_argument("--step", type=int, help="rows between origins (default: the run's horizon)")
+    p.add_argument("--refit", default="never", help="never: the run's model for every window; K: retrain the run's "
+                   "config on the rows up to the origin of every K-th window (a process and run directory each)")
+    p.add_argument("--out", type=Path, help="output folder (default RUN_DIR/backtest)")
+    p.add_argument("--overwrite", action="store_true", help="start over in a folder holding another backtest")
+    return p
+
+
+def _run_config(run_dir: Path):
+    from omegaconf import OmegaConf
+
+    from ..inference.artifacts import read_inference
+
+    meta = read_inference(run_dir)
+    if meta.get("kind") != "series":
+        raise config_error("RUN_DIR", "a forecasting run (dataset sine, csv, etth1, ...)",
+                           f"{run_dir} is a {meta.get('kind')} run ({meta.get('task')})")
+    path = run_dir / ".hydra" / "config.yaml"
+    if not path.is_file():
+        raise config_error("RUN_DIR", "a run directory with .hydra/config.yaml (the config it was trained with)",
+                           f"{run_dir} has none")
+    return OmegaConf.load(path), meta
+
+
+def _data(cfg):
+    """The run's rows as read (original units) and the row ranges of its splits, through its own data loader."""
+    from .. import data
+
+    splits, _ = data.load(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed)
+    if "frame" not in splits.artifacts:
+        raise config_error("RUN_DIR", "a run of a dataset whose loader keeps its rows (sine, csv, ETT)",
+                           f"dataset={cfg.dataset.name}")
+    return splits.artifacts["frame"], {**splits.info, "source_name": splits.artifacts.get("source")}
+
+
+def _progress(out: Path, plan: Plan, run_dir: Path, overwrite: bool) -> Dict:
+    """The recorded progress of this backtest in `out` (a new one when there is none, or with --overwrite)."""
+    import json
+
+    path = out / PROGRESS
+    fresh = {"run_dir": str(run_dir), "options": plan.options(), "windows": {}, "refits": {}}
+    if not path.is_file():
+        return fresh
+    state = json.loads(path.read_text())
+    if state.get("options") == plan.options() and state.get("run_dir") == str(run_dir):
+        return state
+    if not overwrite:
+        then = state.get("options", {})
+        key = next((k for k in plan.options() if then.get(k) != plan.options()[k]), "RUN_DIR")
+        raise config_error(f"--{key}" if key != "RUN_DIR" else key,
+                           f"the options of the backtest in {out} ({then}, run {state.get('run_dir')}) to continue "
+                           "it, --overwrite to start over, or another --out", plan.options())
+    for name in state.get("refits", {}).values():
+        shutil.rmtree(out / name, ignore_errors=True)
+    return fresh
+
+
+class Backtest:
+    """The windows of `plan` over the rows of `frame`, each scored and recorded in `out/progress.json` as soon as
+    it is done; models are loaded (or retrained) once, when their first window needs them."""
+
+    def __init__(self, run_dir: Path, out: Path, plan: Plan, frame, meta: Dict, info: Dict, state: Dict):
+        from ..scores import infer_season
+        from .scoring import scales
+
+        self.run_dir, self.out, self.plan, self.frame, self.state = run_dir, out, plan, frame, state
+        self.source = str(info.get("source_name") or meta["dataset"])
+        self.y = frame[list(meta["targets"])].to_numpy(np.float64)  # (rows, targets) in original units
+        self.season = infer_season(_timedelta(meta.get("time_step")))
+        a, b = info["row_ranges"]["train"]  # MASE denominators: the run's training rows, the same for every window
+        self.scales = scales(self.y[a:b], self.season)
+        self._models: Dict[Optional[int], tuple] = {}
+
+    def model(self, refit_at: Optional[int]):
+        """(predictor, raw inputs (rows, features)) of the run, or of the retraining at
+        window `refit_at`, retrained first unless progress.json records it done."""
+        if refit_at not in self._models:
+            from ..inference import load
+            from . import refit
+
+            where = self.run_dir
+            if refit_at is not None:
+                name = f"refit-{refit_at:03d}"
+                where = self.out / name
+                if str(refit_at) not in self.state["refits"] or not refit.finished(where):
+                    refit.retrain(self.run_dir, where, self.plan.boundaries(refit_at), self.out / f"{name}.log")
+                    self.state["refits"][str(refit_at)] = name
+                    self.save()
+            pred = load(where)
+            x, _, _ = pred.columns(self.frame, ignore_extra=True)  # the model's own fitted transforms apply
+            self._models[refit_at] = (pred, x)
+        return self._models[refit_at]
+
+    def window(self, i: int) -> Dict:
+        """Forecast and score window `i`."""
+        from .scoring import window_row
+
+        refit_at = self.plan.refit_window(i)
+        pred, x = self.model(refit_at)
+        L, H, o, y = self.plan.input_len, self.plan.horizon, self.plan.origins[i], self.y
+        forecast = pred.predict_at(x, np.array([o - L + 1]))[0]  # (horizon, targets)
+        truth = y[o + 1:o + 1 + H]
+        row = {"id": self.source, "window": i, "origin": o, "cutoff": o + 1,
+               "model": "run" if refit_at is None else f"refit-{refit_at:03d}",
+               **window_row(y[:o + 1], truth, forecast, self.season, self.scales)}
+        return {"row": row, "forecast": forecast.tolist(), "truth": truth.tolist()}
+
+    def run(self, on_window=None) -> List[Dict]:
+        for i in range(len(self.plan.origins)):
+            if str(i) not in self.state["windows"]:
+                self.state["windows"][str(i)] = self.window(i)
+                self.save()
+                if on_window:
+                    on_window(i)
+        return [self.state["windows"][str(i)] for i in range(len(self.plan.origins))]
+
+    def save(self) -> None:
+        from ..train.outputs import write_json
+
+        write_json(self.out / PROGRESS, self.state)
+
+
+def _timedelta(step):
+    import pandas as pd
+
+    return pd.Timedelta(step) if step else None
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of `seqlab backtest`; returns the exit status."""
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("seqlab.backtest").setLevel(logging.INFO)  # each retraining's command as it starts
+    from .. import rundir
+    from ..inference.outputs import write_error
+
+    t0 = time.perf_counter()
+    try:
+        refit_k = parse_refit(args.refit)
+        run_dir = args.run_dir.resolve()
+        cfg, meta = _run_config(run_dir)
+        frame, info = _data(cfg)
+        plan = make_plan(info["row_ranges"], int(meta["input_len"]), int(meta["horizon"]), args.windows,
+                         args.step, refit_k)
+        out = (args.out or run_dir / "backtest").resolve()
+        if out.exists() and not out.is_dir():
+            raise config_error("--out", "a folder", f"{out} (a file)")
+        out.mkdir(parents=True, exist_ok=True)
+        rundir.lock(out, shlex.join(["seqlab", "backtest", *(argv if argv is not None else sys.argv[2:])]))
+        state = _progress(out, plan, run_dir, args.overwrite)
+        done = len(state["windows"])
+        bt = Backtest(run_dir, out, plan, frame, meta, info, state)
+        windows = bt.run()
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except rundir.RunDirBusy as e:
+        print(f"error: {e}".replace("hydra.run.dir", "--out"), file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(write_error(e, args.out or args.run_dir), file=sys.stderr)
+        return 1
+    except RuntimeError as e:  # a retraining failed: its log says why
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    from . import report
+    from .scoring import aggregate
+
+    rows = [w["row"] for w in windows]
+    summary = aggregate(rows)
+    header = {"run_dir": str(run_dir), "windows": len(rows), "step": plan.step, "refit": args.refit,
+              "origins": f"rows {plan.origins[0]} .. {plan.origins[-1]} (test rows {plan.test_rows})",
+              "horizon": plan.horizon, "season": bt.season,
+              "retrainings": ", ".join(state["refits"].values()) or "none"}
+    paths = report.write_all(out, rows, windows, list(meta["targets"]), summary, header, plan.refit_windows())
+    m, r = summary["model"], summary["repeat"]
+    print(f"backtest of {run_dir}: {len(rows)} windows ({len(rows) - done} now, {done} recorded before), "
+          f"refit {args.refit}, {time.perf_counter() - t0:.1f} s\n"
+          f"  model mse {m['mse']:.4g} mae {m['mae']:.4g}   repeat last value mse {r['mse']:.4g} mae {r['mae']:.4g}"
+          f"   (original units)\n  -> {paths['backtest.md']}, {paths['backtest.csv']}, {paths['backtest.png']}")
+    return 0
