@@ -142,7 +142,7 @@ def test_refusals_name_the_option_before_tensorflow(bt_run):
     assert lines[-1] == "False", r.stdout  # argument errors cost no TensorFlow start-up
     for line, key in zip(lines, [*REFUSALS.values(), "RUN_DIR", "RUN_DIR"]):
         assert line.startswith(f"2 error: {key}: expected") and " | " not in line, line
-    assert "a forecasting run" in lines[-3] and "at most" in lines[3]
+    assert "a forecasting run of one series" in lines[-3] and "at most" in lines[3]
 
 
 @pytest.mark.slow

@@ -44,8 +44,8 @@ def _run_config(run_dir: Path):
 
     meta = read_inference(run_dir)
     if meta.get("kind") != "series":
-        raise config_error("RUN_DIR", "a forecasting run (dataset sine, csv, etth1, ...)",
-                           f"{run_dir} is a {meta.get('kind')} run ({meta.get('task')})")
+        raise config_error("RUN_DIR", "a forecasting run of one series (dataset sine, csv, etth1, ...; panel runs "
+                           "are not backtested yet)", f"{run_dir} is a {meta.get('kind')} run ({meta.get('task')})")
     path = run_dir / ".hydra" / "config.yaml"
     if not path.is_file():
         raise config_error("RUN_DIR", "a run directory with .hydra/config.yaml (the config it was trained with)",
