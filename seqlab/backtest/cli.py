@@ -53,11 +53,20 @@ def _run_config(run_dir: Path):
     return OmegaConf.load(path), meta
 
 
-def _data(cfg):
-    """The run's rows as read (original units) and the row ranges of its splits, through its own data loader."""
-    from .. import data
+def _data(cfg, run_dir: Path):
+    """The run's rows as read (original units) and the row ranges of its splits, through its own data loader, in
+    the folder the run was started in (a relative dataset.path is relative to it)."""
+    import os
 
-    splits, _ = data.load(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed)
+    from .. import data
+    from .refit import run_cwd
+
+    here = os.getcwd()
+    os.chdir(run_cwd(run_dir))
+    try:
+        splits, _ = data.load(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed)
+    finally:
+        os.chdir(here)
     if "frame" not in splits.artifacts:
         raise config_error("RUN_DIR", "a run of a dataset whose loader keeps its rows (sine, csv, ETT)",
                            f"dataset={cfg.dataset.name}")
@@ -164,13 +173,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.getLogger("seqlab.backtest").setLevel(logging.INFO)  # each retraining's command as it starts
     from .. import rundir
     from ..inference.outputs import write_error
+    from .refit import RefitFailed
 
     t0 = time.perf_counter()
     try:
         refit_k = parse_refit(args.refit)
         run_dir = args.run_dir.resolve()
         cfg, meta = _run_config(run_dir)
-        frame, info = _data(cfg)
+        frame, info = _data(cfg, run_dir)
         plan = make_plan(info["row_ranges"], int(meta["input_len"]), int(meta["horizon"]), args.windows,
                          args.step, refit_k)
         out = (args.out or run_dir / "backtest").resolve()
@@ -191,9 +201,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     except OSError as e:
         print(write_error(e, args.out or args.run_dir), file=sys.stderr)
         return 1
-    except RuntimeError as e:  # a retraining failed: its log says why
+    except RefitFailed as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("error: interrupted; the same command continues at the next unfinished window", file=sys.stderr)
+        return 130
     from . import report
     from .scoring import aggregate
 

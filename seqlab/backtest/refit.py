@@ -16,6 +16,11 @@ from omegaconf import OmegaConf
 from ..config import config_error
 
 log = logging.getLogger(__name__)
+
+
+class RefitFailed(RuntimeError):
+    """A retraining's process failed; its log says why."""
+
 # keys a retraining sets itself: where it runs, where its splits end
 OWN_KEYS = ("hydra.run.dir", "dataset.boundaries", "dataset.split", "resume")
 
@@ -65,7 +70,7 @@ def retrain(run_dir: Path, refit_dir: Path, boundaries: List[int], log_path: Pat
                               env={**os.environ, "PYTHONPATH": _pythonpath()}).returncode
     if code != 0 or not finished(refit_dir):
         tail = Path(log_path).read_text(errors="replace").strip().splitlines()[-1:] or [""]
-        raise RuntimeError(f"the retraining in {refit_dir} failed (exit code {code}): {tail[0][:300]} "
+        raise RefitFailed(f"the retraining in {refit_dir} failed (exit code {code}): {tail[0][:300]} "
                            f"(log: {log_path})")
     changed = config_changes(run_dir, refit_dir)
     if changed:  # the shipped YAML changed since the run was trained: the retraining is not the same model
