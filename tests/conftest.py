@@ -18,6 +18,30 @@ QUIET_ONE_EPOCH = QUIET + ["trainer.epochs=1"]
 TINY_SERIES = ["dataset=sine", "dataset.length=400", "dataset.input_len=12", "dataset.horizon=2"]
 
 
+class DownloadInTests(RuntimeError):
+    """A test tried to reach the network: tests use generated data or the shared datasets, never a download."""
+
+
+@pytest.fixture(autouse=True)
+def no_downloads(monkeypatch):
+    """Every in-process urlopen (seqlab.data.download's opener) raises DownloadInTests unless it goes to this machine
+    (test_tensorboard talks to its own server on 127.0.0.1); a test may still patch urlopen itself
+    (test_robustness's offline network)."""
+    import urllib.parse
+    import urllib.request
+
+    real = urllib.request.urlopen
+
+    def guarded(url, *args, **kwargs):
+        full = url.full_url if isinstance(url, urllib.request.Request) else str(url)
+        if urllib.parse.urlsplit(full).hostname in ("127.0.0.1", "localhost", "::1"):
+            return real(url, *args, **kwargs)
+        raise DownloadInTests(f"a test tried to download {full}: tests never download (tests/conftest.py); give the "
+                              "file through SEQLAB_DATA_DIR (shared_datasets fixture) or generate the data")
+
+    monkeypatch.setattr(urllib.request, "urlopen", guarded)
+
+
 @pytest.fixture(scope="session")
 def shared_datasets() -> Path:
     """The read-only real datasets: $SEQLAB_DATA_DIR when set, else ../shared/datasets beside the checkout;

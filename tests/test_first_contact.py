@@ -55,12 +55,14 @@ def test_real_keys_and_hydra_syntax_are_not_typos():
 def test_the_log_names_the_dialect_of_a_plain_file_and_not_the_time_column_as_text(tmp_path, caplog):
     import logging
 
+    from seqlab.config import compose
     from seqlab.data.series import read_series
 
     path = tmp_path / "plain.csv"
     path.write_text("timestamp,load,site\n" + "".join(f"2024-01-01 {h:02d}:00,{h}.5,a\n" for h in range(20)))
     with caplog.at_level(logging.INFO, logger="seqlab"):
-        read_series(path, "dataset.path", {"time_column": "timestamp"})
+        ds = compose(["dataset=csv", f"dataset.path={path}", "dataset.time_column=timestamp"]).dataset
+        read_series(path, "dataset.path", ds)
     text = caplog.text
     assert "plain.csv: dialect: separator ',', decimal mark '.', no thousands separator, encoding utf-8" in text
     assert "text columns (not used as numbers): site" in text and "timestamp" not in text.split("text columns")[1]

@@ -99,3 +99,15 @@ def test_a_run_that_fails_after_its_directory_exists_records_status_failed(tmp_p
     assert "the GPU caught fire" in (run_dir / "cli.log").read_text()
     rows = report.collect(tmp_path).to_dict("records")
     assert rows[0]["status"] == "failed" and rows[0]["error"] == "RuntimeError in prepare: the GPU caught fire"
+
+
+def test_a_download_in_a_test_is_refused_with_a_clear_error(tmp_path):
+    """tests/conftest.py's no_downloads guard: a dataset missing from data_dir and the cache is not fetched."""
+    from conftest import DownloadInTests
+
+    from seqlab.data import download
+
+    with pytest.raises(DownloadInTests, match="tests never download"):
+        download.fetch("ETTh2.csv", "https://example.invalid/ETTh2.csv", "", data_dir=tmp_path / "data",
+                       cache=tmp_path / "cache")
+    assert not list((tmp_path / "cache").glob("*.part"))

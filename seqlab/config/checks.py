@@ -142,7 +142,7 @@ def _check_regularizer(r: DictConfig) -> None:
     positive(r, "regularizer", "l2", "adversarial", allow_zero=True)
     fraction(r, "regularizer", "dropout")
     fraction(r, "regularizer", "recurrent_dropout")
-    if r.get("head_dropout") is not None:
+    if r.head_dropout is not None:
         fraction(r, "regularizer", "head_dropout")
 
 
@@ -158,7 +158,7 @@ def _check_trainer(cfg: DictConfig) -> None:
               "multiplies the rate by it)", t.decay_rate)
         check(t.min_lr < t.lr, "trainer.min_lr", f"a floor below trainer.lr ({t.lr}) with lr_schedule=plateau",
               t.min_lr)
-    fraction = t.get("batch_fraction")
+    fraction = t.batch_fraction
     if fraction is not None:
         check(0 < fraction <= 1, "trainer.batch_fraction", "a fraction in (0, 1] of the training examples, or null",
               fraction)
@@ -167,7 +167,7 @@ def _check_trainer(cfg: DictConfig) -> None:
               fraction)
     jit = t.jit_compile
     check(jit == "auto" or isinstance(jit, bool), "trainer.jit_compile", "true, false or auto", jit)
-    check(not (jit is True and cfg.get("deterministic")), "trainer.jit_compile",
+    check(not (jit is True and cfg.deterministic), "trainer.jit_compile",
           "false or auto with deterministic=true (TensorFlow has no deterministic XLA)", jit)
     shards = t.cpu_shards
     check(shards == "auto" or (isinstance(shards, int) and not isinstance(shards, bool) and shards >= 1),
@@ -252,14 +252,14 @@ def _check_across_groups(cfg: DictConfig, dataset, model) -> None:
         check(not dataset.has("classification"), "trainer.loss",
               f"auto for dataset={ds.name} (classes: the loss follows from the labels; "
               f"{', '.join(REGRESSION_LOSSES)} are for regression)", cfg.trainer.loss, ["auto"])
-    if r.get("adversarial"):
+    if r.adversarial:
         texts = registry("dataset").with_capability("text")
         check(dataset.has("text"), "regularizer.adversarial",
               f"0 for a dataset without word embeddings (it perturbs them: {', '.join(texts)})", r.adversarial)
         check(model.has("adversarial"), "regularizer.adversarial",
               f"0 for model={m.name} (models with an AdversarialNoise layer: "
               f"{', '.join(registry('model').with_capability('adversarial'))})", r.adversarial)
-    if dataset.has("text") and ds.get("eval_sequence_length") is not None:
+    if dataset.has("text") and ds.eval_sequence_length is not None:
         if model.has("pooling") and not model.has("masks_padding"):
             # no padding mask: the last step or the average would shift with the padded width
             check(m.pooling == "max", "model.pooling",

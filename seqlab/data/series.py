@@ -136,10 +136,9 @@ def read_series(path: Path, key: str, ds) -> Tuple[pd.DataFrame, Dict]:
 
     Returns (frame, info: source, dialect, text columns, time report). Cached per file and options, so the
     checks before TensorFlow and the loader read a file once."""
-    time_column = ds.get("time_column")
+    time_column = ds.time_column
     columns = [] if time_column is None else [time_column] if isinstance(time_column, str) else list(time_column)
-    opts = (ds.get("sep", AUTO), ds.get("decimal", AUTO), ds.get("thousands"), ds.get("encoding", AUTO),
-            tuple(columns), ds.get("time_unit"), bool(ds.get("sort", False)), ds.get("time_format"))
+    opts = (ds.sep, ds.decimal, ds.thousands, ds.encoding, tuple(columns), ds.time_unit, bool(ds.sort), ds.time_format)
     stat = path.stat()
     cache_key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, key) + opts
     if cache_key in _READ_CACHE:
@@ -161,7 +160,7 @@ def read_series(path: Path, key: str, ds) -> Tuple[pd.DataFrame, Dict]:
 
 def _encoded(frame: pd.DataFrame, cfg, source: str, info: Optional[Dict] = None):
     """(frame with `dataset.categorical` one-hot encoded, cfg, source, the fitted OneHot or None)."""
-    cats = list(cfg.get("categorical") or [])
+    cats = list(cfg.get("categorical") or [])  # .get: dataset=sine has no categorical columns
     if not cats:
         return frame, cfg, source, None
     text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
@@ -187,7 +186,7 @@ def build_windows(frame: pd.DataFrame, cfg, source: str, info: Dict) -> Tuple[Sp
     used = list(dict.fromkeys(features + targets))
     L, H = cfg.input_len, cfg.horizon
     data = frame[used].iloc[: bounds[2]]  # rows after test_end are never read by any window
-    data = _fill_missing(data, bool(cfg.get("interpolate", False)), source, info)
+    data = _fill_missing(data, bool(cfg.interpolate), source, info)
     values = data.to_numpy(np.float64)  # (rows, used columns)
     scaler = Standardize.fit(values[: bounds[0]], used) if cfg.normalize else Standardize.identity(used)
     if cfg.normalize:
@@ -207,7 +206,8 @@ def build_windows(frame: pd.DataFrame, cfg, source: str, info: Dict) -> Tuple[Sp
     norm = info.get("normalization", {})
     transforms = {"standardize": scaler, "windows": Windows(L, H), **({"one_hot": encoder} if encoder else {})}
     artifacts = {"features": features, "targets": targets, "input_len": L, "horizon": H,
-                 "time_column": cfg.get("time_column"), "normalize": bool(cfg.normalize),
+                 "time_column": cfg.get("time_column"),  # .get: dataset=sine has no time column
+                 "normalize": bool(cfg.normalize),
                  "mean": norm.get("mean"), "std": norm.get("std"),  # per column; None without normalize
                  "transforms": transforms, "frame": raw, "source": source}
     splits = Splits(*(WindowSplit(inputs, outputs, starts[k], L, H) for k in SPLIT_NAMES),

@@ -171,7 +171,7 @@ def clean_rows(frame: pd.DataFrame, cfg, source: str) -> Tuple[pd.DataFrame, int
     for key in ("label_column", "text_column"):
         frame[cfg[key]] = frame[cfg[key]].astype(str).str.strip()
     empty = (frame[cfg.label_column] == "") | (frame[cfg.text_column] == "")
-    if empty.any() and not cfg.get("drop_missing", False):
+    if empty.any() and not cfg.drop_missing:
         lines = (np.flatnonzero(empty.to_numpy()) + 2).tolist()  # +1 header, +1 one-based
         raise config_error("dataset.drop_missing", "true to drop rows with an empty text or label, or a file "
                            "without them", f"{len(lines)} such rows in {source}, on lines {lines[:10]}"
@@ -208,7 +208,7 @@ def _vectorized(cfg, parts: Sequence[Tuple], labels: LabelMap, info: Dict) -> Tu
     classes = labels.class_names
     if cfg.limit:  # before vectorising: a quick look at IMDB should not tokenise 50k reviews
         parts = [(x[: cfg.limit], y[: cfg.limit]) for x, y in parts]
-    eval_length = cfg.get("eval_sequence_length") or cfg.sequence_length
+    eval_length = cfg.eval_sequence_length or cfg.sequence_length
     vectorizer = TextVectorizer.fit(parts[0][0], cfg.max_tokens, cfg.sequence_length, eval_length, cfg.truncate)
     encode = vectorizer.encode  # (n, length) int32, 0 = padding, 1 = out of vocabulary: as predict and export
     lengths = (cfg.sequence_length, eval_length, eval_length)  # train, val, test
@@ -246,7 +246,7 @@ def _read_text_csv(cfg, data_dir: Optional[str], nrows: Optional[int] = None) ->
     # every column as text ("NA" is a word, "1" a label); the dialect detected like a series CSV
     from .tabular import read_table
 
-    table = read_table(path, "dataset.path", sep=cfg.get("sep", "auto"), encoding=cfg.get("encoding", "auto"),
+    table = read_table(path, "dataset.path", sep=cfg.sep, encoding=cfg.encoding,
                        as_text=True)
     frame = table.frame
     if nrows is not None:

@@ -109,7 +109,7 @@ def _filled(row: np.ndarray, cfg, path: Path, i: int) -> np.ndarray:
     row = row[: np.flatnonzero(~np.isnan(row).all(axis=1))[-1] + 1]  # trailing all-NaN steps: shorter series
     if not np.isnan(row).any():
         return row
-    if not cfg.get("interpolate", False):
+    if not cfg.interpolate:
         raise config_error("dataset.interpolate", "true to fill missing values inside a series, or a file without "
                            "them", f"{int(np.isnan(row).sum())} missing values in case {i + 1} of {path.name}")
     t = np.arange(len(row))
@@ -136,9 +136,8 @@ def check(cfg) -> None:
 
     choice(cfg.dataset, "dataset", "padding", [None, "pre", "post"])
     fraction(cfg.dataset, "dataset", "val_fraction")
-    sweep = cfg.get("sweep")
-    if cfg.dataset.val_fraction == 0 and sweep is not None and sweep.get("name", "none") != "none":
-        raise config_error("dataset.val_fraction", f"a fraction above 0 with sweep={sweep.name} (its trials are "
+    if cfg.dataset.val_fraction == 0 and cfg.sweep.name != "none":
+        raise config_error("dataset.val_fraction", f"a fraction above 0 with sweep={cfg.sweep.name} (its trials are "
                            "compared on the validation split; 0 leaves none)", cfg.dataset.val_fraction)
     _paths(cfg.dataset, cfg.data_dir)
 

@@ -28,8 +28,8 @@ def plan_windows(frame: pd.DataFrame, cfg, source: str, encoder: Optional[OneHot
     a missing or non-numeric column, bad boundaries, a split too short for input_len + horizon. One-hot columns
     (`encoder`'s) are features by default, never default targets."""
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
-    features = _columns(cfg.get("features"), "dataset.features", frame, numeric, source)
-    targets = _columns(cfg.get("targets"), "dataset.targets", frame,
+    features = _columns(cfg.features, "dataset.features", frame, numeric, source)
+    targets = _columns(cfg.targets, "dataset.targets", frame,
                        [c for c in numeric if c not in (encoder.columns if encoder else [])], source)
     bounds = split_boundaries(cfg, len(frame), source)
     L, H = cfg.input_len, cfg.horizon
@@ -64,7 +64,7 @@ def _columns(names, key: str, frame: pd.DataFrame, numeric: List[str], source: s
 
 
 def split_boundaries(cfg, n: int, source: str) -> List[int]:
-    if cfg.get("boundaries") is not None:
+    if cfg.boundaries is not None:
         b = [int(x) for x in cfg.boundaries]
         if len(b) != 3 or not 0 < b[0] < b[1] < b[2]:
             raise config_error("dataset.boundaries", "three increasing row numbers [train_end, val_end, test_end]", b)

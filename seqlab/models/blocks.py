@@ -32,7 +32,7 @@ def l2(reg_cfg):
 
 def head_dropout(reg_cfg) -> float:
     """The dropout rate on the head's input: regularizer.head_dropout, or regularizer.dropout when that is null."""
-    rate = reg_cfg.get("head_dropout")
+    rate = reg_cfg.head_dropout
     return reg_cfg.dropout if rate is None else rate
 
 
@@ -41,7 +41,7 @@ def inputs(model_cfg, reg_cfg, spec: DataSpec, mask: bool):
     if spec.vocab_size:
         inp = keras.Input(shape=spec.input_shape, dtype="int32", name="tokens")
         x = layers.Embedding(spec.vocab_size, model_cfg.embedding_dim, mask_zero=mask, name="embedding")(inp)
-        if reg_cfg.get("adversarial"):  # identity except in the adversarial loss hook
+        if reg_cfg.adversarial:  # identity except in the adversarial loss hook
             x = AdversarialNoise(reg_cfg.adversarial, name="adversarial_noise")(x)
         return inp, x
     inp = keras.Input(shape=spec.input_shape, name="series")  # (batch, time, features)
@@ -64,7 +64,7 @@ def assemble(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, masks_paddi
     if spec.vocab_size is None and len(spec.input_shape) != 2:
         raise ValueError(f"numeric inputs must be (time, features), got {spec.input_shape}")
     norm = resolve_norm(model_cfg, spec)
-    if norm != "none" or model_cfg.channel_independent or model_cfg.get("patch"):
+    if norm != "none" or model_cfg.channel_independent or model_cfg.get("patch"):  # .get: model=linear has no patch
         return _forecaster(model_cfg, reg_cfg, spec, backbone, norm, decoder)
     inp, x = inputs(model_cfg, reg_cfg, spec, mask=masks_padding)
     x = backbone(model_cfg, reg_cfg, x)

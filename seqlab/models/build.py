@@ -73,7 +73,7 @@ def build(model_cfg, reg_cfg, spec: DataSpec):
     from ..registry import registry
 
     model = registry("model").get(model_cfg.name).load()(model_cfg, reg_cfg, spec)
-    if reg_cfg.get("adversarial"):
+    if reg_cfg.adversarial:
         from .adversarial import attach
 
         model = attach(model)

@@ -30,7 +30,7 @@ class Conv1DConfig(SequenceModelConfig):
 
 def per_layer(model_cfg, key: str, i: int) -> int:
     """Layer i's value of `key` (filters / kernel_size): its entry in `<key>_per_layer` when that is set."""
-    values = model_cfg.get(f"{key}_per_layer")
+    values = model_cfg[f"{key}_per_layer"]
     return int(values[i]) if values else int(model_cfg[key])
 
 
@@ -72,7 +72,7 @@ def _fits(model_cfg, i: int, steps) -> None:
     dilation = 2**i if model_cfg.dilated else 1
     kernel = per_layer(model_cfg, "kernel_size", i)
     if (kernel - 1) * dilation >= steps:
-        key = "model.kernel_size_per_layer" if model_cfg.get("kernel_size_per_layer") else "model.kernel_size"
+        key = "model.kernel_size_per_layer" if model_cfg.kernel_size_per_layer else "model.kernel_size"
         raise config_error(key, f"a kernel that fits the {steps} steps reaching conv1d layer {i} "
                            f"(padding=valid, dilation {dilation}: (kernel_size - 1) x dilation < {steps}; or "
                            "model.padding=causal, fewer model.layers, a longer dataset.input_len)", kernel)
@@ -91,7 +91,7 @@ def _swept_keys(cfg) -> set:
 
     from ..config.flat import flatten
 
-    space = cfg.sweep.get("space") if cfg.get("sweep") is not None else None
+    space = cfg.sweep.space
     if not space:
         return set()
     container = OmegaConf.to_container(space, resolve=True)
@@ -106,7 +106,7 @@ def check(cfg) -> None:
     positive(cfg.model, "model", "filters", "kernel_size")
     m = cfg.model
     for key in ("filters_per_layer", "kernel_size_per_layer"):
-        values = m.get(key)
+        values = m[key]
         if values is None:
             continue
         require(len(values) == m.layers and all(v > 0 for v in values), f"model.{key}",
@@ -117,8 +117,9 @@ def check(cfg) -> None:
     # padding=valid: a kernel longer than the steps reaching its layer, refused before TensorFlow loads where the
     # config fixes the length (windows, texts); the build checks again with the data's own length (series files)
     ds = cfg.dataset
+    # .get: windows have input_len, texts sequence_length, series files neither (their length comes with the data)
     steps = ds.get("input_len") or ds.get("sequence_length")
-    if steps and ds.get("input_len") and m.get("patch"):
+    if steps and ds.get("input_len") and m.patch:
         steps //= int(m.patch)
     for i in range(m.layers):
         _fits(m, i, steps)

@@ -156,7 +156,7 @@ def check(cfg) -> None:
     elif not m.channel_embedding:
         require(False, "model.channel_embedding", "true unless model.decoder=pmf (only its segment queries embed the "
                 "channel)", m.channel_embedding)
-    if entry(cfg, "dataset").has("text") and cfg.dataset.get("eval_sequence_length") is not None:
+    if entry(cfg, "dataset").has("text") and cfg.dataset.eval_sequence_length is not None:
         require(not cfg.model.unroll, "model.unroll",
                 "false with dataset.eval_sequence_length (an unrolled RNN needs one fixed length)", cfg.model.unroll)
 

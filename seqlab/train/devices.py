@@ -13,14 +13,14 @@ def configure(trainer=None) -> None:
     import keras
     import tensorflow as tf
 
-    precision = trainer.get("precision", "float32") if trainer is not None else "float32"
+    precision = trainer.precision if trainer is not None else "float32"
     keras.mixed_precision.set_global_policy(precision)
     if precision != "float32":
         # the head and the loss stay float32 (seqlab.models.blocks); mixed_float16 adds loss scaling
         log.info("trainer.precision=%s: layers compute in %s, variables, head and loss in float32",
                  precision, keras.mixed_precision.global_policy().compute_dtype)
     gpus = tf.config.list_physical_devices("GPU")
-    growth = trainer.get("gpu_memory_growth", True) if trainer is not None else True
+    growth = trainer.gpu_memory_growth if trainer is not None else True
     for gpu in gpus:
         try:
             tf.config.experimental.set_memory_growth(gpu, growth)

@@ -58,7 +58,7 @@ def configure_devices(tcfg) -> None:
     """`trainer.replicas` logical CPU devices on a machine without GPUs; must run before TensorFlow's runtime starts."""
     import tensorflow as tf
 
-    n = tcfg.get("replicas")
+    n = tcfg.replicas
     if tcfg.distribute != "mirrored" or not n or tf.config.list_physical_devices("GPU"):
         return
     cpus = tf.config.list_physical_devices("CPU")

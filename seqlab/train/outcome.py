@@ -49,7 +49,7 @@ def baseline_verdict(cfg: DictConfig, prepared, metrics: Dict[str, Any],
         elif len(splits.train) and len(splits.test):
             shift = level_shift(splits.train.arrays()[1], splits.test.arrays()[1])
     verdict = judge({**metrics, "history": history}, dict(cfg.trainer), splits.train.steps(cfg.trainer.batch_size),
-                    shift, uses_window_norm=cfg.model.get("norm", "none") != "none")
+                    shift, uses_window_norm=cfg.model.get("norm", "none") != "none")  # .get: model=custom has none
     return verdict
 
 
@@ -88,7 +88,7 @@ def describe(cfg: DictConfig, prepared, timer, history: Dict[str, List[float]]) 
         "task": spec.task,
         "dataset": spec.name,
         "model": cfg.model.name,
-        "norm": cfg.model.get("norm"),  # model.norm as run (auto resolved: models.resolve_norm)
+        "norm": cfg.model.get("norm"),  # model.norm as run (auto resolved: models.resolve_norm); .get: model=custom
         "trainer": cfg.trainer.name,
         "params": int(model.count_params()),
         "jit_compile": bool(model.jit_compile) or shard_count(model) > 1,  # whether the steps ran through XLA

@@ -147,9 +147,10 @@ def prepare(cfg: DictConfig) -> Prepared:
     setup_tensorflow(cfg.seed, cfg.deterministic, cfg.trainer)
     placement = place(cfg.trainer)
     splits, spec = data.load(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed)
-    if cfg.model.get("norm") == "auto":  # decided once, from the data: the verdict and metrics.json see the choice
+    # .get: model=custom has no norm key. auto is decided once, from the data: the verdict and metrics.json see it
+    if cfg.model.get("norm") == "auto":
         cfg.model.norm = models.resolve_norm(cfg.model, spec)
-    if cfg.trainer.get("batch_fraction"):  # decided once, from the data, like model.norm=auto
+    if cfg.trainer.batch_fraction:  # decided once, from the data, like model.norm=auto
         cfg.trainer.batch_size = batch_from_fraction(cfg.trainer, len(splits.train))
     with placement.scope():  # variables (model, optimizer, metrics) mirrored on every replica
         model = models.build(cfg.model, cfg.regularizer, spec)

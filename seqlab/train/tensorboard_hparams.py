@@ -32,7 +32,7 @@ def hparams_from_config(cfg: DictConfig) -> Dict[str, Any]:
     for group in HPARAM_GROUPS:
         if group in cfg:
             walk(OmegaConf.to_container(cfg[group], resolve=True), group)
-    flat["seed"], flat["deterministic"] = int(cfg.get("seed", 0)), bool(cfg.get("deterministic", False))
+    flat["seed"], flat["deterministic"] = int(cfg.seed), bool(cfg.deterministic)
     return flat
 
 

@@ -22,19 +22,19 @@ def check_lstsq(cfg) -> None:
           cfg.dataset.name)
     check(t.loss in ("auto", "mse"), "trainer.loss",
           "mse with trainer=lstsq (the least-squares solution is the minimum of the mean squared error only)",
-          t.get("loss"), ["auto", "mse"])
+          t.loss, ["auto", "mse"])
     check(t.epochs == 1, "trainer.epochs", "1 with trainer=lstsq (one exact solve; another pass gives the same "
           "weights)", t.epochs)
-    for key, value in (("dropout", r.dropout), ("head_dropout", r.get("head_dropout")),
-                       ("adversarial", r.get("adversarial"))):
+    for key, value in (("dropout", r.dropout), ("head_dropout", r.head_dropout),
+                       ("adversarial", r.adversarial)):
         check(not value, f"regularizer.{key}", "0 with trainer=lstsq (the exact solution has no training noise; "
               "regularizer.l2 makes it ridge regression)", value)
     check(t.distribute == "none", "trainer.distribute",
-          "none with trainer=lstsq (one pass on one device)", t.get("distribute"), ["none"])
+          "none with trainer=lstsq (one pass on one device)", t.distribute, ["none"])
     check(cfg.sweep.name == "none", "sweep", "none with trainer=lstsq (choose regularizer.l2 with a Hydra multirun: "
           "-m regularizer.l2=0,1e-5,1e-4)", cfg.sweep.name, ["none"])
-    if cfg.model.get("norm") == "revin":
-        check(cfg.model.get("channel_independent"), "model.norm",
+    if cfg.model.norm == "revin":  # a least_squares model (checked above) has the window options
+        check(cfg.model.channel_independent, "model.norm",
               "last or none with trainer=lstsq unless model.channel_independent=true (RevIN's per-channel scale "
               "weights each target differently)", cfg.model.norm)
 

@@ -52,7 +52,7 @@ def judge(metrics: Dict[str, Any], trainer: Dict[str, Any], steps_per_epoch: int
     evidence: Dict[str, Any] = {"metric": metric, "test": test, "baseline": base, "ratio": round(ratio, 4)}
     causes: List[Dict[str, str]] = []
     losses = [x for x in (metrics.get("history") or {}).get("loss", []) if x is not None]
-    lr = float(trainer.get("lr", 0.0))
+    lr = float(trainer["lr"])
     blew_up = len(losses) >= 2 and (not all(math.isfinite(x) for x in losses) or max(losses[1:]) > 2 * losses[0]
                                     or losses[-1] > 10 * min(losses))
     if blew_up or lr >= 0.05:
