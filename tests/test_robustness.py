@@ -111,3 +111,20 @@ def test_a_download_in_a_test_is_refused_with_a_clear_error(tmp_path):
         download.fetch("ETTh2.csv", "https://example.invalid/ETTh2.csv", "", data_dir=tmp_path / "data",
                        cache=tmp_path / "cache")
     assert not list((tmp_path / "cache").glob("*.part"))
+
+
+def test_the_download_guard_lets_a_test_reach_this_machine():
+    """test_tensorboard talks to its own TensorBoard on 127.0.0.1 through urlopen (a Request object)."""
+    import http.server
+    import threading
+    import urllib.request
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        req = urllib.request.Request(f"http://127.0.0.1:{server.server_address[1]}/")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
