@@ -79,6 +79,10 @@ def extra_test_metrics(model, splits, spec, artifacts: Dict[str, Any], batch_siz
     y = test.arrays()[1]
     out = predict_split(model, test, batch_size)
     if spec.task == "regression":
+        from .data.intervals import point
+        from .models.heads import quantiles_of
+
+        out = point(out, quantiles_of(model))  # a quantile model's median
         norm, targets = artifacts.get("normalization"), artifacts.get("targets") or list(spec.target_names)
         std = np.array([norm["std"][t] for t in targets]) if norm and targets else None
         report = regression_original_units(y, out, std)

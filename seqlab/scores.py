@@ -10,7 +10,7 @@ Conventions (the M4 competition's, which neuralforecast, darts and GluonTS follo
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
@@ -72,3 +72,48 @@ def seasonal_naive(insample: np.ndarray, season: int, horizon: int) -> np.ndarra
     m = int(season) if len(y) >= int(season) > 0 else 1
     last = y[len(y) - m:]
     return last[np.arange(horizon) % m]
+
+
+# --------------------------------------------------------------------------- interval scores (p4, docs/intervals.md)
+def median_index(quantiles: Sequence[float]) -> int:
+    """The index of the quantile nearest 0.5 (the lower one on a tie): the point forecast of a quantile model."""
+    q = np.asarray(quantiles, np.float64)
+    return int(np.argmin(np.abs(q - 0.5)))
+
+
+def coverage(y, lo, hi) -> float:
+    """The fraction of values inside their interval [lo, hi]."""
+    y = np.asarray(y, np.float64)
+    return float(np.mean((y >= lo) & (y <= hi)))
+
+
+def mean_width(lo, hi) -> float:
+    """The mean width hi - lo of the intervals."""
+    return float(np.mean(np.asarray(hi, np.float64) - np.asarray(lo, np.float64)))
+
+
+def interval_score(y, lo, hi, alpha: float) -> np.ndarray:
+    """The interval score of Gneiting & Raftery (2007) per value, as the M4 competition used it: the width plus
+    2/alpha times the distance by which y falls outside [lo, hi] (alpha = 1 - level, e.g. 0.05 for 95%)."""
+    y, lo, hi = (np.asarray(v, np.float64) for v in (y, lo, hi))
+    return (hi - lo) + 2.0 / alpha * (np.maximum(lo - y, 0.0) + np.maximum(y - hi, 0.0))
+
+
+def msis(y, lo, hi, alpha: float, scale) -> float:
+    """The mean scaled interval score (M4): the interval score divided by `scale` (the in-sample seasonal naive MAE,
+    `seasonal_scale`; broadcast against y's last axis, e.g. one per target), averaged."""
+    return float(np.mean(interval_score(y, lo, hi, alpha) / np.asarray(scale, np.float64)))
+
+
+def pinball(y, forecast, tau: float) -> np.ndarray:
+    """The pinball (quantile) loss per value: tau * (y - f) above the forecast, (1 - tau) * (f - y) below."""
+    e = np.asarray(y, np.float64) - np.asarray(forecast, np.float64)
+    return np.maximum(tau * e, (tau - 1.0) * e)
+
+
+def scaled_pinball(y, quantile_forecasts, quantiles: Sequence[float], scale) -> float:
+    """The mean pinball loss over the quantiles and values, divided by `scale` (as msis): `quantile_forecasts` has
+    y's shape plus a last axis of len(quantiles)."""
+    qf = np.asarray(quantile_forecasts, np.float64)
+    losses = [pinball(y, qf[..., i], tau) for i, tau in enumerate(quantiles)]
+    return float(np.mean(np.stack(losses) / np.asarray(scale, np.float64)))

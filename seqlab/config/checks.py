@@ -252,6 +252,7 @@ def _check_across_groups(cfg: DictConfig, dataset, model) -> None:
         check(not dataset.has("classification"), "trainer.loss",
               f"auto for dataset={ds.name} (classes: the loss follows from the labels; "
               f"{', '.join(REGRESSION_LOSSES)} are for regression)", cfg.trainer.loss, ["auto"])
+    _check_intervals(cfg, dataset, model)
     if r.adversarial:
         texts = registry("dataset").with_capability("text")
         check(dataset.has("text"), "regularizer.adversarial",
@@ -265,3 +266,28 @@ def _check_across_groups(cfg: DictConfig, dataset, model) -> None:
             check(m.pooling == "max", "model.pooling",
                   f"max for model={m.name} with dataset.eval_sequence_length (models that mask the padding: "
                   f"{', '.join(registry('model').with_capability('masks_padding'))})", m.pooling, ["max"])
+
+
+def _check_intervals(cfg: DictConfig, dataset, model) -> None:
+    """model.quantiles (sorted, unique, in (0, 1); a built-in model; regression) and trainer.intervals (levels in
+    percent, unique, in (0, 100))."""
+    from ..registry import registry
+
+    q, levels = cfg.model.quantiles, cfg.trainer.intervals
+    if q is not None:
+        q = list(q)
+        check(len(q) >= 1 and all(isinstance(v, (int, float)) and 0 < v < 1 for v in q) and q == sorted(set(q)),
+              "model.quantiles", "sorted unique quantile levels in (0, 1), e.g. [0.1, 0.5, 0.9]", q)
+        check(model.has("quantiles"), "model.quantiles", f"null for model={cfg.model.name} (models with a quantile "
+              f"head: {', '.join(registry('model').with_capability('quantiles'))})", q)
+        check(not dataset.has("classification") and not dataset.has("text"), "model.quantiles",
+              f"null for dataset={cfg.dataset.name} (quantiles are for forecasting / regression targets)", q)
+        check(cfg.trainer.loss == "auto", "trainer.loss", "auto with model.quantiles (the pinball loss trains them)",
+              cfg.trainer.loss, ["auto"])
+    if levels is not None:
+        levels = list(levels)
+        check(len(levels) >= 1 and all(isinstance(v, (int, float)) and 0 < v < 100 for v in levels)
+              and len(set(levels)) == len(levels), "trainer.intervals",
+              "distinct interval levels in percent in (0, 100), e.g. [80, 95]", levels)
+        check(not dataset.has("classification") and not dataset.has("text"), "trainer.intervals",
+              f"null for dataset={cfg.dataset.name} (prediction intervals are for forecasting / regression)", levels)

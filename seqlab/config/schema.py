@@ -50,6 +50,9 @@ class DatasetConfig:
 @dataclass
 class ModelConfig:
     name: str = MISSING
+    # forecasting: a multi-quantile head trained with the pinball loss, e.g. [0.1, 0.5, 0.9] (sorted, unique, in
+    # (0, 1)); the quantile nearest 0.5 is the point forecast the metrics use (docs/intervals.md). null: one value
+    quantiles: Optional[List[float]] = None
 
 
 @dataclass
@@ -156,6 +159,9 @@ class TrainerConfig:
     # linear: lr x replicas in sync (for a batch_size grown with the replicas)
     lr_scaling: str = one_of("none", ("none", "linear"))
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    # forecasting: conformal prediction intervals at these levels in percent, e.g. [80, 95], calibrated per horizon
+    # step and target on the validation windows and stored with the run (docs/intervals.md). null: none
+    intervals: Optional[List[int]] = None
 
 
 # --------------------------------------------------------------------------- sweep

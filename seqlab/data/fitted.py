@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any, Dict
 
 from ..config import config_error
+from .intervals import Intervals
 from .labels import LabelMap
 from .textvec import TextVectorizer
 from .transforms import OneHot, PadSeries, SeriesStandardize, Standardize, Windows
 
 TRANSFORMS: Dict[str, type] = {cls.kind: cls for cls in (Standardize, OneHot, Windows, PadSeries, LabelMap,
-                                                          TextVectorizer, SeriesStandardize)}
+                                                          TextVectorizer, SeriesStandardize, Intervals)}
 
 
 def states(transforms: Dict[str, Any]) -> Dict[str, Dict]:

@@ -15,15 +15,14 @@ from ..config import config_error
 from ..spec import DataSpec
 from .adversarial import AdversarialNoise
 from .build import head_for, resolve_norm, target_channels
-from .layers import FoldChannels, JoinSegments, LastStep, MaskedMaxPooling1D, UnfoldChannels, WindowDenorm, WindowNorm
+from .heads import HEAD_DTYPE, forecast, head
+from .layers import FoldChannels, JoinSegments, LastStep, MaskedMaxPooling1D, WindowDenorm, WindowNorm
 
 # (model_cfg, reg_cfg, x (batch, time, channels)) -> features (batch, units)
 Backbone = Callable
 # (model_cfg, reg_cfg, patches (rows, time / patch, width), segments, channels) -> features (rows * segments, units):
 # a parallel multi-step decoder, one feature vector per output segment of `patch` steps (channels: rows per example)
 Decoder = Callable
-# trainer.precision=mixed_*: the head, the window's level (norm / denorm) and so the loss stay float32
-HEAD_DTYPE = "float32"
 
 
 def l2(reg_cfg):
@@ -71,9 +70,13 @@ def assemble(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, masks_paddi
     if head_dropout(reg_cfg):
         x = layers.Dropout(head_dropout(reg_cfg), name="head_dropout")(x)
     units, activation, _ = head_for(spec)
-    out = layers.Dense(units, activation=activation, kernel_regularizer=l2(reg_cfg), name="head", dtype=HEAD_DTYPE)(x)
-    if spec.task == "regression" and len(spec.output_shape) > 1:
-        out = layers.Reshape(spec.output_shape, name="forecast", dtype=HEAD_DTYPE)(out)  # (batch, horizon, targets)
+    quantiles = model_cfg.get("quantiles")
+    if quantiles and spec.task != "regression":
+        raise config_error("model.quantiles", "null for a classification task (quantiles are for forecasts)",
+                           list(quantiles))
+    out = head(x, units, quantiles, activation, l2(reg_cfg))
+    if quantiles or spec.task == "regression" and len(spec.output_shape) > 1:
+        out = forecast(out, spec.output_shape, quantiles)  # (batch, horizon, targets[, quantiles])
     return keras.Model(inp, out, name=f"{model_cfg.name}_{spec.name}")
 
 
@@ -120,15 +123,14 @@ def _forecaster(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, norm: st
         x = backbone(model_cfg, reg_cfg, x)
     if head_dropout(reg_cfg):
         x = layers.Dropout(head_dropout(reg_cfg), name="head_dropout")(x)
+    quantiles = model_cfg.get("quantiles")
     if decoder is not None:  # (rows * segments, units) -> (rows * segments, patch * per_step) -> (rows, horizon ...)
-        out = layers.Dense(patch * per_step, kernel_regularizer=l2(reg_cfg), name="head", dtype=HEAD_DTYPE)(x)
+        out = head(x, patch * per_step, quantiles, kernel_regularizer=l2(reg_cfg))
         out = JoinSegments(segments, name="join_segments", dtype=HEAD_DTYPE)(out)
     else:
-        out = layers.Dense(horizon * per_step, kernel_regularizer=l2(reg_cfg), name="head", dtype=HEAD_DTYPE)(x)
-    if model_cfg.channel_independent:
-        out = UnfoldChannels(channels, name="forecast", dtype=HEAD_DTYPE)(out)  # (batch, horizon, channels)
-    else:
-        out = layers.Reshape(out_shape, name="forecast", dtype=HEAD_DTYPE)(out)
+        out = head(x, horizon * per_step, quantiles, kernel_regularizer=l2(reg_cfg))
+    # (batch, horizon, targets[, quantiles]): channel-independent rows unfolded back into channels
+    out = forecast(out, out_shape, quantiles, unfold_channels=channels if model_cfg.channel_independent else None)
     if norm != "none":
         subset = None if levels == tuple(range(channels)) else levels  # targets a subset/reordering of inputs
         out = WindowDenorm(subset, name="window_denorm", dtype=HEAD_DTYPE)([out, loc, scale])

@@ -128,4 +128,4 @@ def check(cfg) -> None:
 
 
 REGISTRIES["model"].add("conv1d", Conv1DConfig, target="seqlab.models.conv1d:build", check=check,
-                        capabilities={"pooling", "window_options", "adversarial"})
+                        capabilities={"pooling", "window_options", "adversarial", "quantiles"})

@@ -72,7 +72,8 @@ class WindowNorm(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="seqlab")
 class WindowDenorm(keras.layers.Layer):
-    """[y, loc, scale] -> y * scale + loc: undoes WindowNorm on a (batch, horizon, targets) forecast.
+    """[y, loc, scale] -> y * scale + loc: undoes WindowNorm on a (batch, horizon, targets) forecast (or on every
+    quantile of a (batch, horizon, targets, quantiles) one).
 
     `channels`: the input channel of each target when the targets are not all the inputs in order (None: they are).
     """
@@ -85,6 +86,8 @@ class WindowDenorm(keras.layers.Layer):
         y, loc, scale = inputs
         if self.channels is not None:  # (batch, 1, inputs) -> (batch, 1, targets)
             loc, scale = ops.take(loc, self.channels, axis=-1), ops.take(scale, self.channels, axis=-1)
+        if len(y.shape) == 4:  # quantiles last: the same level and scale for each
+            loc, scale = ops.expand_dims(loc, -1), ops.expand_dims(scale, -1)
         return y * scale + loc
 
     def compute_output_shape(self, input_shape):
@@ -108,17 +111,23 @@ class FoldChannels(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="seqlab")
 class UnfoldChannels(keras.layers.Layer):
-    """(batch * channels, horizon) -> (batch, horizon, channels): the inverse of FoldChannels on the forecast."""
+    """(batch * channels, horizon) -> (batch, horizon, channels): the inverse of FoldChannels on the forecast;
+    (batch * channels, horizon, quantiles) -> (batch, horizon, channels, quantiles)."""
 
     def __init__(self, channels: int, **kwargs):
         super().__init__(**kwargs)
         self.channels = channels
 
     def call(self, y):
+        if len(y.shape) == 3:
+            h, q = ops.shape(y)[1], ops.shape(y)[2]
+            return ops.transpose(ops.reshape(y, (-1, self.channels, h, q)), (0, 2, 1, 3))
         h = ops.shape(y)[-1]
         return ops.transpose(ops.reshape(y, (-1, self.channels, h)), (0, 2, 1))
 
     def compute_output_shape(self, input_shape):
+        if len(input_shape) == 3:
+            return (None, input_shape[1], self.channels, input_shape[2])
         return (None, input_shape[-1], self.channels)
 
     def get_config(self):

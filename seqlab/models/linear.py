@@ -52,7 +52,7 @@ def check(cfg) -> None:
 
 
 REGISTRIES["model"].add("linear", LinearConfig, target="seqlab.models.linear:build", check=check,
-                        capabilities={"masks_padding", "window_options", "least_squares"})
+                        capabilities={"masks_padding", "window_options", "least_squares", "quantiles"})
 
 
 def _only(model, kind):

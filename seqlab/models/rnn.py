@@ -163,4 +163,4 @@ def check(cfg) -> None:
 
 for _name in CELLS:
     REGISTRIES["model"].add(_name, RNNConfig, target="seqlab.models.rnn:build", check=check, schema_name="rnn",
-                            capabilities={"masks_padding", "pooling", "window_options", "adversarial"})
+                            capabilities={"masks_padding", "pooling", "window_options", "adversarial", "quantiles"})

@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from omegaconf import DictConfig
 
+from .intervals import intervals_hook
 from .outputs import save_model, write_history_csv, write_json
 from .shards import shard_count
 
@@ -54,9 +55,10 @@ def baseline_verdict(cfg: DictConfig, prepared, metrics: Dict[str, Any],
 
 
 # hook(run_dir, cfg, prepared, metrics) -> extra metrics.json fields or None; called for completed runs only, in
-# order, after model.keras and history.csv are written and before metrics.json is
+# order, after model.keras and history.csv are written and before metrics.json is (the intervals are calibrated
+# before inference.json, which saves them, is written)
 ON_COMPLETED: List[Callable[[Path, DictConfig, Any, Dict[str, Any]], Optional[Dict[str, Any]]]] = [
-    inference_files]
+    intervals_hook, inference_files]
 
 
 @dataclass

@@ -75,6 +75,7 @@ def compile_model(model, tcfg, spec, steps_per_epoch: int, deterministic: bool =
     import keras
 
     from ..models import head_for
+    from ..models.heads import PinballLoss, PointError, quantiles_of
     from .distribute import Placement, scaled_lr
     from .optim import make_optimizer
     from .shards import install as install_shards
@@ -91,8 +92,12 @@ def compile_model(model, tcfg, spec, steps_per_epoch: int, deterministic: bool =
     loss = {"mse": keras.losses.MeanSquaredError, "mae": keras.losses.MeanAbsoluteError, "huber": keras.losses.Huber,
             "binary_crossentropy": keras.losses.BinaryCrossentropy,
             "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy}[loss_name]()
-    if spec.task == "regression":
-        metrics: List[Any] = [keras.metrics.MeanSquaredError(name="mse"), keras.metrics.MeanAbsoluteError(name="mae")]
+    quantiles = quantiles_of(model)
+    if quantiles:  # model.quantiles: the pinball loss; mse and mae of the point forecast (the median)
+        loss = PinballLoss(quantiles)
+        metrics: List[Any] = [PointError(quantiles, "mse"), PointError(quantiles, "mae")]
+    elif spec.task == "regression":
+        metrics = [keras.metrics.MeanSquaredError(name="mse"), keras.metrics.MeanAbsoluteError(name="mae")]
     else:
         metrics = ["accuracy"]
     placement = placement or Placement()

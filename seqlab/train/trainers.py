@@ -23,6 +23,8 @@ def check_lstsq(cfg) -> None:
     check(t.loss in ("auto", "mse"), "trainer.loss",
           "mse with trainer=lstsq (the least-squares solution is the minimum of the mean squared error only)",
           t.loss, ["auto", "mse"])
+    check(cfg.model.quantiles is None, "model.quantiles", "null with trainer=lstsq (it solves the mean "
+          "squared error; a quantile head trains on the pinball loss: trainer=fit or tape)", cfg.model.quantiles)
     check(t.epochs == 1, "trainer.epochs", "1 with trainer=lstsq (one exact solve; another pass gives the same "
           "weights)", t.epochs)
     for key, value in (("dropout", r.dropout), ("head_dropout", r.head_dropout),
