@@ -94,7 +94,7 @@ def main() -> None:
     p.add_argument("--batches", type=int, default=200)
     p.add_argument("--train-steps", type=int, default=20)
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a size, in this process
-    args = p.parse_args()
+    args, _ = p.parse_known_args()  # the docs-command test appends seqlab overrides: not used here
     if args.one:
         print(json.dumps(one(args.series[0], args.length, args.batches, args.train_steps)))
         return

@@ -154,3 +154,19 @@ def test_m4_weekly_loads(shared_datasets):
     splits, spec = load_panel_cfg(train, layout="rows", test_path=test, horizon=13, input_len=52)
     assert splits.info["series"] == 359 and len(splits.test) == 359  # one test window: the 13 test values
     assert spec.output_shape == (13, 1) and splits.train.panel.ids[0] == "W1"
+
+
+def test_static_columns_are_constant_channels_scaled_across_series(tmp_path):
+    frame = panel_frame()
+    frame["size"] = frame["unique_id"].map({"s0": 1.0, "s1": 2.0, "s2": 3.0, "s3": 6.0})
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    splits, spec = load_panel_cfg(tmp_path / "p.csv", id_column="unique_id", time_column="ds",
+                                  static_columns="[size]")
+    assert spec.feature_names == ("y", "x", "size") and splits.artifacts["panel"]["covariates"] == ["x"]
+    x, _ = splits.test.arrays()
+    sizes = np.array([1.0, 2.0, 3.0, 6.0])
+    assert np.allclose(x[:, :, 2], ((sizes - sizes.mean()) / sizes.std())[:, None])  # not 0: scaled across series
+    frame.loc[3, "size"] = 9.0  # no longer constant within s0
+    frame.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(ConfigError, match=r"dataset\.static_columns.*'s0'"):
+        validate(panel_cfg(tmp_path / "bad.csv", id_column="unique_id", time_column="ds", static_columns="[size]"))

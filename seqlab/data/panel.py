@@ -37,6 +37,9 @@ class PanelConfig(DatasetConfig):
     time_format: Optional[str] = None  # strptime format of the time column (default: inferred)
     targets: List[str] = field(default_factory=lambda: ["y"])  # forecast columns (columns/rows: the values' name)
     covariates: Optional[List[str]] = None  # layout=long: past covariates (default: every other numeric column)
+    # layout=long: numeric columns constant within each series (e.g. store size), fed as constant input channels
+    # scaled across series
+    static_columns: Optional[List[str]] = None
     input_len: int = 48  # input window length (time steps)
     horizon: int = 12  # steps forecast after each window
     stride: int = 1  # steps between consecutive windows of a series
@@ -141,7 +144,7 @@ def build_panel(raw: RawPanel, cfg, source: str) -> Tuple[Splits, DataSpec]:
     n_train = raw.lengths - n_test - n_val
     ids, targets = raw.ids, raw.columns[: raw.n_targets]
     fit = SeriesStandardize.fit if cfg.normalize else None
-    scaler = fit(raw.values, raw.offsets, n_train, raw.columns, ids) if fit else \
+    scaler = fit(raw.values, raw.offsets, n_train, raw.columns, ids, raw.static) if fit else \
         SeriesStandardize.identity(raw.columns, ids)
     # scaled in place when the panel is already float32 (a generated one): the data is held once
     values = raw.values if raw.values.dtype == np.float32 else np.empty(raw.values.shape, np.float32)
@@ -164,7 +167,8 @@ def build_panel(raw: RawPanel, cfg, source: str) -> Tuple[Splits, DataSpec]:
     artifacts = {"features": list(raw.columns), "targets": targets, "input_len": L, "horizon": H,
                  "time_column": cfg.get("time_column"), "normalize": bool(cfg.normalize),
                  "panel": {"layout": cfg.layout, "id_column": cfg.get("id_column"),
-                           "covariates": list(raw.columns[raw.n_targets:])},
+                           "covariates": [c for c in raw.columns[raw.n_targets:] if c not in raw.static],
+                           "static_columns": list(raw.static)},
                  "transforms": {"series_standardize": scaler, "windows": Windows(L, H)}}
     splits = Splits(*(WindowSplit(values, outputs, starts[k], L, H, panel) for k in SPLIT_NAMES),
                     baseline_name="repeat last value", baseline_fn=repeat_baseline, info=info, artifacts=artifacts)

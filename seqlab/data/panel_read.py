@@ -31,6 +31,7 @@ class RawPanel:
     times: Optional[np.ndarray] = None  # (rows,) datetime64[ns], with a time column
     test_rows: Optional[np.ndarray] = None  # (n_series,) rows from dataset.test_path at each series' end
     info: Optional[Dict[str, Any]] = None
+    static: Tuple[str, ...] = ()  # the last columns: constant within each series (dataset.static_columns)
 
     @property
     def lengths(self) -> np.ndarray:
@@ -46,7 +47,7 @@ class RawPanel:
         return RawPanel([i for i, k in zip(self.ids, keep) if k], np.concatenate([[0], np.cumsum(lengths)]),
                         self.values[rows], self.columns, self.n_targets,
                         None if self.times is None else self.times[rows],
-                        None if self.test_rows is None else self.test_rows[keep], self.info)
+                        None if self.test_rows is None else self.test_rows[keep], self.info, self.static)
 
 
 def _read(path: Path, key: str, ds, time_columns=()):
@@ -78,7 +79,9 @@ def read_long(frame: pd.DataFrame, ds, source: str, prefix: str = "dataset",
         cov = [c for c in frame.columns if c not in skip and pd.api.types.is_numeric_dtype(frame[c])] \
             if cov is None else list(cov)
         _numeric(frame, cov, f"{prefix}.covariates", source)
-        columns = targets + cov
+        static = list(ds.get("static_columns") or [])
+        _numeric(frame, static, f"{prefix}.static_columns", source)
+        columns = targets + cov + static
     else:
         _numeric(frame, columns, prefix, source)
     codes, ids = pd.factorize(frame[idc].astype(str), sort=True)  # series in order of their ids
@@ -98,7 +101,18 @@ def read_long(frame: pd.DataFrame, ds, source: str, prefix: str = "dataset",
             raise config_error(f"{prefix}.time_column", f"one row per series and timestamp in {source}",
                                f"{len(same)} repeated, first series {ids[codes[same[0]]]!r} at {times[same[0]]}")
     offsets = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(ids)))]).astype(np.int64)
-    return _finite(RawPanel(list(ids), offsets, values, columns, len(targets), times), prefix, source)
+    static = tuple(ds.get("static_columns") or [])
+    panel = _finite(RawPanel(list(ids), offsets, values, columns, len(targets), times, static=static), prefix,
+                    source)
+    if static and len(values):  # constant within each series: fed as constant input channels
+        part = values[:, len(columns) - len(static):]
+        spread = np.maximum.reduceat(part, offsets[:-1]) - np.minimum.reduceat(part, offsets[:-1])
+        bad = np.argwhere(spread > 0)
+        if len(bad):
+            k, j = bad[0]
+            raise config_error(f"{prefix}.static_columns", "columns with one value per series",
+                               f"{static[j]!r}: series {ids[k]!r} has several values in it")
+    return panel
 
 
 def read_columns(frame: pd.DataFrame, times: Optional[pd.Series], ds, source: str, prefix: str = "dataset",
@@ -191,6 +205,9 @@ def _read_panel(ds, path: Path, data_dir) -> Tuple[RawPanel, str]:
     timec = ds.get("time_column")
     table = _read(path, "dataset.path", ds, [timec] if timec and ds.layout != "rows" else [])
     frame = table.frame
+    if ds.get("static_columns") and ds.layout != "long":
+        raise config_error("dataset.static_columns", "dataset.layout=long (a column per series constant, beside the "
+                           "id)", ds.layout)
     if ds.layout == "long":
         panel = read_long(frame, ds, path.name)
     elif ds.layout == "columns":

@@ -220,15 +220,20 @@ class SeriesStandardize:
 
     @classmethod
     def fit(cls, values: np.ndarray, offsets: np.ndarray, train_rows: np.ndarray, columns: Sequence[str],
-            ids: Sequence[str]) -> "SeriesStandardize":
+            ids: Sequence[str], across: Sequence[str] = ()) -> "SeriesStandardize":
         """`values` (rows, columns): series k in rows [offsets[k], offsets[k+1]), of which the first
-        train_rows[k] are its training rows, the only ones its statistics see."""
+        train_rows[k] are its training rows, the only ones its statistics see. Columns in `across` (constant
+        within a series: static columns) are scaled with one mean and std over the series instead."""
         mean = np.zeros((len(ids), len(columns)))
         std = np.ones((len(ids), len(columns)))
         for k, (a, n) in enumerate(zip(offsets[:-1], train_rows)):  # per series: no copy of the panel
             rows = np.asarray(values[a:a + n], np.float64)
             mean[k], s = rows.mean(axis=0), rows.std(axis=0)  # ddof=0, as Standardize
             std[k] = np.where(s > 1e-12, s, 1.0)
+        for j in [list(columns).index(c) for c in across]:
+            level = np.asarray(values[offsets[:-1], j], np.float64)  # one value per series
+            s = level.std()
+            mean[:, j], std[:, j] = level.mean(), s if s > 1e-12 else 1.0
         return cls(columns, ids, mean, std)
 
     @classmethod
