@@ -72,7 +72,8 @@ def regression_original_units(y_true: np.ndarray, y_pred: np.ndarray, std: Optio
 def extra_test_metrics(model, splits, spec, artifacts: Dict[str, Any], batch_size: int = 256) -> Dict[str, Any]:
     """metrics.json additions for the test split. Classification: {"classification": classification_report};
     regression: {"test_original_units": {mse, mae, per target}} (same as the standardised ones without
-    normalisation). `artifacts` is inference_info's dict (class names, normalisation, target names)."""
+    normalisation), and for forecasting windows {"series_scores": data.scoring.Accumulator} (sMAPE, MASE).
+    `artifacts` is inference_info's dict (class names, normalisation, target names)."""
     test = splits.test
     if not len(test):
         return {}
@@ -87,7 +88,12 @@ def extra_test_metrics(model, splits, spec, artifacts: Dict[str, Any], batch_siz
         std = np.array([norm["std"][t] for t in targets]) if norm and targets else None
         report = regression_original_units(y, out, std)
         report["targets"] = targets
-        return {"test_original_units": report}
+        extra: Dict[str, Any] = {"test_original_units": report}
+        if splits.scoring is not None:  # forecasting windows: sMAPE/MASE per series on original values
+            from .data.scoring import forecast_scores
+
+            extra["series_scores"] = forecast_scores(test, out, splits.scoring)
+        return extra
     names = artifacts.get("class_names") or list(range(spec.num_classes))
     return {"classification": classification_report(np.asarray(y).astype(np.int64).ravel(),
                                                     class_probabilities(out), names)}

@@ -85,8 +85,14 @@ def test_csv_windows_reach_back_into_previous_split(tmp_path):
     assert xtr[0, 0, 0] == 0 and ytr[-1, -1, 0] == 59  # no training target leaks past train_end
     assert splits.info["row_ranges"] == {"train": [0, 60], "val": [60, 80], "test": [80, 100]}
     assert splits.info["time_range"] == ["2020-01-01 00:00:00", "2020-01-05 03:00:00"]
-    # repeat-last-value on a ramp a: error at step k is k+1 -> mse = mean((1..5)^2) = 11, mae = 3
-    assert splits.baseline() == pytest.approx({"mse": 11.0, "mae": 3.0})
+    # hourly rows: the seasonal naive (season 24) on a ramp a errs by 24 at every step; MASE's scale is 24 too
+    base = splits.baseline()
+    assert {k: base[k] for k in ("mse", "mae", "mase")} == pytest.approx({"mse": 576.0, "mae": 24.0, "mase": 1.0})
+    # repeat-last-value (season 1): error at step k is k+1 -> mse = mean((1..5)^2) = 11, mae = 3; scale 1
+    splits, _ = load(dataset_cfg("csv", path=path, time_column="time", boundaries=[60, 80, 100], input_len=10,
+                                 horizon=5, normalize=False, targets=["a"], season=1))
+    base = splits.baseline()
+    assert {k: base[k] for k in ("mse", "mae", "mase")} == pytest.approx({"mse": 11.0, "mae": 3.0, "mase": 3.0})
 
 
 def test_split_fractions_and_stride(tmp_path):
@@ -174,14 +180,17 @@ def test_sine_is_seeded_and_learnable():
     assert np.mean((pred - yt.reshape(len(yt), -1)) ** 2) < 0.2 * repeat and repeat > 0.5
 
 
-def test_etth1_protocol_and_repeat_baseline(shared_datasets):
+def test_etth1_protocol_and_baselines(shared_datasets):
     splits, spec = load(dataset_cfg("etth1"), data_dir=str(shared_datasets))
     assert spec.input_shape == (336, 7) and spec.output_shape == (96, 7)
     assert [len(s) for s in (splits.train, splits.val, splits.test)] == [8209, 2785, 2785]
     assert splits.test.starts[0] == 11520 - 336 and splits.test.starts[-1] + 336 + 96 == 14400
     base = splits.baseline()
-    assert splits.baseline_name == "repeat last value"
-    assert round(base["mse"], 3) == 1.294 and round(base["mae"], 3) == 0.713
+    assert splits.baseline_name == "seasonal naive (season 24)"  # hourly: season 24 inferred
+    assert round(base["mse"], 3) == 0.512 and round(base["mae"], 3) == 0.433
+    repeat = load(dataset_cfg("etth1", season=1), data_dir=str(shared_datasets))[0]
+    assert repeat.baseline_name == "repeat last value"  # the papers' Repeat row with dataset.season=1
+    assert round(repeat.baseline()["mse"], 3) == 1.294 and round(repeat.baseline()["mae"], 3) == 0.713
     raw = pd.read_csv(shared_datasets / "ETTh1.csv.gz")["OT"].to_numpy()[:8640]
     assert splits.info["normalization"]["mean"]["OT"] == pytest.approx(raw.mean())
     assert splits.info["normalization"]["std"]["OT"] == pytest.approx(raw.std(ddof=0))
@@ -206,7 +215,7 @@ def test_ett_uncompressed_and_download_from_file_url(shared_datasets, tmp_path):
     splits, _ = load(dataset_cfg("etth1", url=plain.as_uri(), sha256=ETTH1_CSV_SHA256), data_dir=str(empty))
     assert (tmp_path / "cache" / "ETTh1.csv").is_file() and len(splits.test) == 2785
     splits, _ = load(dataset_cfg("etth1", url=""), data_dir=str(plain.parent))  # the uncompressed name
-    assert round(splits.baseline()["mse"], 3) == 1.294
+    assert round(splits.baseline()["mse"], 3) == 0.512  # the same rows as the .gz (seasonal naive, season 24)
 
 
 # --------------------------------------------------------------------------- adding problem

@@ -138,10 +138,6 @@ class WindowSplit(Split):
         yv = sliding_window_view(self.targets[self.input_len:], self.horizon, axis=0).transpose(0, 2, 1)
         return xv[starts], yv[starts]
 
-    def last_target_before(self, indices=None) -> np.ndarray:
-        """targets[s + input_len - 1] for each window: the repeat-last-value forecast, (windows, n_targets)."""
-        return self.targets[self._starts(indices) + self.input_len - 1]
-
     def series_index(self, indices=None) -> np.ndarray:
         """The series (0..n_series-1) each window belongs to; all zeros for a single series."""
         starts = self._starts(indices)
@@ -154,6 +150,15 @@ class WindowSplit(Split):
 
     def head(self, limit: int) -> "WindowSplit":
         return WindowSplit(self.inputs, self.targets, self.starts[:limit], self.input_len, self.horizon, self.panel)
+
+    def seasonal_naive(self, indices=None, season: int = 1) -> np.ndarray:
+        """The seasonal naive forecast of each window, (windows, horizon, n_targets): its series' last `season`
+        target values up to the origin, repeated (the last value for season 1, and where the series has less
+        than a season up to the origin)."""
+        last = self._starts(indices) + self.input_len - 1  # the origin's row in self.targets
+        m = np.where(self.origin(indices) + 1 >= season, season, 1)[:, None]  # (windows, 1)
+        rows = last[:, None] + 1 - m + np.arange(self.horizon)[None, :] % m  # (windows, horizon)
+        return self.targets[rows]
 
     def _tensors(self):
         import tensorflow as tf
@@ -204,6 +209,8 @@ class Splits:
     info: Dict[str, object] = field(default_factory=dict)  # e.g. normalisation statistics (metrics.json "data")
     # what inference needs beyond `info` (vocabulary, normalisation, column names); never in metrics.json
     artifacts: Dict[str, Any] = field(default_factory=dict)
+    # forecasting: what sMAPE/MASE on original values need (data.scoring.SeriesScoring); None for other tasks
+    scoring: Optional[Any] = None
 
     def baseline(self) -> Dict[str, float]:
         return self.baseline_fn(self) if self.baseline_fn else {}
@@ -214,7 +221,7 @@ class Splits:
             return self
         return Splits(*(_head(s, limit) for s in (self.train, self.val, self.test)),
                       baseline_name=self.baseline_name, baseline_fn=self.baseline_fn, info=self.info,
-                      artifacts=self.artifacts)
+                      artifacts=self.artifacts, scoring=self.scoring)
 
 
 def _head(split: Split, limit: int) -> Split:

@@ -17,7 +17,7 @@ from ..registry import REGISTRIES
 from .base import DataSpec, Panel, Splits, WindowSplit
 from .numbers import AUTO
 from .panel_read import LAYOUTS, RawPanel, read_panel
-from .series import repeat_baseline
+from .scoring import SeriesScoring, baseline_name, dataset_season, naive_baseline
 from .transforms import SeriesStandardize, Windows
 from .windows import SPLIT_NAMES
 
@@ -48,6 +48,7 @@ class PanelConfig(DatasetConfig):
     cutoff: Optional[str] = None  # instead of test_steps: one timestamp for all series; later rows are test
     min_length: Optional[int] = None  # refuse (not skip) a series shorter than this or than one window per split
     normalize: bool = True  # z-score each series with its own training rows' mean and std
+    season: Optional[int] = None  # for MASE and the seasonal naive baseline; default: 24 hourly, 7 daily, else 1
     sep: str = AUTO  # field separator: auto | , | ; | \t | |
     decimal: str = AUTO  # decimal mark: auto | . | ,
     thousands: Optional[str] = None  # thousands separator
@@ -170,8 +171,12 @@ def build_panel(raw: RawPanel, cfg, source: str) -> Tuple[Splits, DataSpec]:
                            "covariates": [c for c in raw.columns[raw.n_targets:] if c not in raw.static],
                            "static_columns": list(raw.static)},
                  "transforms": {"series_standardize": scaler, "windows": Windows(L, H)}}
+    season = info["season"] = dataset_season(cfg, (info.get("time") or {}).get("time_step"))
+    scoring = SeriesScoring(season, outputs, raw.offsets, raw.lengths - n_test, scaler.std[:, : len(targets)],
+                            lambda v, series: scaler.invert(v, series, targets), ids, targets)
     splits = Splits(*(WindowSplit(values, outputs, starts[k], L, H, panel) for k in SPLIT_NAMES),
-                    baseline_name="repeat last value", baseline_fn=repeat_baseline, info=info, artifacts=artifacts)
+                    baseline_name=baseline_name(season), baseline_fn=naive_baseline, info=info, artifacts=artifacts,
+                    scoring=scoring)
     spec = DataSpec(name=cfg.name, task="regression", input_shape=(L, len(raw.columns)),
                     output_shape=(H, len(targets)), feature_names=tuple(raw.columns), target_names=tuple(targets))
     return splits, spec
@@ -183,7 +188,7 @@ def check_panel(cfg) -> None:
     from ..config.checks import check, positive
 
     ds = cfg.dataset
-    positive(ds, "dataset", "input_len", "horizon", "stride")
+    positive(ds, "dataset", "input_len", "horizon", "stride", "season")
     positive(ds, "dataset", "val_steps", "min_length", allow_zero=True)
     if ds.test_steps is not None:
         check(ds.test_steps >= ds.horizon, "dataset.test_steps", f"at least horizon = {ds.horizon} steps",

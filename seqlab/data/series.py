@@ -17,6 +17,7 @@ from ..config.schema import DatasetConfig
 from ..registry import REGISTRIES
 from . import download
 from .base import DataSpec, Splits, WindowSplit
+from .scoring import SeriesScoring, baseline_name, dataset_season, naive_baseline
 from .tabular import AUTO, read_table
 from .timecolumns import parse_time
 from .transforms import OneHot, Standardize, Windows
@@ -40,6 +41,7 @@ class SeriesConfig(DatasetConfig):
     targets: Optional[List[str]] = None  # output columns; default: all numeric columns
     normalize: bool = True  # z-score with training-split statistics only
     interpolate: bool = False  # fill NaNs by linear interpolation instead of failing
+    season: Optional[int] = None  # for MASE and the seasonal naive baseline; default: 24 hourly, 7 daily, else 1
 
 
 @dataclass
@@ -210,27 +212,16 @@ def build_windows(frame: pd.DataFrame, cfg, source: str, info: Dict) -> Tuple[Sp
                  "normalize": bool(cfg.normalize),
                  "mean": norm.get("mean"), "std": norm.get("std"),  # per column; None without normalize
                  "transforms": transforms, "frame": raw, "source": source}
+    season = info["season"] = dataset_season(cfg, (info.get("time") or {}).get("time_step"))
+    scoring = SeriesScoring(  # one series (every window is series 0); in-sample: the rows before the test split
+        season, outputs, [0, len(outputs)], [bounds[1]], scaler.stats(targets)[1][None, :],
+        lambda v, _series: scaler.invert(v, targets), [source], targets)
     splits = Splits(*(WindowSplit(inputs, outputs, starts[k], L, H) for k in SPLIT_NAMES),
-                    baseline_name="repeat last value", baseline_fn=repeat_baseline, info=info, artifacts=artifacts)
+                    baseline_name=baseline_name(season), baseline_fn=naive_baseline, info=info, artifacts=artifacts,
+                    scoring=scoring)
     spec = DataSpec(name=cfg.name, task="regression", input_shape=(L, len(features)),
                     output_shape=(H, len(targets)), feature_names=tuple(features), target_names=tuple(targets))
     return splits, spec
-
-
-def repeat_baseline(splits: Splits) -> Dict[str, float]:
-    """Repeat each target's last input value over the horizon; MSE and MAE on the test split."""
-    test = splits.test
-    se = ae = 0.0
-    count = 0
-    # in chunks: (windows, horizon, targets) in float64 for all of ETTm1's test split would be ~60 MB
-    for lo in range(0, len(test), 4096):
-        idx = np.arange(lo, min(lo + 4096, len(test)))
-        _, y = test.arrays(idx)
-        err = y.astype(np.float64) - test.last_target_before(idx)[:, None, :]
-        se += float(np.sum(err**2))
-        ae += float(np.sum(np.abs(err)))
-        count += err.size
-    return {"mse": se / count, "mae": ae / count} if count else {}
 
 
 def _get(cfg, key: str):
@@ -259,7 +250,7 @@ def _check_windows(cfg) -> None:
     from ..config.checks import check, positive
 
     ds = cfg.dataset
-    positive(ds, "dataset", "input_len", "horizon", "stride")
+    positive(ds, "dataset", "input_len", "horizon", "stride", "season")
     if ds.boundaries is not None:
         b = list(ds.boundaries)
         check(len(b) == 3 and all(x > 0 for x in b) and b[0] < b[1] < b[2], "dataset.boundaries",

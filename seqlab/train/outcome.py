@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Optional
 from omegaconf import DictConfig
 
 from .intervals import intervals_hook
-from .outputs import save_model, write_history_csv, write_json
+from .outputs import atomic_write, save_model, write_history_csv, write_json
 from .shards import shard_count
 
 log = logging.getLogger(__name__)
@@ -25,13 +25,22 @@ STATUSES = ("completed", "diverged", "interrupted", "failed")
 
 def inference_files(run_dir: Path, cfg: DictConfig, prepared, metrics: Dict[str, Any]) -> Dict[str, Any]:
     """What makes the run directory a self-contained model (inference.json, vocabulary.txt, examples.npz), and
-    the test metrics beyond Keras' (per-class scores, ROC AUC; regression errors in original units)."""
+    the test metrics beyond Keras' (per-class scores, ROC AUC; regression errors in original units; forecasting:
+    test.smape / test.mase, averaged over series, with each series' in series_scores.csv)."""
     from ..evaluation import extra_test_metrics
     from ..inference.artifacts import inference_info, write_artifacts
 
     splits, spec, model = prepared
     write_artifacts(run_dir, cfg, splits, spec)
-    return extra_test_metrics(model, splits, spec, inference_info(cfg, splits, spec), cfg.trainer.batch_size)
+    extra = extra_test_metrics(model, splits, spec, inference_info(cfg, splits, spec), cfg.trainer.batch_size)
+    scored = extra.pop("series_scores", None)
+    if scored is not None:  # test.smape / test.mase beside Keras' test metrics; per series in series_scores.csv
+        table = scored.table()
+        atomic_write(run_dir / "series_scores.csv", lambda tmp: table.to_csv(tmp, index=False))
+        extra["test"] = {**(metrics.get("test") or {}), **scored.summary()}
+        extra["scores"] = {"season": splits.scoring.season, "series": len(table),
+                           "series_without_scale": int(table["mase"].isna().sum()), "per_series": "series_scores.csv"}
+    return extra
 
 
 def baseline_verdict(cfg: DictConfig, prepared, metrics: Dict[str, Any],
