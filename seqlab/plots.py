@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -28,8 +28,10 @@ def _clock_times(times: Sequence) -> np.ndarray:
 
 def forecast_figure(history: np.ndarray, forecast: np.ndarray, names: Sequence[str],
                     truth: Optional[np.ndarray] = None, title: str = "", max_panels: int = 7,
-                    times: Optional[Tuple[Sequence, Sequence]] = None):
-    """One panel per target: history (L, t), then forecast (H, t) and, when known, the truth (H, t).
+                    times: Optional[Tuple[Sequence, Sequence]] = None,
+                    bands: Optional[Dict[str, Tuple[np.ndarray, np.ndarray]]] = None):
+    """One panel per target: history (L, t), then forecast (H, t) and, when known, the truth (H, t); `bands`
+    {level label: (lo (H, t), hi (H, t))} are shaded around the forecast, the widest palest.
 
     The x-axis is steps (0 = the last input row), or with `times` = (L history timestamps, H forecast
     timestamps) the timestamps themselves."""
@@ -47,6 +49,9 @@ def forecast_figure(history: np.ndarray, forecast: np.ndarray, names: Sequence[s
         ax.plot(past, history[:, j], color="0.45", lw=1, label="history")
         if truth is not None:
             ax.plot(future, truth[:, j], color="tab:green", lw=1.2, label="actual")
+        for k, (name, (lo, hi)) in enumerate(sorted((bands or {}).items(), key=lambda b: -float(b[0]))):
+            ax.fill_between(future, lo[:, j], hi[:, j], color="tab:orange", alpha=0.15 + 0.15 * k, lw=0,
+                            label=f"{name}% interval")
         ax.plot(future, forecast[:, j], color="tab:orange", lw=1.2, label="forecast")
         ax.axvline(cut, color="0.8", lw=0.8)
         ax.set_ylabel(str(names[j]), fontsize=8)

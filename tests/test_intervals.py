@@ -46,6 +46,7 @@ def test_finite_sample_rank():
     """The ceil((n + 1) * level)-th smallest: 9 scores 1..9 at 80% -> the 8th; too few for 95% -> the largest."""
     s = np.arange(1, 10, dtype=float)[:, None]
     assert conformal_quantile(s, 0.8)[0] == 8
+    assert conformal_quantile(np.arange(1, 11, dtype=float)[:, None], 0.8)[0] == 9  # (n + 1), not n: 8.8 -> 9th
     assert conformal_quantile(s, 0.95)[0] == 9
     assert quantile_pair([0.05, 0.1, 0.5, 0.9, 0.95], 0.8) == (1, 3)
     assert quantile_pair([0.1, 0.5, 0.9], 0.95) == (0, 2)  # the nearest pair when the exact tails are missing

@@ -4,6 +4,7 @@ training with quantiles and conformal intervals through both trainers."""
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import QUIET, TINY_SERIES
 
@@ -75,21 +76,87 @@ def test_intervals_and_quantiles_refused_where_they_do_not_apply():
         validate(compose(TINY_SERIES + ["model=linear", "trainer=lstsq", Q]))
 
 
-@pytest.mark.parametrize("trainer", ["fit", "tape"])
-def test_tiny_training_with_quantiles_and_intervals(tmp_path, trainer):
-    """Both trainers train the quantile head on the pinball loss; metrics.json has the coverage and width of the
-    test split's intervals, and inference.json the conformal offsets."""
+SERIES_Q = ["dataset=csv", "dataset.time_column=date", "dataset.input_len=24", "dataset.horizon=4", "model=gru",
+            "model.units=4", Q, "trainer.intervals=[80,95]", "trainer.epochs=2"]
+
+
+def train_quantiles(run_dir, overrides):
     from seqlab.train import run
 
-    cfg = compose(TINY_SERIES + QUIET + ["model=gru", "model.units=4", Q, "trainer.intervals=[80,95]",
-                                         f"trainer={trainer}", "trainer.epochs=2"])
-    result = run(cfg, tmp_path)
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    return run(compose(overrides + QUIET), run_dir)
+
+
+@pytest.fixture(scope="module")
+def quantile_run(tmp_path_factory):
+    """A csv run (hourly time column) with a quantile head and 80/95% conformal intervals: (folder, frame, result)."""
+    from test_predict import series_csv
+
+    tmp = tmp_path_factory.mktemp("quantiles")
+    frame = series_csv(tmp / "train.csv")
+    result = train_quantiles(tmp / "run", SERIES_Q + [f"dataset.path={tmp / 'train.csv'}", "trainer=fit"])
+    return tmp, frame, result
+
+
+@pytest.mark.parametrize("trainer", ["fit", "tape"])
+def test_tiny_training_with_quantiles_and_intervals(quantile_run, tmp_path, trainer):
+    """Both trainers train the quantile head on the pinball loss; metrics.json has the coverage and width of the
+    test split's intervals, and inference.json the conformal offsets."""
+    tmp, _, result = quantile_run
+    run_dir = tmp / "run"
+    if trainer == "tape":
+        run_dir = tmp_path / "tape"
+        result = train_quantiles(run_dir, SERIES_Q + [f"dataset.path={tmp / 'train.csv'}", "trainer=tape"])
+    metrics = json.loads((run_dir / "metrics.json").read_text())
     test = metrics["test"]
     hist = result.history
     assert hist["loss"][-1] < hist["loss"][0] and {"mse", "mae", "val_mse"} <= set(hist)
     for key in ("coverage_80", "coverage_95", "width_80", "width_95"):
         assert np.isfinite(test[key]), key
     assert 0 <= test["coverage_80"] <= test["coverage_95"] <= 1 and test["width_80"] < test["width_95"]
-    intervals = json.loads((tmp_path / "inference.json").read_text())["transforms"]["intervals"]
-    assert intervals["method"] == "cqr" and np.array(intervals["offsets"]["95"]).shape == (2, 2)
+    intervals = json.loads((run_dir / "inference.json").read_text())["transforms"]["intervals"]
+    assert intervals["method"] == "cqr" and np.array(intervals["offsets"]["95"]).shape == (4, 2)
+    assert metrics["intervals"]["quantile_pairs"] == {"80": [0.1, 0.9], "95": [0.1, 0.9]}
+
+
+def test_predict_writes_the_intervals_and_draws_them(quantile_run):
+    """seqlab predict: <target>_lo-80 ... beside each target's forecast (the median), equal to the saved offsets
+    applied to the model's quantiles in original units; the plot is written."""
+    from inprocess import seqlab_main
+
+    import seqlab
+
+    tmp, frame, result = quantile_run
+    frame.tail(60).to_csv(tmp / "new.csv", index=False)
+    r = seqlab_main("predict", str(tmp / "run"), str(tmp / "new.csv"), "--output", str(tmp / "out.csv"), "--plot",
+                    str(tmp / "out.png"))
+    assert r.returncode == 0, r.stderr
+    out = pd.read_csv(tmp / "out.csv")
+    assert {"a", "a_lo-80", "a_hi-80", "a_lo-95", "a_hi-95", "b_hi-95"} <= set(out.columns)
+    assert (tmp / "out.png").stat().st_size > 0
+    pred = seqlab.load(tmp / "run")
+    raw = pred.model_inputs(frame.tail(24)[["a", "b"]].to_numpy()[None])
+    q = result.model.predict(raw, verbose=0)[0]  # (horizon, targets, quantiles), model units
+    off = pred.intervals.offsets[80.0]
+    np.testing.assert_allclose(out["a"], q[:, 0, 1] * pred.y_std[0] + pred.y_mean[0], rtol=1e-5)
+    np.testing.assert_allclose(out["a_lo-80"], (q[:, 0, 0] - off[:, 0]) * pred.y_std[0] + pred.y_mean[0], rtol=1e-5)
+    np.testing.assert_allclose(out["a_hi-80"], (q[:, 0, 2] + off[:, 0]) * pred.y_std[0] + pred.y_mean[0], rtol=1e-5)
+    assert np.all(out["a_lo-95"] <= out["a_lo-80"]) and np.all(out["a_hi-80"] <= out["a_hi-95"])
+
+
+def test_export_carries_quantiles_and_intervals(quantile_run):
+    """The SavedModel serves the quantiles and the interval bounds in original units; parity covers them."""
+    import tensorflow as tf
+
+    import seqlab
+    from seqlab.inference.export import export
+
+    tmp, frame, _ = quantile_run
+    res = export(tmp / "run", "saved_model", tmp / "sm", tolerance=1e-4)
+    assert res["max_abs_diff"] <= 1e-4
+    raw = frame.tail(24)[["a", "b"]].to_numpy(np.float32)[None]
+    loaded = tf.saved_model.load(str(tmp / "sm"))
+    served = loaded.serve(tf.constant(raw))
+    assert {"outputs", "forecast", "quantiles", "lo_80", "hi_80", "lo_95", "hi_95"} <= set(served)
+    want = seqlab.load(tmp / "run").predict_bands(raw)
+    np.testing.assert_allclose(served["hi_95"].numpy(), want["hi-95"], rtol=1e-5)
+    assert served["quantiles"].shape == (1, 4, 2, 3)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -85,12 +85,13 @@ class Intervals:
         """cqr: {level: (lower, upper) quantile indices} the intervals widen or narrow."""
         return {level: quantile_pair(self.quantiles, level / 100) for level in self.levels} if self.quantiles else {}
 
-    def bounds(self, out: np.ndarray) -> Dict[float, Tuple[np.ndarray, np.ndarray]]:
-        """{level: (lo, hi)} of model outputs `out` (n, horizon, targets[, quantiles]), in model units."""
-        out = np.asarray(out, np.float64)
+    def bounds(self, out) -> Dict[float, Tuple[np.ndarray, np.ndarray]]:
+        """{level: (lo, hi)} of model outputs `out` (n, horizon, targets[, quantiles]), in model units (numpy, or a
+        TensorFlow tensor when serving an export: the same arithmetic)."""
+        tensor = not isinstance(out, np.ndarray)
         result = {}
         for level in self.levels:
-            q = self.offsets[level]
+            q = self.offsets[level].astype(np.float32) if tensor else self.offsets[level]
             if self.quantiles:
                 lo, hi = quantile_pair(self.quantiles, level / 100)
                 result[level] = (out[..., lo] - q, out[..., hi] + q)
@@ -106,6 +107,15 @@ class Intervals:
     def from_state(cls, state: Dict, **context) -> "Intervals":
         offsets = {float(k): v for k, v in state["offsets"].items()}
         return cls(state["levels"], offsets, state.get("quantiles"), state.get("windows", 0))
+
+
+def bands(out, quantiles, intervals: Optional[Intervals], original: Callable) -> Dict[str, Any]:
+    """{"forecast": the point forecast, "lo-<level>", "hi-<level>" per saved level} of model outputs `out`, each
+    mapped to original values by `original` (numpy arrays, or TensorFlow tensors in an export's serving function)."""
+    res = {"forecast": original(out[..., median_index(quantiles)] if quantiles else out)}
+    for level, (lo, hi) in (intervals.bounds(out).items() if intervals is not None else []):
+        res[f"lo-{label(level)}"], res[f"hi-{label(level)}"] = original(lo), original(hi)
+    return res
 
 
 def label(level: float) -> str:

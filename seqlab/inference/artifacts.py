@@ -67,6 +67,8 @@ def inference_info(cfg, splits, spec) -> Dict[str, Any]:
     if spec.task != "regression":
         out.update(class_names=list(get("class_names") or range(spec.num_classes)),
                    train_class_counts=get("train_class_counts"))
+    if cfg.model.quantiles:  # outputs (batch, horizon, targets, quantiles); the forecast is the median
+        out["quantiles"] = [float(q) for q in cfg.model.quantiles]
     out["transforms"] = states(artifacts.get("transforms") or {})
     return out
 

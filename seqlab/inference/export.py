@@ -78,12 +78,14 @@ def serving_function(pred) -> Tuple[Callable, list]:
             return classes(model(tf.cast(dense, tf.int32), training=False))  # (batch, width) -> (batch, k)
 
         return serve, [tf.TensorSpec([None], tf.string, name="text")]
+    from .export_bands import forecast_outputs
+
     if kind == "series":
         xm, xs, ym, ys = f32(pred.x_mean), f32(pred.x_std), f32(pred.y_mean), f32(pred.y_std)  # the fitted z-score
 
         def serve(series):  # (batch, input_len, features) raw
-            out = model((series - xm) / xs, training=False)  # (batch, horizon, targets), standardised
-            return {"outputs": out, "forecast": out * ys + ym}
+            out = model((series - xm) / xs, training=False)  # (batch, horizon, targets[, quantiles]), standardised
+            return {"outputs": out, **forecast_outputs(pred, out, lambda v: v * ys + ym)}
 
         return serve, [tf.TensorSpec(shape, tf.float32, name="series")]
     if kind == "panel":  # the fitted per-series z-scores as (series, columns) tables, picked by series_id
@@ -94,7 +96,7 @@ def serving_function(pred) -> Tuple[Callable, list]:
         def serve(series, series_id):  # (batch, input_len, features) raw, (batch,) int32 index in ids
             pick = lambda table: tf.gather(table, series_id)[:, None, :]  # noqa: E731  (batch, 1, columns)
             out = model((series - pick(xm)) / pick(xs), training=False)
-            return {"outputs": out, "forecast": out * pick(ys) + pick(ym)}
+            return {"outputs": out, **forecast_outputs(pred, out, lambda v: v * pick(ys) + pick(ym))}
 
         return serve, [tf.TensorSpec(shape, tf.float32, name="series"),
                        tf.TensorSpec([None], tf.int32, name="series_id")]
@@ -266,6 +268,7 @@ def export(run_dir: Path, fmt: str, output: Optional[Path] = None, tolerance: Op
 def _export_checked(run_dir, fmt: str, output: Path, tolerance: Optional[float], overwrite: bool) -> Dict[str, object]:
     from . import load
     from .artifacts import read_examples
+    from .export_bands import band_parity
     from .outputs import atomic_output, check_output
 
     path = check_output(output, "--output", run_dir=run_dir, overwrite=overwrite, directory=fmt == "saved_model")
@@ -279,6 +282,8 @@ def _export_checked(run_dir, fmt: str, output: Path, tolerance: Optional[float],
             inputs = litert_inputs(pred, raw) if fmt == "litert" else read_examples(pred.run_dir)[0]
         got = np.asarray(run(inputs)).reshape(expected.shape)
         diff = float(np.max(np.abs(got - expected)))
+        if fmt == "saved_model":  # the forecast, quantiles and interval bounds it serves, in original units
+            diff = max(diff, band_parity(pred, tmp, raw))
         if tolerance is not None and not diff <= tolerance:
             raise ParityFailed(diff, tolerance, len(expected))
         files = [tmp] if tmp.is_file() else [p for p in tmp.rglob("*") if p.is_file()]

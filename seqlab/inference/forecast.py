@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import config_error
+from ..data.intervals import bands
 from ..data.transforms import finite
 from .predictors import Predictor
 
@@ -26,6 +27,8 @@ class SeriesPredictor(Predictor):
         self.input_len, self.horizon = self.windows.input_len, self.windows.horizon
         self.x_mean, self.x_std = self.scaler.stats(self.features)
         self.y_mean, self.y_std = self.scaler.stats(self.targets)
+        # model.quantiles (outputs (n, horizon, targets, quantiles)) and trainer.intervals (conformal offsets)
+        self.quantiles, self.intervals = meta.get("quantiles"), self.transforms.get("intervals")
 
     def model_inputs(self, x) -> np.ndarray:
         """(n, input_len, features) raw windows -> the model's inputs, float32 (as training fed it)."""
@@ -35,15 +38,28 @@ class SeriesPredictor(Predictor):
         return self.scaler.apply(x, self.features).astype(np.float32)
 
     def predict(self, x) -> np.ndarray:
-        """(n, input_len, features) raw windows -> (n, horizon, targets) forecasts in original units."""
-        return self.scaler.invert(self.predict_model(self.model_inputs(x)), self.targets)
+        """(n, input_len, features) raw windows -> (n, horizon, targets) forecasts in original units (a quantile
+        model's median)."""
+        return self.predict_bands(x)["forecast"]
+
+    def predict_bands(self, x) -> Dict[str, np.ndarray]:
+        """(n, input_len, features) raw windows -> {"forecast", and "lo-80", "hi-80", ... for the run's saved
+        intervals}, each (n, horizon, targets) in original units."""
+        return bands(self.predict_model(self.model_inputs(x)), self.quantiles, self.intervals,
+                     lambda v: self.scaler.invert(v, self.targets))
+
+    def bands_at(self, x: np.ndarray, starts: np.ndarray) -> Dict[str, np.ndarray]:
+        """predict_bands of the windows of raw rows `x` starting at `starts`, in bounded batches (a window is
+        copied only while its batch runs)."""
+        parts = [self.predict_bands(self.windows.inputs(x, starts[lo:lo + self.CHUNK]))
+                 for lo in range(0, len(starts), self.CHUNK)]
+        if not parts:
+            return {"forecast": np.zeros((0, self.horizon, len(self.targets)))}
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
     def predict_at(self, x: np.ndarray, starts: np.ndarray) -> np.ndarray:
-        """Forecasts (len(starts), horizon, targets) of the windows of raw rows `x` starting at `starts`, in
-        bounded batches (a window is copied only while its batch runs)."""
-        parts = [self.predict(self.windows.inputs(x, starts[lo:lo + self.CHUNK]))
-                 for lo in range(0, len(starts), self.CHUNK)]
-        return np.concatenate(parts) if parts else np.zeros((0, self.horizon, len(self.targets)))
+        """Forecasts (len(starts), horizon, targets) of the windows of raw rows `x` starting at `starts`."""
+        return self.bands_at(x, starts)["forecast"]
 
     def columns(self, frame: pd.DataFrame, ignore_extra: bool = False
                 ) -> Tuple[np.ndarray, Optional[np.ndarray], Optional[pd.Series]]:
@@ -95,13 +111,15 @@ class SeriesPredictor(Predictor):
         """The next `horizon` steps after the input's end, or (`rolling`) after every window's end.
 
         One row per (origin, step): `origin` is the window's last input row, `step` 1..horizon, `time` the
-        forecast's timestamp (runs with a time column), then one column per target; `<target>_actual` beside
-        it where the input holds the truth.
+        forecast's timestamp (runs with a time column), then one column per target, with `<target>_lo-80`,
+        `<target>_hi-80`, ... after it for the run's saved intervals; `<target>_actual` where the input holds the
+        truth.
         """
         x, y, times = self.columns(frame, ignore_extra)
         L, H = self.input_len, self.horizon
         starts = np.arange(0, len(x) - L + 1, stride) if rolling else np.array([len(x) - L])
-        pred = self.predict_at(x, starts)  # (windows, H, targets)
+        found = self.bands_at(x, starts)  # each (windows, H, targets)
+        pred = found["forecast"]
         origin = np.repeat(starts + L - 1, H)  # (windows * H,)
         step = np.tile(np.arange(1, H + 1), len(starts))
         out = pd.DataFrame({"origin": frame.index.to_numpy()[origin], "step": step})
@@ -110,6 +128,9 @@ class SeriesPredictor(Predictor):
         flat = pred.reshape(-1, len(self.targets))
         for j, name in enumerate(self.targets):
             out[name] = flat[:, j]
+            for key, values in found.items():
+                if key != "forecast":
+                    out[f"{name}_{key}"] = values.reshape(-1, len(self.targets))[:, j]
         if y is not None and rolling:
             rows = origin + step  # the row each forecast is for; NaN past the input's end
             inside = rows < len(y)

@@ -10,6 +10,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from ..config import config_error
+from ..data.intervals import bands
 from ..data.panel_read import RawPanel, read_columns, read_long, read_rows
 from .predictors import Predictor
 
@@ -34,8 +35,14 @@ class PanelPredictor(Predictor):
     def predict(self, x, series) -> np.ndarray:
         """(n, input_len, features) raw windows and their series indices (n,) -> (n, horizon, targets) forecasts
         in original units."""
+        return self.predict_bands(x, series)["forecast"]
+
+    def predict_bands(self, x, series) -> dict:
+        """{"forecast", and "lo-80", "hi-80", ... for the run's saved intervals}: each (n, horizon, targets) in
+        original units (a quantile model's forecast is its median)."""
         series = np.asarray(series, np.int64)
-        return self.scaler.invert(self.predict_model(self.model_inputs(x, series)), series, self.targets)
+        return bands(self.predict_model(self.model_inputs(x, series)), self.meta.get("quantiles"),
+                     self.transforms.get("intervals"), lambda v: self.scaler.invert(v, series, self.targets))
 
     def read(self, frame: pd.DataFrame) -> RawPanel:
         """The series of a table in the run's layout (long: its id, time and feature columns)."""
@@ -61,7 +68,8 @@ class PanelPredictor(Predictor):
 
     def forecast(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The next `horizon` steps after each series' end: columns id, timestamp (the series' last time plus the
-        run's step; without a time column the row number in the series), step, [target,] forecast."""
+        run's step; without a time column the row number in the series), step, [target,] forecast, and lo-80,
+        hi-80, ... for the run's saved intervals."""
         raw = self.read(frame)
         L, H = self.input_len, self.horizon
         short = [(s, int(n)) for s, n in zip(raw.ids, raw.lengths) if n < L]
@@ -70,7 +78,8 @@ class PanelPredictor(Predictor):
                                f"{len(short)} shorter series, first {short[0][0]!r} with {short[0][1]} rows")
         series = self.scaler.series(raw.ids)
         starts = raw.offsets[1:] - L
-        pred = self.predict(self.windows.inputs(raw.values, starts), series)  # (series, H, targets)
+        found = self.predict_bands(self.windows.inputs(raw.values, starts), series)  # each (series, H, targets)
+        pred = found.pop("forecast")
         step = np.tile(np.arange(1, H + 1), len(raw.ids))
         last = np.repeat(raw.offsets[1:] - 1, H)  # each series' last row
         if raw.times is not None:
@@ -79,7 +88,10 @@ class PanelPredictor(Predictor):
         else:
             when = np.repeat(raw.lengths - 1, H) + step
         base = pd.DataFrame({"id": np.repeat(raw.ids, H), "timestamp": when, "step": step})
+        def columns(j):  # forecast, then lo-80, hi-80, ... (neuralforecast's names)
+            return {"forecast": pred[:, :, j].reshape(-1), **{k: v[:, :, j].reshape(-1) for k, v in found.items()}}
+
         if len(self.targets) == 1:
-            return base.assign(forecast=pred.reshape(-1))
-        parts = [base.assign(target=t, forecast=pred[:, :, j].reshape(-1)) for j, t in enumerate(self.targets)]
+            return base.assign(**columns(0))
+        parts = [base.assign(target=t, **columns(j)) for j, t in enumerate(self.targets)]
         return pd.concat(parts, ignore_index=True).sort_values(["id", "step"], kind="stable", ignore_index=True)

@@ -106,7 +106,11 @@ def _series(pred, args) -> Tuple[pd.DataFrame, Optional[dict], int]:
                                                                               for t in pred.targets]]
         # the input's own timestamps, the forecast's at the run's time step after them (runs with a time column)
         axis = None if times is None else (times.iloc[-pred.input_len:], last["time"])
+        levels = [c[len(pred.targets[0]) + 4:] for c in out.columns if c.startswith(f"{pred.targets[0]}_lo-")]
+        shaded = {v: tuple(last[[f"{t}_{side}-{v}" for t in pred.targets]].to_numpy() for side in ("lo", "hi"))
+                  for v in levels}  # the run's saved intervals
         plots.save_png(plots.forecast_figure(history, last[pred.targets].to_numpy(), pred.targets, times=axis,
+                                             bands=shaded,
                                              title=f"{args.run_dir}: forecast after row {last['origin'].iloc[0]}"),
                        args.plot)
     return out, metrics, len(frame)

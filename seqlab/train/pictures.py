@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from .. import plots
+from ..data.intervals import bands
 from ..evaluation import class_probabilities, classification_report, predict_split
 from ..inference.artifacts import vocabulary
 
@@ -47,7 +48,11 @@ class PredictionImages(keras.callbacks.Callback):
     def forecast_figures(self) -> List:
         """One figure per fixed test window, in original units: history, truth and forecast per target."""
         x, y = self.splits.test.arrays(self.windows)  # (w, L, features), (w, H, targets)
-        pred = np.asarray(self.model.predict(x, verbose=0)).reshape(y.shape)
+        # a quantile model's median and, once calibrated (trainer.intervals), the conformal bands: model units
+        fitted = (self.splits.artifacts or {}).get("transforms", {}).get("intervals")
+        found = bands(np.asarray(self.model.predict(x, verbose=0)), self.meta.get("quantiles"), fitted, np.asarray)
+        pred = found.pop("forecast").reshape(y.shape)
+        levels = [k[3:] for k in found if k.startswith("lo-")]
         features, targets = self.meta["features"], self.meta["targets"]
         norm = self.meta.get("normalization")
 
@@ -60,8 +65,9 @@ class PredictionImages(keras.callbacks.Callback):
         figs = []
         for i, w in enumerate(self.windows):
             history = raw(x[i][:, known], targets) if known is not None else np.full((1, len(targets)), np.nan)
+            shaded = {v: (raw(found[f"lo-{v}"][i], targets), raw(found[f"hi-{v}"][i], targets)) for v in levels}
             figs.append(plots.forecast_figure(history, raw(pred[i], targets), targets, truth=raw(y[i], targets),
-                                              title=f"test window {int(w)} (epoch {self._epoch})"))
+                                              title=f"test window {int(w)} (epoch {self._epoch})", bands=shaded))
         return figs
 
     def _forecast_images(self, step: int, files: bool) -> None:
