@@ -72,7 +72,8 @@ def regression_original_units(y_true: np.ndarray, y_pred: np.ndarray, std: Optio
 def extra_test_metrics(model, splits, spec, artifacts: Dict[str, Any], batch_size: int = 256) -> Dict[str, Any]:
     """metrics.json additions for the test split. Classification: {"classification": classification_report};
     regression: {"test_original_units": {mse, mae, per target}} (same as the standardised ones without
-    normalisation), and for forecasting windows {"series_scores": data.scoring.Accumulator} (sMAPE, MASE).
+    normalisation), and for forecasting windows {"series_scores": data.scoring.Accumulator} (sMAPE, MASE) and
+    {"val_scores": {smape, mase}} (validation windows, scaled as the test's).
     `artifacts` is inference_info's dict (class names, normalisation, target names)."""
     test = splits.test
     if not len(test):
@@ -93,6 +94,9 @@ def extra_test_metrics(model, splits, spec, artifacts: Dict[str, Any], batch_siz
             from .data.scoring import forecast_scores
 
             extra["series_scores"] = forecast_scores(test, out, splits.scoring)
+            if len(splits.val):  # the same means on validation windows: to choose a configuration, never on test
+                val = point(np.asarray(model.predict(splits.val.dataset(batch_size), verbose=0)), quantiles_of(model))
+                extra["val_scores"] = forecast_scores(splits.val, val, splits.scoring).summary()
         return extra
     names = artifacts.get("class_names") or list(range(spec.num_classes))
     return {"classification": classification_report(np.asarray(y).astype(np.int64).ravel(),

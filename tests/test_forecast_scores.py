@@ -95,6 +95,7 @@ def test_run_writes_smape_and_mase_for_model_and_baseline(tmp_path):
     # noise of std 0.5 around a level of 100: sMAPE well under 5 %, the seasonal naive MASE near 1
     assert 0 < m["baseline"]["smape"] < 2 and 0.5 < m["baseline"]["mase"] < 2
     assert 0 < m["test"]["smape"] < 50 and m["test"]["mase"] > 0
+    assert set(m["val_scores"]) == {"smape", "mase"} and 0 < m["val_scores"]["smape"] < 50
     assert m["scores"] == {"season": 24, "series": 1, "series_without_scale": 0, "per_series": "series_scores.csv"}
     table = pd.read_csv(run / "series_scores.csv")
     assert list(table.columns) == ["series", "target", "smape", "mase"] and table["target"].tolist() == ["load"]
