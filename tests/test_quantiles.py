@@ -99,8 +99,9 @@ def quantile_run(tmp_path_factory):
 
 @pytest.mark.parametrize("trainer", ["fit", "tape"])
 def test_tiny_training_with_quantiles_and_intervals(quantile_run, tmp_path, trainer):
-    """Both trainers train the quantile head on the pinball loss; metrics.json has the coverage and width of the
-    test split's intervals, and inference.json the conformal offsets."""
+    """Both trainers train the quantile head on the pinball loss; metrics.json has the coverage, width and MSIS of
+    the test split's intervals and the scaled pinball loss, beside the seasonal naive's intervals, and
+    inference.json the conformal offsets."""
     tmp, _, result = quantile_run
     run_dir = tmp / "run"
     if trainer == "tape":
@@ -110,9 +111,11 @@ def test_tiny_training_with_quantiles_and_intervals(quantile_run, tmp_path, trai
     test = metrics["test"]
     hist = result.history
     assert hist["loss"][-1] < hist["loss"][0] and {"mse", "mae", "val_mse"} <= set(hist)
-    for key in ("coverage_80", "coverage_95", "width_80", "width_95"):
+    for key in ("coverage_80", "coverage_95", "width_80", "width_95", "msis_80", "msis_95", "scaled_pinball",
+                "smape", "mase"):
         assert np.isfinite(test[key]), key
     assert 0 <= test["coverage_80"] <= test["coverage_95"] <= 1 and test["width_80"] < test["width_95"]
+    assert {"coverage_80", "coverage_95", "width_95", "msis_95"} <= set(metrics["baseline"])
     intervals = json.loads((run_dir / "inference.json").read_text())["transforms"]["intervals"]
     assert intervals["method"] == "cqr" and np.array(intervals["offsets"]["95"]).shape == (4, 2)
     assert metrics["intervals"]["quantile_pairs"] == {"80": [0.1, 0.9], "95": [0.1, 0.9]}

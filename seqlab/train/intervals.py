@@ -65,7 +65,7 @@ def intervals_hook(run_dir: Path, cfg: DictConfig, prepared, metrics: Dict[str, 
     from ..evaluation import predict_split
 
     splits, spec, model = prepared
-    quantiles, levels = cfg.model.get("quantiles"), cfg.trainer.get("intervals")
+    quantiles, levels = cfg.model.quantiles, cfg.trainer.intervals
     if not (quantiles or levels) or spec.task != "regression" or not len(splits.test):
         return None
     quantiles = list(quantiles) if quantiles else None
