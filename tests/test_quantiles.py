@@ -163,3 +163,25 @@ def test_export_carries_quantiles_and_intervals(quantile_run):
     want = seqlab.load(tmp / "run").predict_bands(raw)
     np.testing.assert_allclose(served["hi_95"].numpy(), want["hi-95"], rtol=1e-5)
     assert served["quantiles"].shape == (1, 4, 2, 3)
+
+
+def test_panel_with_quantiles_and_intervals(tmp_path):
+    """A panel (per-series scaling) with a quantile head and intervals: MSIS per series beside the naive's, predict's
+    long format gains lo-80 ... hi-95 (neuralforecast's names), the export serves them within parity."""
+    from test_panel import H, L, panel_frame, write_layouts
+
+    from seqlab.inference.export import export
+    from seqlab.inference.predict_cli import main as predict_main
+
+    files = write_layouts(tmp_path, panel_frame())
+    train_quantiles(tmp_path / "run", ["dataset=panel", f"dataset.path={files['long']}", f"dataset.input_len={L}",
+                                       f"dataset.horizon={H}", "dataset.id_column=unique_id",
+                                       "dataset.time_column=ds", "model=linear", "trainer=tape", Q,
+                                       "trainer.intervals=[80,95]", "trainer.epochs=2"])
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert np.isfinite(metrics["test"]["msis_95"]) and np.isfinite(metrics["baseline"]["msis_95"])
+    assert predict_main([str(tmp_path / "run"), str(files["long"]), "--output", str(tmp_path / "p.csv")]) == 0
+    table = pd.read_csv(tmp_path / "p.csv")
+    assert list(table.columns) == ["id", "timestamp", "step", "forecast", "lo-80", "hi-80", "lo-95", "hi-95"]
+    assert np.all(table["lo-95"] <= table["lo-80"]) and np.all(table["hi-80"] <= table["hi-95"])
+    assert export(tmp_path / "run", "saved_model", tolerance=1e-4)["max_abs_diff"] <= 1e-4
