@@ -87,7 +87,12 @@ def extra_test_metrics(model, splits, spec, artifacts: Dict[str, Any], batch_siz
         out = point(out, quantiles_of(model))  # a quantile model's median
         norm, targets = artifacts.get("normalization"), artifacts.get("targets") or list(spec.target_names)
         std = np.array([norm["std"][t] for t in targets]) if norm and targets else None
-        report = regression_original_units(y, out, std)
+        if splits.scoring is not None:  # windows (a panel's scaling is per series): back through the fitted scaling
+            series = test.series_index()
+            report = regression_original_units(splits.scoring.invert(y, series),
+                                               splits.scoring.invert(np.reshape(out, y.shape), series), None)
+        else:
+            report = regression_original_units(y, out, std)
         report["targets"] = targets
         extra: Dict[str, Any] = {"test_original_units": report}
         if splits.scoring is not None:  # forecasting windows: sMAPE/MASE per series on original values

@@ -139,3 +139,25 @@ def test_m4_weekly_naive_baseline_through_the_panel_matches_the_competition(shar
     assert splits.baseline_name == "repeat last value" and splits.scoring.season == 1
     base = splits.baseline()
     assert len(splits.test) == 359 and round(base["smape"], 3) == 9.161 and round(base["mase"], 3) == 2.777
+
+
+def test_panel_run_scores_each_series_in_its_own_units(tmp_path):
+    """A long panel of two daily series at levels 10 and 1000: metrics.json's errors in original units come back
+    through each series' own scaling, and series_scores.csv has a row per series; season 7 inferred (daily)."""
+    from inprocess import seqlab_main
+
+    rng = np.random.default_rng(0)
+    t = pd.date_range("2024-01-01", periods=120, freq="D")
+    pd.concat([pd.DataFrame({"unique_id": sid, "ds": t.astype(str), "y": level * (1 + 0.1 * rng.normal(size=120))})
+               for sid, level in (("small", 10.0), ("big", 1000.0))]).to_csv(tmp_path / "long.csv", index=False)
+    run = tmp_path / "run"
+    r = seqlab_main("dataset=panel", f"dataset.path={tmp_path / 'long.csv'}", "dataset.time_column=ds",
+                    "dataset.input_len=14", "dataset.horizon=7", "model=linear", "trainer=lstsq", *QUIET,
+                    f"hydra.run.dir={run}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = json.loads((run / "metrics.json").read_text())
+    assert m["baseline_name"] == "seasonal naive (season 7)" and m["scores"]["series"] == 2
+    table = pd.read_csv(run / "series_scores.csv").set_index("series")
+    assert sorted(table.index) == ["big", "small"] and (table["smape"] > 0).all()
+    # noise of 10 % of the level: the mean absolute error in original units is dominated by "big" (~100 per step)
+    assert 20 < m["test_original_units"]["mae"] < 500
