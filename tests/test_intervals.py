@@ -70,3 +70,10 @@ def test_interval_scores_by_hand():
     q = np.array([[-1.0, 0.0, 1.0]])  # quantiles 0.1 0.5 0.9 of y = 2: losses 0.3, 1.0, 0.9
     assert scores.scaled_pinball(np.array([2.0]), q, [0.1, 0.5, 0.9], 1.0) == pytest.approx(2.2 / 3)
     assert scores.median_index([0.1, 0.5, 0.9]) == 1 and scores.median_index([0.2, 0.4, 0.7]) == 1
+
+
+def test_interval_scores_sort_lowest_first():
+    from seqlab.config.metric import metric_direction
+
+    assert metric_direction("test.msis_95") == metric_direction("test.scaled_pinball") == "min"
+    assert metric_direction("test.coverage_80") is None  # closest to the level is best, not highest

@@ -97,7 +97,7 @@ def quantile_run(tmp_path_factory):
     return tmp, frame, result
 
 
-@pytest.mark.parametrize("trainer", ["fit", "tape"])
+@pytest.mark.parametrize("trainer", ["fit", pytest.param("tape", marks=pytest.mark.slow)])
 def test_tiny_training_with_quantiles_and_intervals(quantile_run, tmp_path, trainer):
     """Both trainers train the quantile head on the pinball loss; metrics.json has the coverage, width and MSIS of
     the test split's intervals and the scaled pinball loss, beside the seasonal naive's intervals, and
@@ -165,6 +165,7 @@ def test_export_carries_quantiles_and_intervals(quantile_run):
     assert served["quantiles"].shape == (1, 4, 2, 3)
 
 
+@pytest.mark.slow
 def test_panel_with_quantiles_and_intervals(tmp_path):
     """A panel (per-series scaling) with a quantile head and intervals: MSIS per series beside the naive's, predict's
     long format gains lo-80 ... hi-95 (neuralforecast's names), the export serves them within parity."""

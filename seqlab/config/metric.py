@@ -6,7 +6,7 @@ from typing import List, Optional
 
 from .errors import config_error
 
-FALLING = ("loss", "error", "mae", "mse", "mape", "rmse", "mase")  # substrings: val_loss, test.mse, test.smape
+FALLING = ("loss", "error", "mae", "mse", "mape", "rmse", "mase", "msis", "pinball")  # val_loss, test.msis_95
 RISING = ("acc", "auc", "precision", "recall", "f1")  # substrings: accuracy, val_auc, test.precision
 RISING_NAMES = ("r2", "samples_per_second", "params")  # whole names (or `_<name>` endings): too short to search
 
