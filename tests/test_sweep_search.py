@@ -235,3 +235,57 @@ def test_default_sweep_directories_take_suffixes_like_run_directories():
 
     hydra_cfg = OmegaConf.load(f"{conf_dir()}/config.yaml").hydra
     assert OmegaConf.to_container(hydra_cfg.sweep)["dir"].startswith("${seqlab_unique:sweeps/")
+
+
+class Killed(BaseException):
+    """SIGKILL's stand-in: nothing after it runs (no checkpoint of the epoch, no metrics.json)."""
+
+
+def kill_once_stopped():
+    """A callback that kills the run right after one before it decided to stop: between the decision and the end."""
+    import keras
+
+    class Kill(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if self.model.stop_training:
+                raise Killed
+
+    return Kill()
+
+
+def test_a_pruned_run_killed_before_its_end_resumes_pruned_at_the_same_epoch(tmp_path):
+    from seqlab.train import run
+    from seqlab.train.checkpoint import CheckpointStore
+    from seqlab.tune.hypermodel import read_record
+    from seqlab.tune.pruning import PruneCallback
+
+    cfg = compose(["trainer.epochs=4", *TINY_RUN])
+    with pytest.raises(Killed):
+        run(cfg, tmp_path, extra_callbacks=[PruneCallback(StopAfter(1), "0", "val_loss", "median", tmp_path),
+                                            kill_once_stopped()])
+    assert read_record(tmp_path)["pruned"] == {"execution": 0, "epoch": 2, "rule": "median",
+                                               "reason": "pruned after epoch 2 (median rule)"}
+    # what the restart finds: epoch 1's checkpoint, not marked stopped, and no metrics.json
+    assert max(CheckpointStore(tmp_path / "checkpoints").paths()) == 1 and not (tmp_path / "metrics.json").exists()
+
+    never = StopAfter(None)  # an oracle that would let it run to epoch 4
+    assert PruneCallback(never, "0", "val_loss", "median", tmp_path, execution=1).pruned_at is None  # another one
+    result = run(cfg, tmp_path, extra_callbacks=[PruneCallback(never, "0", "val_loss", "median", tmp_path)])
+    assert never.reports == []  # decided already: not asked again
+    assert result.metrics["epochs"] == 2 and result.metrics["pruned"]["epoch"] == 2
+    assert len(result.history["val_loss"]) == 2
+
+
+def test_the_oracle_keeps_a_pruned_trial_pruned(tmp_path):
+    """A trial continued after its worker was lost reports its epochs again: the chief says stop at the same one."""
+    from keras_tuner.engine.trial import TrialStatus
+
+    oracle = _oracle(tmp_path, ["sweep.tuner=random", "sweep.pruner=median"])
+    for tid, curve in CURVES.items():
+        for epoch, value in curve.items():
+            oracle.update_trial(oracle.create_trial(tid).trial_id if epoch == 0 else oracle.ongoing_trials[tid]
+                                .trial_id, {CURVE: value}, step=epoch)
+    bad = oracle.create_trial("bad").trial_id
+    answers = [oracle.update_trial(bad, {EPOCH: v}, step=e).status for e, v in [(0, 1.0), (1, 0.9), (0, 1.0),
+                                                                               (1, 0.3)]]
+    assert answers == [TrialStatus.RUNNING, TrialStatus.STOPPED, TrialStatus.RUNNING, TrialStatus.STOPPED]

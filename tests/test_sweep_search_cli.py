@@ -146,3 +146,76 @@ def test_two_sweeps_in_the_same_second_get_two_folders(tmp_path):
     procs = [subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
     assert all(p.wait(timeout=120) != 0 for p in procs)
     assert sorted(p.name for p in (tmp_path / "sweeps").iterdir()) == ["same", "same-1"]
+
+
+def _summary_events(run_dir: Path):
+    from tensorboard.backend.event_processing.event_accumulator import TENSORS, EventAccumulator
+
+    acc = EventAccumulator(str(run_dir / "tb" / "summary"), size_guidance={TENSORS: 0})
+    acc.Reload()
+    return acc
+
+
+@pytest.mark.slow
+def test_a_pruned_trial_is_pruned_for_all_its_executions_in_the_table_report_and_hparams(tmp_path):
+    """Two executions per trial: the 1e-7 trial's first execution is pruned after epoch 2, its second never runs,
+    and trials.csv, the trial's record, `seqlab report` and TensorBoard HParams all say so (in-process CLI)."""
+    import tensorflow as tf
+    from inprocess import seqlab_main
+    from tensorboard.plugins.hparams import api_pb2, metadata
+
+    conf = tmp_path / "conf" / "sweep"
+    conf.mkdir(parents=True)
+    (conf / "prune.yaml").write_text(PRUNE)
+    r = seqlab_main("-m", "sweep=prune", "sweep.pruner=median", "sweep.executions_per_trial=2", "trainer.epochs=3",
+                    *[a for a in TINY if "tensorboard" not in a], f"hydra.sweep.dir={tmp_path / 'sweep'}",
+                    f"hydra.searchpath=[file://{tmp_path / 'conf'}]", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    sweep_dir = tmp_path / "sweep" / "0"
+    table = {row["trainer.lr"]: row for row in rows(sweep_dir)}
+    pruned = table["1e-07"]
+    assert pruned["status"] == "pruned" and pruned["epochs"] == "2", table
+    assert pruned["reason"] == "pruned after epoch 2 (median rule) in execution 1 of 2; execution 2 not run"
+    assert [(a["execution"], a["status"]) for a in attempts(sweep_dir, pruned["trial_id"])] == [(0, "pruned")]
+    trial_dir = sweep_dir / pruned["run_dir"]
+    assert json.loads((trial_dir / "sweep_trial.json").read_text())["pruned"]["execution"] == 0
+    assert not (trial_dir / "execution1").exists()
+    for lr in ("0.03", "0.02", "0.01"):
+        assert table[lr]["status"] == "completed"
+        assert [a["status"] for a in attempts(sweep_dir, table[lr]["trial_id"])] == ["completed"] * 2
+
+    report = seqlab_main("report", str(sweep_dir), cwd=tmp_path)
+    assert report.returncode == 0 and "pruned" in report.stdout, report.stdout + report.stderr
+
+    # HParams: a `pruned` column in the experiment, the epoch in the pruned session, status Unknown (no "pruned")
+    from test_sweep_cli import _hparams
+
+    experiment = metadata.parse_experiment_plugin_data(_hparams(sweep_dir / "hparams")[metadata.EXPERIMENT_TAG])
+    assert "pruned" in [m.name.tag for m in experiment.metric_infos]
+    for lr, row in table.items():
+        events = _summary_events(sweep_dir / row["run_dir"] / "execution0")
+        end = metadata.parse_session_end_info_plugin_data(
+            events.SummaryMetadata(metadata.SESSION_END_INFO_TAG).plugin_data.content)
+        if lr == "1e-07":
+            assert end.status == api_pb2.STATUS_UNKNOWN
+            assert float(tf.make_ndarray(events.Tensors("pruned")[0].tensor_proto)) == 2.0
+        else:
+            assert end.status == api_pb2.STATUS_SUCCESS and "pruned" not in events.Tags()["tensors"]
+
+
+@pytest.mark.slow
+def test_val_loss_and_latency_give_a_pareto_front_with_latencies(tmp_path):
+    from inprocess import seqlab_main
+
+    r = seqlab_main("-m", "sweep=lr", "sweep.tuner=tpe", "sweep.max_trials=3", "sweep.objective=[val_loss,latency]",
+                    "trainer.epochs=1", *TINY, f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    sweep_dir = tmp_path / "sweep" / "0"
+    table = rows(sweep_dir)
+    assert len(table) == 3 and all(row["status"] == "completed" for row in table), table
+    assert all(0 < float(row["latency"]) < 1000 for row in table)  # ms per example
+    front = [row["trial_id"] for row in table if row["pareto"] == "True"]
+    assert front and "pareto" in r.stdout
+    best = yaml.safe_load((sweep_dir / "best.yaml").read_text())
+    assert best["pareto_front"]["trials"] == front and best["trial_id"] in front
+    assert (sweep_dir / "pareto.png").read_bytes()[:4] == b"\x89PNG"

@@ -280,6 +280,8 @@ class TensorBoardReview(keras.callbacks.Callback):
         step = int(metrics.get("epochs") or 0)
         values = dict(self._best)
         values.update({f"test/{k}": v for k, v in (metrics.get("test") or {}).items()})
+        if metrics.get("pruned"):  # HParams has no status for it: a `pruned` column, the epoch it stopped after
+            values["pruned"] = float(metrics["pruned"]["epoch"])
         self._scalars("summary", values, step)
         status = api_pb2.STATUS_SUCCESS if metrics.get("status", "completed") == "completed" else api_pb2.STATUS_FAILURE
         if metrics.get("pruned"):  # stopped by a sweep's pruner: HParams lists it as status Unknown

@@ -60,6 +60,14 @@ def add_attempt(trial_dir: Path, attempt: Dict[str, Any], index: Optional[int] =
     return index
 
 
+def record_pruned(trial_dir: Path, decision: Dict[str, Any]) -> None:
+    """Write the pruning decision (`execution`, `epoch` 1-based, `rule`, `reason`) into the trial's record, atomically:
+    the first thing done once the oracle says stop, so a trial killed before its end resumes as pruned."""
+    record = read_record(trial_dir)
+    record["pruned"] = decision
+    write_json(Path(trial_dir) / RECORD, record)
+
+
 def close_running(trial_dir: Path, status: str, reason: str) -> None:
     """Mark the trial's last running attempt as ended (its process died without saying so)."""
     record = read_record(trial_dir)

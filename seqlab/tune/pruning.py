@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import math
 import statistics
+from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 import keras
 from keras_tuner import synchronized
 from keras_tuner.engine.trial import Trial, TrialStatus
+
+from .hypermodel import read_record, record_pruned
 
 MIN_TRIALS = 3  # values of other trials at an epoch before the rule judges anyone there
 WARMUP = 1  # median: epochs (0-based index) never judged: the first epoch is noise
@@ -66,27 +69,41 @@ def curve_values(histories: List[Dict[str, List[float]]], objective: str) -> Dic
 
 class PruneCallback(keras.callbacks.Callback):
     """Reports each epoch's objective to the oracle (local, forked copy or the chief over gRPC) and stops the run
-    when the oracle answers STOPPED; the run's metrics.json then says `pruned` (train.callbacks.stop_reasons)."""
+    when the oracle answers STOPPED; the run's metrics.json then says `pruned` (train.callbacks.stop_reasons).
 
-    def __init__(self, oracle: Any, trial_id: str, objective: str, rule: str):
+    The decision is written to the trial's record (`trial_dir`) before the run is told to stop: an execution that
+    was pruned and killed before its end (its last checkpoint not marked stopped) stops at that same epoch when the
+    sweep resumes it, without asking the oracle again."""
+
+    def __init__(self, oracle: Any, trial_id: str, objective: str, rule: str, trial_dir: Optional[Path] = None,
+                 execution: int = 0):
         super().__init__()
         self.oracle, self.trial_id, self.objective, self.rule = oracle, trial_id, objective, rule
-        self.pruned_at: Optional[int] = None
+        self.trial_dir, self.execution = trial_dir, execution
+        decided = read_record(trial_dir).get("pruned") if trial_dir is not None else None
+        # 0-based epoch after which the run stops: a decision taken before a restart holds
+        self.pruned_at: Optional[int] = (int(decided["epoch"]) - 1 if decided and decided["execution"] == execution
+                                         else None)
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.pruned_at is not None:  # decided before a restart: stop where the first attempt was told to
+            self.model.stop_training = self.model.stop_training or epoch >= self.pruned_at
+            return
         value = (logs or {}).get(self.objective)
-        if value is None or self.pruned_at is not None:
+        if value is None:
             return
         answer = self.oracle.update_trial(self.trial_id, {EPOCH: float(value)}, step=int(epoch))
         if getattr(answer, "status", answer) == "STOPPED":
+            if self.trial_dir is not None:  # durable first: a kill from here on resumes as pruned
+                record_pruned(self.trial_dir, {"execution": self.execution, **self._reason(int(epoch))})
             self.pruned_at = int(epoch)
             self.model.stop_training = True
 
+    def _reason(self, epoch: int) -> Dict[str, Any]:
+        return {"epoch": epoch + 1, "rule": self.rule, "reason": f"pruned after epoch {epoch + 1} ({self.rule} rule)"}
+
     def stop_reason(self) -> Optional[Dict[str, Any]]:
-        if self.pruned_at is None:
-            return None
-        return {"pruned": {"epoch": self.pruned_at + 1, "rule": self.rule,
-                           "reason": f"pruned after epoch {self.pruned_at + 1} ({self.rule} rule)"}}
+        return None if self.pruned_at is None else {"pruned": self._reason(self.pruned_at)}
 
 
 class PruningOracle:
@@ -115,8 +132,9 @@ class PruningOracle:
         if EPOCH in ours and trial_id not in self.pruned and should_prune(
                 self.pruner, self.objective.direction, self.curves, trial_id, int(step)):
             self.pruned[trial_id] = int(step)
-            return Trial(self.get_space(), trial_id=trial_id, status=TrialStatus.STOPPED)
-        return Trial(self.get_space(), trial_id=trial_id, status=TrialStatus.RUNNING)
+        # pruned stays pruned: a trial continued after its worker was lost is told again at the same epoch
+        stop = EPOCH in ours and trial_id in self.pruned and int(step) >= self.pruned[trial_id]
+        return Trial(self.get_space(), trial_id=trial_id, status=TrialStatus.STOPPED if stop else TrialStatus.RUNNING)
 
     def get_state(self):
         state = super().get_state()

@@ -108,7 +108,8 @@ def collect(sweep_dir: Path, keys: List[str], objective: str, measured: Sequence
             continue
         tid = str(t["trial_id"])
         values = t.get("hyperparameters", {}).get("values", {})
-        attempts = _read_json(Path(sweep_dir) / "trials" / tid / RECORD).get("attempts", [])
+        record = _read_json(Path(sweep_dir) / "trials" / tid / RECORD)
+        attempts = record.get("attempts", [])
         last = attempts[-1] if attempts else {}
         status = _STATUS.get(t.get("status"), str(t.get("status")).lower())
         score = t.get("score")
@@ -119,8 +120,8 @@ def collect(sweep_dir: Path, keys: List[str], objective: str, measured: Sequence
             reason = failed[-1]["reason"] if failed else (message[-1] if message else "unknown")
         elif status == "running" and last.get("status") == "interrupted":
             status = "interrupted"
-        elif status == "completed" and last.get("status") == "pruned":  # stopped early by sweep.pruner
-            status, reason = "pruned", last.get("reason", "pruned")
+        elif status == "completed" and (last.get("status") == "pruned" or record.get("pruned")):  # sweep.pruner
+            status, reason = "pruned", last.get("reason") or record["pruned"]["reason"]
         row: Dict[str, Any] = {"trial_id": tid, **{k: values.get(k) for k in keys}}
         finished = status in ("completed", "pruned") and score is not None and math.isfinite(score)
         row[objective] = float(score) if finished else None

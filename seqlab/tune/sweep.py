@@ -151,7 +151,8 @@ def hparams_writer(sweep_dir: Path, cfg: DictConfig, space: Dict[str, Dict[str, 
     once by the first trial's process: TensorFlow ops must not run in the tuner's process, which forks trials."""
     objective = objective_name(cfg.sweep)
     metrics = list(dict.fromkeys([objective, "val_loss", "test.loss"] + (
-        [f"test.{objective[4:]}"] if objective.startswith("val_") else [])))
+        [f"test.{objective[4:]}"] if objective.startswith("val_") else []) + (
+        ["pruned"] if cfg.sweep.pruner != "none" else [])))  # a pruned trial's epoch (HParams has no such status)
     columns = trial_config(cfg, {})
 
     def write() -> None:

@@ -214,18 +214,25 @@ class SweepTuner(keras_tuner.Tuner):
             histories, pruned = [], None
             for k, run_dir in enumerate(runs):
                 callbacks = private.tuner_callbacks(self, trial, checkpoint)
-                pruner = pruning.PruneCallback(self.oracle, trial.trial_id, self.oracle.objective.name, self.pruner)
+                pruner = pruning.PruneCallback(self.oracle, trial.trial_id, self.oracle.objective.name, self.pruner,
+                                               trial_dir, execution=k)
                 if self.pruner != "none":
                     callbacks.append(pruner)
                 histories.append(self.hypermodel.fit(hp, None, callbacks=callbacks, run_dir=run_dir,
                                                      trial_dir=trial_dir, execution=k, epochs=epochs, resume=resume,
                                                      tuner_id=self.tuner_id).history)
                 if pruner.pruned_at is not None:
+                    # the trial is judged, for all its executions: those not yet run are not run (their compute
+                    # is what pruning saves), and its objective is the mean over the executions that ran
                     pruned = pruner.pruned_at
+                    reason = pruner.stop_reason()["pruned"]["reason"]
+                    if len(runs) > 1:
+                        reason += f" in execution {k + 1} of {len(runs)}" + (
+                            f"; executions {k + 2}-{len(runs)} not run" if k + 2 < len(runs) else
+                            f"; execution {len(runs)} not run" if k + 1 < len(runs) else "")
                     last = len(read_record(trial_dir)["attempts"]) - 1
-                    add_attempt(trial_dir, {"status": "pruned", "reason": pruner.stop_reason()["pruned"]["reason"]},
-                                last)
-                    break  # the trial is judged: its other executions would not change that
+                    add_attempt(trial_dir, {"status": "pruned", "reason": reason}, last)
+                    break
             return histories, pruned
 
         histories, pruned = self._run_isolated(train, trial_dir, trial.trial_id)
