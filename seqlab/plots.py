@@ -90,7 +90,8 @@ def confusion_figure(matrix: np.ndarray, class_names: Sequence, title: str = "co
     return fig
 
 
-def error_by_origin_figure(origins: Sequence[int], errors: dict, marks: Sequence[int] = (), title: str = ""):
+def error_by_origin_figure(origins: Sequence[int], errors: dict, marks: Sequence[int] = (), title: str = "",
+                           xlabel: str = "forecast origin (row)"):
     """A backtest's MSE by forecast origin, one line per forecaster ({name: values}); dotted lines at `marks`
     (the origins where a retrained model takes over)."""
     plt = _pyplot()
@@ -99,7 +100,7 @@ def error_by_origin_figure(origins: Sequence[int], errors: dict, marks: Sequence
         ax.plot(origins, values, style, ms=4, lw=1.2, label=name)
     for x in marks:
         ax.axvline(x, color="0.75", lw=0.8, ls=":")
-    ax.set_xlabel("forecast origin (row)", fontsize=8)
+    ax.set_xlabel(xlabel, fontsize=8)
     ax.set_ylabel("MSE (original units)", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=7)

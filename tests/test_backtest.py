@@ -47,7 +47,7 @@ def test_plan_origins_end_at_the_last_test_row():
     plan = make_plan({"train": [0, 280], "val": [280, 340], "test": [340, 400]}, L, H, 5, 3, 2)
     assert plan.origins == [383, 386, 389, 392, 395] and plan.origins[-1] + H == 399  # the last row forecast
     assert [plan.refit_window(i) for i in range(5)] == [0, 0, 2, 2, 4] and plan.refit_windows() == [0, 2, 4]
-    assert plan.boundaries(2) == [390 - 60, 390, 400]  # validation as long as the run's, ending at the cutoff
+    assert plan.cutoff_back(2) == 400 - 390 and plan.val_len == 60  # the retraining validates on [330, 390)
     assert make_plan({"train": [0, 280], "val": [280, 340], "test": [340, 400]}, L, H, None, None, None).origins \
         == [395 - 4 * k for k in range(9, -1, -1)]  # defaults: 10 origins a horizon apart
 
@@ -116,6 +116,40 @@ def test_killed_backtest_resumes_at_the_next_window(bt_run, monkeypatch):
         pd.testing.assert_frame_equal(pd.read_csv(tmp / "killed" / name), pd.read_csv(uninterrupted / name))
 
 
+def test_a_panel_gets_per_series_origins_and_predicts_as_seqlab_predict(tmp_path):
+    from test_panel import H as PH
+    from test_panel import L as PL
+    from test_panel import panel_frame, write_layouts
+    from test_predict import train_run
+
+    from seqlab.config import compose
+    from seqlab.train.outputs import write_config_yaml
+
+    frame = panel_frame()  # series s0..s3 of 30, 24, 40, 19 days
+    files = write_layouts(tmp_path, frame)
+    overrides = ["dataset=panel", f"dataset.path={files['long']}", "dataset.time_column=ds", f"dataset.input_len={PL}",
+                 f"dataset.horizon={PH}", "dataset.test_steps=6", "model=gru", "model.units=4"]
+    train_run(tmp_path / "run", overrides)
+    write_config_yaml(tmp_path / "run" / ".hydra" / "config.yaml", compose(overrides + QUIET_ONE_EPOCH))
+    backtest(tmp_path / "run", "--windows", 2)
+    rows = pd.read_csv(tmp_path / "run" / "backtest" / "backtest.csv")
+    lengths = {"s0": 30, "s1": 24, "s2": 40, "s3": 19}
+    assert len(rows) == 8 and rows["id"].tolist() == list(lengths) * 2
+    assert (rows["origin"] == rows["id"].map(lengths) - PH - 1 - PH * (1 - rows["window"])).all()  # per series
+    forecasts = pd.read_csv(tmp_path / "run" / "backtest" / "forecasts.csv")
+    for i in (0, 1):  # seqlab predict on every series cut after its origin: the same forecasts
+        origin = dict(zip(rows["id"][rows["window"] == i], rows["origin"][rows["window"] == i]))
+        cut = frame[frame.groupby("unique_id").cumcount() <= frame["unique_id"].map(origin)]
+        cut.drop(columns=["x"]).to_csv(tmp_path / f"cut{i}.csv", index=False)
+        r = seqlab_main("predict", str(tmp_path / "run"), str(tmp_path / f"cut{i}.csv"), "--output",
+                        str(tmp_path / f"pred{i}.csv"))
+        assert r.returncode == 0, r.stderr
+        pred = pd.read_csv(tmp_path / f"pred{i}.csv")
+        np.testing.assert_array_equal(forecasts[forecasts["window"] == i]["y"].to_numpy(), pred["forecast"])
+    md = (tmp_path / "run" / "backtest" / "backtest.md").read_text()
+    assert "4 series" in md and "| per series |" in md
+
+
 REFUSALS = {  # arguments -> the option the one-line error names
     ("--refit", "0"): "--refit", ("--refit", "sometimes"): "--refit", ("--windows", "0"): "--windows",
     ("--windows", "1000"): "--windows", ("--step", "0"): "--step",
@@ -142,7 +176,7 @@ def test_refusals_name_the_option_before_tensorflow(bt_run):
     assert lines[-1] == "False", r.stdout  # argument errors cost no TensorFlow start-up
     for line, key in zip(lines, [*REFUSALS.values(), "RUN_DIR", "RUN_DIR"]):
         assert line.startswith(f"2 error: {key}: expected") and " | " not in line, line
-    assert "a forecasting run of one series" in lines[-3] and "at most" in lines[3]
+    assert "a forecasting run" in lines[-3] and "at most" in lines[3]
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..config import ConfigError, config_error
 from .plan import DEFAULT_WINDOWS, Plan, make_plan, parse_refit
+from .series import tightest
 
 log = logging.getLogger(__name__)
 PROGRESS = "progress.json"
@@ -43,9 +44,9 @@ def _run_config(run_dir: Path):
     from ..inference.artifacts import read_inference
 
     meta = read_inference(run_dir)
-    if meta.get("kind") != "series":
-        raise config_error("RUN_DIR", "a forecasting run of one series (dataset sine, csv, etth1, ...; panel runs "
-                           "are not backtested yet)", f"{run_dir} is a {meta.get('kind')} run ({meta.get('task')})")
+    if meta.get("kind") not in ("series", "panel"):
+        raise config_error("RUN_DIR", "a forecasting run (dataset sine, csv, etth1, panel, ...)",
+                           f"{run_dir} is a {meta.get('kind')} run ({meta.get('task')})")
     path = run_dir / ".hydra" / "config.yaml"
     if not path.is_file():
         raise config_error("RUN_DIR", "a run directory with .hydra/config.yaml (the config it was trained with)",
@@ -53,13 +54,14 @@ def _run_config(run_dir: Path):
     return OmegaConf.load(path), meta
 
 
-def _data(cfg, run_dir: Path):
-    """The run's rows as read (original units) and the row ranges of its splits, through its own data loader, in
-    the folder the run was started in (a relative dataset.path is relative to it)."""
+def _data(cfg, run_dir: Path, meta: Dict):
+    """The run's rows as read (original units), through its own data loader, in the folder the run was started in
+    (a relative dataset.path is relative to it)."""
     import os
 
     from .. import data
     from .refit import run_cwd
+    from .series import rows_of
 
     here = os.getcwd()
     os.chdir(run_cwd(run_dir))
@@ -67,10 +69,7 @@ def _data(cfg, run_dir: Path):
         splits, _ = data.load(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed)
     finally:
         os.chdir(here)
-    if "frame" not in splits.artifacts:
-        raise config_error("RUN_DIR", "a run of a dataset whose loader keeps its rows (sine, csv, ETT)",
-                           f"dataset={cfg.dataset.name}")
-    return splits.artifacts["frame"], {**splits.info, "source_name": splits.artifacts.get("source")}
+    return rows_of(splits, cfg, meta)
 
 
 def _progress(out: Path, plan: Plan, run_dir: Path, overwrite: bool) -> Dict:
@@ -96,24 +95,24 @@ def _progress(out: Path, plan: Plan, run_dir: Path, overwrite: bool) -> Dict:
 
 
 class Backtest:
-    """The windows of `plan` over the rows of `frame`, each scored and recorded in `out/progress.json` as soon as
-    it is done; models are loaded (or retrained) once, when their first window needs them."""
+    """The windows of `plan` over every series of `rows`, each scored and recorded in `out/progress.json` as soon
+    as it is done; models are loaded (or retrained) once, when their first window needs them."""
 
-    def __init__(self, run_dir: Path, out: Path, plan: Plan, frame, meta: Dict, info: Dict, state: Dict):
+    def __init__(self, run_dir: Path, out: Path, plan: Plan, rows, meta: Dict, state: Dict):
         from ..scores import infer_season
         from .scoring import scales
 
-        self.run_dir, self.out, self.plan, self.frame, self.state = run_dir, out, plan, frame, state
-        self.source = str(info.get("source_name") or meta["dataset"])
-        self.y = frame[list(meta["targets"])].to_numpy(np.float64)  # (rows, targets) in original units
+        self.run_dir, self.out, self.plan, self.rows, self.state = run_dir, out, plan, rows, state
         self.season = infer_season(_timedelta(meta.get("time_step")))
-        a, b = info["row_ranges"]["train"]  # MASE denominators: the run's training rows, the same for every window
-        self.scales = scales(self.y[a:b], self.season)
-        self._models: Dict[Optional[int], tuple] = {}
+        # per series: its origins (as far from its end as the plan's), MASE denominators from its training rows
+        end = plan.test_rows[1]
+        self.origins = [np.asarray(plan.origins) + r["test"][1] - end for r in rows.ranges]
+        self.scales = [scales(y[slice(*r["train"])], self.season) for y, r in zip(rows.y, rows.ranges)]
+        self._models: Dict[Optional[int], object] = {}
 
     def model(self, refit_at: Optional[int]):
-        """(predictor, raw inputs (rows, features)) of the run, or of the retraining at
-        window `refit_at`, retrained first unless progress.json records it done."""
+        """The predictor of the run, or of the retraining at window `refit_at`, retrained first unless
+        progress.json records it done."""
         if refit_at not in self._models:
             from ..inference import load
             from . import refit
@@ -123,27 +122,27 @@ class Backtest:
                 name = f"refit-{refit_at:03d}"
                 where = self.out / name
                 if str(refit_at) not in self.state["refits"] or not refit.finished(where):
-                    refit.retrain(self.run_dir, where, self.plan.boundaries(refit_at), self.out / f"{name}.log")
+                    split = self.rows.refit_overrides(self.plan.cutoff_back(refit_at), self.plan.val_len)
+                    refit.retrain(self.run_dir, where, split, self.out / f"{name}.log")
                     self.state["refits"][str(refit_at)] = name
                     self.save()
-            pred = load(where)
-            x, _, _ = pred.columns(self.frame, ignore_extra=True)  # the model's own fitted transforms apply
-            self._models[refit_at] = (pred, x)
+            self._models[refit_at] = load(where)
         return self._models[refit_at]
 
     def window(self, i: int) -> Dict:
-        """Forecast and score window `i`."""
+        """Forecast and score window `i` of every series."""
         from .scoring import window_row
 
         refit_at = self.plan.refit_window(i)
-        pred, x = self.model(refit_at)
-        L, H, o, y = self.plan.input_len, self.plan.horizon, self.plan.origins[i], self.y
-        forecast = pred.predict_at(x, np.array([o - L + 1]))[0]  # (horizon, targets)
-        truth = y[o + 1:o + 1 + H]
-        row = {"id": self.source, "window": i, "origin": o, "cutoff": o + 1,
-               "model": "run" if refit_at is None else f"refit-{refit_at:03d}",
-               **window_row(y[:o + 1], truth, forecast, self.season, self.scales)}
-        return {"row": row, "forecast": forecast.tolist(), "truth": truth.tolist()}
+        H = self.plan.horizon
+        origins = [int(o[i]) for o in self.origins]
+        forecast = self.rows.forecast(self.model(refit_at), origins)  # (series, horizon, targets)
+        truth = np.stack([y[o + 1:o + 1 + H] for y, o in zip(self.rows.y, origins)])
+        rows = [{"id": sid, "window": i, "origin": o, "cutoff": o + 1,
+                 "model": "run" if refit_at is None else f"refit-{refit_at:03d}",
+                 **window_row(y[:o + 1], t, f, self.season, sc)}
+                for sid, o, y, t, f, sc in zip(self.rows.ids, origins, self.rows.y, truth, forecast, self.scales)]
+        return {"rows": rows, "forecast": forecast.tolist(), "truth": truth.tolist()}
 
     def run(self, on_window=None) -> List[Dict]:
         for i in range(len(self.plan.origins)):
@@ -180,9 +179,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         refit_k = parse_refit(args.refit)
         run_dir = args.run_dir.resolve()
         cfg, meta = _run_config(run_dir)
-        frame, info = _data(cfg, run_dir)
-        plan = make_plan(info["row_ranges"], int(meta["input_len"]), int(meta["horizon"]), args.windows,
-                         args.step, refit_k)
+        series = _data(cfg, run_dir, meta)
+        L, H = int(meta["input_len"]), int(meta["horizon"])
+        plan = make_plan(series.ranges[tightest(series.ranges, L, H)], L, H, args.windows, args.step, refit_k)
         out = (args.out or run_dir / "backtest").resolve()
         if out.exists() and not out.is_dir():
             raise config_error("--out", "a folder", f"{out} (a file)")
@@ -190,7 +189,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         rundir.lock(out, shlex.join(["seqlab", "backtest", *(argv if argv is not None else sys.argv[2:])]))
         state = _progress(out, plan, run_dir, args.overwrite)
         done = len(state["windows"])
-        bt = Backtest(run_dir, out, plan, frame, meta, info, state)
+        bt = Backtest(run_dir, out, plan, series, meta, state)
         windows = bt.run()
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -210,10 +209,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     from . import report
     from .scoring import aggregate
 
-    rows = [w["row"] for w in windows]
+    rows = [r for w in windows for r in w["rows"]]
     summary = aggregate(rows)
     header = {"run_dir": str(run_dir), "windows": len(rows), "step": plan.step, "refit": args.refit,
-              "origins": f"rows {plan.origins[0]} .. {plan.origins[-1]} (test rows {plan.test_rows})",
+              "origins": f"rows {plan.origins[0]} .. {plan.origins[-1]} (test rows {plan.test_rows})"
+              if len(series.ids) == 1 else f"{len(series.ids)} series, each from {plan.test_rows[1] - plan.origins[0]} "
+              f"to {plan.test_rows[1] - plan.origins[-1]} rows before its end",
               "horizon": plan.horizon, "season": bt.season,
               "retrainings": ", ".join(state["refits"].values()) or "none"}
     paths = report.write_all(out, rows, windows, list(meta["targets"]), summary, header, plan.refit_windows())

@@ -50,11 +50,10 @@ class Plan:
     def refit_windows(self) -> List[int]:
         return [] if self.refit is None else list(range(0, len(self.origins), self.refit))
 
-    def boundaries(self, i: int) -> List[int]:
-        """[train_end, val_end, test_end] of the retraining at window `i`: validation ends at its cutoff (the
-        origin's row included), as long as the run's; the test rows after it stay the run's."""
-        cutoff = self.origins[i] + 1
-        return [cutoff - self.val_len, cutoff, self.test_rows[1]]
+    def cutoff_back(self, i: int) -> int:
+        """How many rows before the end of the test rows the retraining at window `i` ends its validation: its
+        cutoff is the origin's row + 1, its validation as long as the run's."""
+        return self.test_rows[1] - (self.origins[i] + 1)
 
     def to_dict(self) -> Dict[str, object]:
         return asdict(self)

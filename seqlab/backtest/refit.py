@@ -22,7 +22,7 @@ class RefitFailed(RuntimeError):
     """A retraining's process failed; its log says why."""
 
 # keys a retraining sets itself: where it runs, where its splits end
-OWN_KEYS = ("hydra.run.dir", "dataset.boundaries", "dataset.split", "resume")
+OWN_KEYS = ("hydra.run.dir", "dataset.boundaries", "dataset.split", "dataset.test_steps", "resume")
 
 
 def run_overrides(run_dir: Path) -> List[str]:
@@ -57,14 +57,14 @@ def finished(refit_dir: Path) -> bool:
         return False
 
 
-def retrain(run_dir: Path, refit_dir: Path, boundaries: List[int], log_path: Path) -> None:
-    """Train the run's config on the rows before the cutoff into `refit_dir` (a child process; its console output
-    into `log_path`). A directory holding checkpoints of an interrupted retraining is continued from them."""
+def retrain(run_dir: Path, refit_dir: Path, split: List[str], log_path: Path) -> None:
+    """Train the run's config with the `split` overrides (its rows before the cutoff) into `refit_dir` (a child
+    process; its console output into `log_path`). A directory holding checkpoints of an interrupted retraining is
+    continued from them."""
     refit_dir = Path(refit_dir).resolve()
-    args = [*run_overrides(run_dir), f"dataset.boundaries=[{','.join(map(str, boundaries))}]",
-            f"hydra.run.dir={refit_dir}"]
+    args = [*run_overrides(run_dir), *split, f"hydra.run.dir={refit_dir}"]
     cmd = [sys.executable, "-m", "seqlab", *args]
-    log.info("retraining on rows [0, %d): %s", boundaries[1], " ".join(cmd))
+    log.info("retraining: %s", " ".join(cmd))
     with open(log_path, "w") as out:
         code = subprocess.run(cmd, cwd=run_cwd(run_dir), stdout=out, stderr=subprocess.STDOUT,
                               env={**os.environ, "PYTHONPATH": _pythonpath()}).returncode

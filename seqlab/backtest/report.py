@@ -22,14 +22,25 @@ def forecasts_table(windows: Sequence[Dict[str, object]], targets: List[str]) ->
     """id, window, origin, step, then per target the forecast and `<target>_actual` (as `seqlab predict`)."""
     parts = []
     for w in windows:
-        forecast, truth = np.asarray(w["forecast"]), np.asarray(w["truth"])  # (horizon, targets)
-        part = pd.DataFrame({"id": w["row"]["id"], "window": w["row"]["window"], "origin": w["row"]["origin"],
-                             "step": np.arange(1, len(forecast) + 1)})
-        for j, name in enumerate(targets):
-            part[name] = forecast[:, j]
-            part[f"{name}_actual"] = truth[:, j]
-        parts.append(part)
+        for row, forecast, truth in zip(w["rows"], np.asarray(w["forecast"]), np.asarray(w["truth"])):
+            part = pd.DataFrame({"id": row["id"], "window": row["window"], "origin": row["origin"],
+                                 "step": np.arange(1, len(forecast) + 1)})  # forecast, truth: (horizon, targets)
+            for j, name in enumerate(targets):
+                part[name] = forecast[:, j]
+                part[f"{name}_actual"] = truth[:, j]
+            parts.append(part)
     return pd.concat(parts, ignore_index=True)
+
+
+def by_window(rows: Sequence[Dict[str, object]]) -> List[Dict[str, object]]:
+    """One row per window: the series' own for a single series, else the mean of every score over the series."""
+    table = pd.DataFrame(list(rows))
+    if table["id"].nunique() == 1:
+        return list(rows)
+    scores = [f"{f}_{m}" for f in FORECASTERS for m in METRICS]
+    out = table.groupby("window", sort=True)[scores].mean()
+    out["origin"], out["model"] = "per series", table.groupby("window")["model"].first()
+    return [{"window": int(i), **r} for i, r in zip(out.index, out.to_dict("records"))]
 
 
 def _fmt(v: Optional[float]) -> str:
@@ -48,9 +59,9 @@ def markdown(summary: Dict[str, Dict[str, Optional[float]]], rows: Sequence[Dict
         lines.append(f"| {NAMES[name]} | " + " | ".join(_fmt(summary[name][m]) for m in METRICS)
                      + f" | {'' if wins is None else f'{wins:.0%} of windows'} |")
     cols = ["window", "origin", "model", *(f"{f}_{m}" for f in FORECASTERS for m in ("mse", "mae"))]
-    lines += ["", "## Windows (MSE / MAE in original units)", "", "| " + " | ".join(cols) + " |",
-              "|---" * len(cols) + "|"]
-    for r in rows:
+    lines += ["", "## Windows (MSE / MAE in original units; panels: the mean over series)", "",
+              "| " + " | ".join(cols) + " |", "|---" * len(cols) + "|"]
+    for r in by_window(rows):
         lines.append("| " + " | ".join(_fmt(r[c]) if isinstance(r[c], float) else str(r[c]) for c in cols) + " |")
     return "\n".join(lines) + "\n"
 
@@ -64,8 +75,10 @@ def write_all(out: Path, rows, windows, targets, summary, header, refits) -> Dic
     atomic_write(paths["backtest.csv"], lambda tmp: windows_table(rows).to_csv(tmp, index=False))
     atomic_write(paths["forecasts.csv"], lambda tmp: forecasts_table(windows, targets).to_csv(tmp, index=False))
     write_text(paths["backtest.md"], markdown(summary, rows, header))
-    lines = {NAMES[f]: [r[f"{f}_mse"] for r in rows] for f in FORECASTERS}
-    fig = plots.error_by_origin_figure([r["origin"] for r in rows], lines, [rows[i]["origin"] for i in refits],
-                                       f"backtest of {header['run_dir']}")
+    per = by_window(rows)
+    x = [r["origin"] if per is rows else r["window"] for r in per]  # panels: each series has its own origins
+    lines = {NAMES[f]: [r[f"{f}_mse"] for r in per] for f in FORECASTERS}
+    fig = plots.error_by_origin_figure(x, lines, [x[i] for i in refits], f"backtest of {header['run_dir']}",
+                                       "forecast origin (row)" if per is rows else "window")
     plots.save_png(fig, paths["backtest.png"])
     return paths

@@ -170,7 +170,9 @@ def build_panel(raw: RawPanel, cfg, source: str) -> Tuple[Splits, DataSpec]:
                  "panel": {"layout": cfg.layout, "id_column": cfg.get("id_column"),
                            "covariates": [c for c in raw.columns[raw.n_targets:] if c not in raw.static],
                            "static_columns": list(raw.static)},
-                 "transforms": {"series_standardize": scaler, "windows": Windows(L, H)}}
+                 "transforms": {"series_standardize": scaler, "windows": Windows(L, H)},
+                 # the kept series as read, and their split (rows per series): what `seqlab backtest` forecasts from
+                 "panel_rows": raw, "panel_split_rows": {"train": n_train, "val": n_val, "test": n_test}}
     season = info["season"] = dataset_season(cfg, (info.get("time") or {}).get("time_step"))
     scoring = SeriesScoring(season, outputs, raw.offsets, raw.lengths - n_test, scaler.std[:, : len(targets)],
                             lambda v, series: scaler.invert(v, series, targets), ids, targets)

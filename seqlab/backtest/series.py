@@ -1,0 +1,78 @@
+"""The rows a backtest forecasts from, as the run's own data loader read them (original units): one series (sine,
+csv, ETT: through the run's fitted column transforms) or a panel (per series, through its per-series scaling).
+Both give per-series row ranges, the targets, one forecast per series for a window, and a retraining's split."""
+
+from __future__ import annotations
+
+from typing import Dict, List
+
+import numpy as np
+
+from ..config import config_error
+
+
+class OneSeries:
+    """The run's single series: row ranges from its split, forecasts through `SeriesPredictor.predict_at`."""
+
+    def __init__(self, frame, info: Dict, meta: Dict):
+        self.frame = frame
+        self.ids = [str(info.get("source_name") or meta["dataset"])]
+        self.ranges = [{k: list(v) for k, v in info["row_ranges"].items()}]  # per series: train/val/test [a, b)
+        self.y = [frame[list(meta["targets"])].to_numpy(np.float64)]  # per series (rows, targets)
+        self._inputs: Dict[int, np.ndarray] = {}
+
+    def forecast(self, pred, origins: List[int]) -> np.ndarray:
+        """(series, horizon, targets): each series' forecast after its origin row."""
+        if id(pred) not in self._inputs:  # the model's own fitted transforms (categories, ...) apply
+            self._inputs[id(pred)] = pred.columns(self.frame, ignore_extra=True)[0]
+        return pred.predict_at(self._inputs[id(pred)], np.asarray(origins) - pred.input_len + 1)
+
+    def refit_overrides(self, cutoff_back: int, val_len: int) -> List[str]:
+        """Overrides that end validation `cutoff_back` rows before the end of the test rows."""
+        end = self.ranges[0]["test"][1]
+        cutoff = end - cutoff_back
+        return [f"dataset.boundaries=[{cutoff - val_len},{cutoff},{end}]"]
+
+
+class Panel:
+    """A panel run's series (those its loader kept): row ranges per series, forecasts through `PanelPredictor`."""
+
+    def __init__(self, raw, split_rows: Dict[str, np.ndarray], cfg):
+        self.raw, self.cfg = raw, cfg
+        self.ids = [str(i) for i in raw.ids]
+        n_train, n_val, n_test = (np.asarray(split_rows[k]) for k in ("train", "val", "test"))
+        self.ranges = [{"train": [0, int(t)], "val": [int(t), int(t + v)], "test": [int(t + v), int(t + v + s)]}
+                       for t, v, s in zip(n_train, n_val, n_test)]
+        targets = raw.n_targets
+        self.y = [np.asarray(raw.values[a:b, :targets], np.float64)
+                  for a, b in zip(raw.offsets[:-1], raw.offsets[1:])]
+
+    def forecast(self, pred, origins: List[int]) -> np.ndarray:
+        starts = self.raw.offsets[:-1] + np.asarray(origins) - pred.input_len + 1
+        series = pred.scaler.series(self.ids, "RUN_DIR")
+        return pred.predict(pred.windows.inputs(self.raw.values, starts), series)
+
+    def refit_overrides(self, cutoff_back: int, val_len: int) -> List[str]:
+        """Every series' test rows start `cutoff_back` rows before its end (validation keeps its steps)."""
+        ds = self.cfg.dataset
+        for key in ("cutoff", "test_path"):
+            if ds.get(key) is not None:
+                raise config_error("--refit", "a panel run split by dataset.test_steps (a retraining moves it)",
+                                   f"a run split by dataset.{key}")
+        return [f"dataset.test_steps={cutoff_back}"]
+
+
+def rows_of(splits, cfg, meta: Dict) -> "OneSeries | Panel":
+    """The backtest's view of a loaded run's data, or a ConfigError when its loader keeps no rows."""
+    art = splits.artifacts
+    if "panel_rows" in art:
+        return Panel(art["panel_rows"], art["panel_split_rows"], cfg)
+    if "frame" in art:
+        return OneSeries(art["frame"], {**splits.info, "source_name": art.get("source")}, meta)
+    raise config_error("RUN_DIR", "a run of a dataset whose loader keeps its rows (sine, csv, ETT, panel)",
+                       f"dataset={cfg.dataset.name}")
+
+
+def tightest(ranges: List[Dict[str, List[int]]], input_len: int, horizon: int) -> int:
+    """The series with the fewest origins in its test rows: it decides how many windows fit."""
+    return int(np.argmin([r["test"][1] - max(r["test"][0], input_len) for r in ranges]))
