@@ -103,11 +103,13 @@ class Backtest:
         from .scoring import scales
 
         self.run_dir, self.out, self.plan, self.rows, self.state = run_dir, out, plan, rows, state
-        self.season = infer_season(_timedelta(meta.get("time_step")))
-        # per series: its origins (as far from its end as the plan's), MASE denominators from its training rows
+        # the run's dataset.season (inferred from the time step by its loader; older runs: inferred here)
+        self.season = int(rows.season or infer_season(_timedelta(meta.get("time_step"))))
+        # per series: its origins (as far from its end as the plan's); MASE denominators from its rows before the
+        # test rows, as the run's own test.mase
         end = plan.test_rows[1]
         self.origins = [np.asarray(plan.origins) + r["test"][1] - end for r in rows.ranges]
-        self.scales = [scales(y[slice(*r["train"])], self.season) for y, r in zip(rows.y, rows.ranges)]
+        self.scales = [scales(y[:r["test"][0]], self.season) for y, r in zip(rows.y, rows.ranges)]
         self._models: Dict[Optional[int], object] = {}
 
     def model(self, refit_at: Optional[int]):

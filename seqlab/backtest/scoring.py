@@ -14,9 +14,9 @@ FORECASTERS = ("model", "repeat", "snaive")  # column prefixes: the model, repea
 NAMES = {"model": "model", "repeat": "repeat last value", "snaive": "seasonal naive"}
 
 
-def scales(train_y: np.ndarray, season: int) -> List[Optional[float]]:
-    """Each target's MASE denominator: the seasonal naive's mean absolute error over the run's training rows."""
-    return [seasonal_scale(train_y[:, j], season) for j in range(train_y.shape[1])]
+def scales(insample: np.ndarray, season: int) -> List[Optional[float]]:
+    """Each target's MASE denominator: the seasonal naive's mean absolute error over the series' in-sample rows."""
+    return [seasonal_scale(insample[:, j], season) for j in range(insample.shape[1])]
 
 
 def scores(truth: np.ndarray, forecast: np.ndarray, target_scales: Sequence[Optional[float]]) -> Dict[str, object]:

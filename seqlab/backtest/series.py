@@ -15,7 +15,7 @@ class OneSeries:
     """The run's single series: row ranges from its split, forecasts through `SeriesPredictor.predict_at`."""
 
     def __init__(self, frame, info: Dict, meta: Dict):
-        self.frame = frame
+        self.frame, self.season = frame, info.get("season")
         self.ids = [str(info.get("source_name") or meta["dataset"])]
         self.ranges = [{k: list(v) for k, v in info["row_ranges"].items()}]  # per series: train/val/test [a, b)
         self.y = [frame[list(meta["targets"])].to_numpy(np.float64)]  # per series (rows, targets)
@@ -37,8 +37,8 @@ class OneSeries:
 class Panel:
     """A panel run's series (those its loader kept): row ranges per series, forecasts through `PanelPredictor`."""
 
-    def __init__(self, raw, split_rows: Dict[str, np.ndarray], cfg):
-        self.raw, self.cfg = raw, cfg
+    def __init__(self, raw, split_rows: Dict[str, np.ndarray], cfg, info: Dict):
+        self.raw, self.cfg, self.season = raw, cfg, info.get("season")
         self.ids = [str(i) for i in raw.ids]
         n_train, n_val, n_test = (np.asarray(split_rows[k]) for k in ("train", "val", "test"))
         self.ranges = [{"train": [0, int(t)], "val": [int(t), int(t + v)], "test": [int(t + v), int(t + v + s)]}
@@ -66,7 +66,7 @@ def rows_of(splits, cfg, meta: Dict) -> "OneSeries | Panel":
     """The backtest's view of a loaded run's data, or a ConfigError when its loader keeps no rows."""
     art = splits.artifacts
     if "panel_rows" in art:
-        return Panel(art["panel_rows"], art["panel_split_rows"], cfg)
+        return Panel(art["panel_rows"], art["panel_split_rows"], cfg, splits.info)
     if "frame" in art:
         return OneSeries(art["frame"], {**splits.info, "source_name": art.get("source")}, meta)
     raise config_error("RUN_DIR", "a run of a dataset whose loader keeps its rows (sine, csv, ETT, panel)",
