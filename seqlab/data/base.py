@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -39,8 +40,12 @@ class Split:
         n = len(self)
         tensors = self._tensors()
 
+        # int32 positions where they fit: the epoch's order is the largest per-example memory of a big panel
+        # (the same permutation as with int64 positions)
+        dtype = tf.int32 if n < 2**31 else tf.int64
+
         def order(epoch):
-            idx = tf.range(n, dtype=tf.int64)
+            idx = tf.range(n, dtype=dtype)
             if shuffle_seed is None:
                 return idx
             seed = tf.stack([tf.constant(shuffle_seed, tf.int64), tf.cast(epoch, tf.int64)])
@@ -161,11 +166,9 @@ class WindowSplit(Split):
         return self.targets[rows]
 
     def _tensors(self):
-        import tensorflow as tf
-
-        inputs = tf.constant(self.inputs)
-        targets = inputs if self.targets is self.inputs else tf.constant(self.targets)
-        return inputs, targets, tf.constant(self.starts)
+        inputs = _constant(self.inputs)
+        targets = inputs if self.targets is self.inputs else _constant(self.targets)
+        return inputs, targets, _constant(self.starts)
 
     def _gather(self, tensors, idx):
         import tensorflow as tf
@@ -175,6 +178,23 @@ class WindowSplit(Split):
         xi = s + tf.range(self.input_len, dtype=tf.int64)[None, :]  # (batch, input_len)
         yi = s + self.input_len + tf.range(self.horizon, dtype=tf.int64)[None, :]  # (batch, horizon)
         return tf.gather(inputs, xi), tf.gather(targets, yi)
+
+
+_TENSORS: Dict[int, tuple] = {}  # id(array) -> (weak reference to it, its tensor)
+
+
+def _constant(array: np.ndarray):
+    """tf.constant(array), made once per array while it lives: the train, validation and test pipelines of a
+    series share its rows (one TensorFlow copy of the data, not one per pipeline)."""
+    import tensorflow as tf
+
+    key = id(array)
+    hit = _TENSORS.get(key)
+    if hit is not None and hit[0]() is array:
+        return hit[1]
+    tensor = tf.constant(array)
+    _TENSORS[key] = (weakref.ref(array, lambda _, key=key: _TENSORS.pop(key, None)), tensor)
+    return tensor
 
 
 @dataclass
