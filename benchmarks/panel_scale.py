@@ -69,6 +69,7 @@ def one(n_series: int, length: int, batches: int, train_steps: int) -> dict:
     for _ in range(batches):
         next(it)
     rate = batches * 256 / (time.perf_counter() - t0)
+    del it, ds  # training makes its own pipeline, as a run does
     trained = None
     if train_steps:
         import keras

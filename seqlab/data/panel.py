@@ -112,12 +112,19 @@ def _usable(raw: RawPanel, cfg, n_test, n_val, source: str) -> np.ndarray:
     return ok
 
 
-def _ranges(first: np.ndarray, count: np.ndarray, stride: int) -> np.ndarray:
-    """first[k], first[k] + stride, ... (count[k] numbers) for every k, concatenated; vectorised."""
+def _ranges(first: np.ndarray, count: np.ndarray, stride: int, rows: int) -> np.ndarray:
+    """first[k], first[k] + stride, ... (count[k] numbers) for every k, concatenated; int32 when `rows` allow,
+    built a block of series at a time (no int64 temporaries the size of all windows)."""
     count = np.maximum(count, 0)
-    total = int(count.sum())
-    begin = np.repeat(np.cumsum(count) - count, count)
-    return np.repeat(first, count) + (np.arange(total, dtype=np.int64) - begin) * stride
+    ends = np.cumsum(count)
+    out = np.empty(int(ends[-1]) if len(ends) else 0, np.int32 if rows < 2**31 else np.int64)
+    for lo in range(0, len(count), 4096):
+        c = count[lo:lo + 4096]
+        a = int(ends[lo] - count[lo])
+        b = a + int(c.sum())
+        begin = np.repeat(np.cumsum(c) - c, c)
+        out[a:b] = np.repeat(first[lo:lo + 4096], c) + (np.arange(b - a, dtype=np.int64) - begin) * stride
+    return out
 
 
 def window_starts(offsets, lengths, n_test, n_val, L: int, H: int, stride: int) -> Dict[str, np.ndarray]:
@@ -130,7 +137,7 @@ def window_starts(offsets, lengths, n_test, n_val, L: int, H: int, stride: int) 
         first = np.maximum(begins[name], L) - L  # the first window whose targets start in the split
         last = ends[name] - H - L
         count = np.where(last >= first, (last - first) // stride + 1, 0)
-        out[name] = _ranges(offsets[:-1] + first, count, stride)
+        out[name] = _ranges(offsets[:-1] + first, count, stride, int(offsets[-1]))
     return out
 
 
