@@ -125,7 +125,6 @@ def test_lstsq_run_writes_one_epoch_and_resumes_to_the_same_weights(tmp_path):
     (["dataset=text_synth"], "dataset"),
     (["dataset=imdb"], "dataset"),
     (["trainer.loss=mae"], "trainer.loss"),
-    (["trainer.epochs=5"], "trainer.epochs"),
     (["regularizer=dropout"], "regularizer.dropout"),
     (["regularizer.head_dropout=0.1"], "regularizer.head_dropout"),
     (["sweep=lr"], "sweep"),

@@ -53,7 +53,7 @@ def test_a_regression_ts_file_is_refused_as_such(tmp_path):
 def test_the_uea_preset_composes_for_unequal_lengths(tmp_path):
     cfg = compose(["experiment=uea_fcn", "dataset.padding=post"] + uea_files(tmp_path, lengths=(30, 40)))
     validate(cfg)
-    assert (cfg.dataset.name, cfg.model.name, cfg.model.padding) == ("ucr", "conv1d", "same")
+    assert (cfg.dataset.name, cfg.model.name, cfg.model.padding) == ("ucr", "fcn", "same")
     assert (cfg.trainer.epochs, cfg.trainer.patience, cfg.trainer.checkpoint.every) == (500, 50, 50)
 
 

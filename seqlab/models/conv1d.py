@@ -127,5 +127,6 @@ def check(cfg) -> None:
             steps -= (per_layer(m, "kernel_size", i) - 1) * (2**i if m.dilated else 1)
 
 
-REGISTRIES["model"].add("conv1d", Conv1DConfig, target="seqlab.models.conv1d:build", check=check,
-                        capabilities={"pooling", "window_options", "adversarial", "quantiles"})
+for _name in ("conv1d", "fcn"):  # fcn: the same model with FCN's settings in conf/model/fcn.yaml
+    REGISTRIES["model"].add(_name, Conv1DConfig, target="seqlab.models.conv1d:build", check=check, schema_name="conv1d",
+                            capabilities={"pooling", "window_options", "adversarial", "quantiles"})

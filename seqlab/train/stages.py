@@ -147,16 +147,17 @@ def prepare(cfg: DictConfig) -> Prepared:
     from .. import data, models
     from .batches import train_steps
     from .distribute import configure_devices, detach, place
+    from .trainers import one_pass_budget
 
     configure_devices(cfg.trainer)  # logical CPU replicas: before TensorFlow's runtime starts
     setup_tensorflow(cfg.seed, cfg.deterministic, cfg.trainer)
     placement = place(cfg.trainer)
     splits, spec = data.load(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed)
-    # .get: model=custom has no norm key. auto is decided once, from the data: the verdict and metrics.json see it
-    if cfg.model.get("norm") == "auto":
+    if cfg.model.get("norm") == "auto":  # decided once from the data, seen by the verdict (.get: model=custom)
         cfg.model.norm = models.resolve_norm(cfg.model, spec)
     if cfg.trainer.batch_fraction:  # decided once, from the data, like model.norm=auto
         cfg.trainer.batch_size = batch_from_fraction(cfg.trainer, len(splits.train))
+    one_pass_budget(cfg)  # trainer=lstsq: one solve, whatever the dataset family's budget
     with placement.scope():  # variables (model, optimizer, metrics) mirrored on every replica
         model = models.build(cfg.model, cfg.regularizer, spec)
         compile_model(model, cfg.trainer, spec, train_steps(model, splits.train, cfg.trainer.batch_size),

@@ -3,8 +3,12 @@ initial_epoch) -> history`. This module imports no TensorFlow; the trainers them
 
 from __future__ import annotations
 
+import logging
+
 from ..config.schema import TrainerConfig
 from ..registry import REGISTRIES
+
+log = logging.getLogger(__name__)
 
 
 def check_lstsq(cfg) -> None:
@@ -25,8 +29,6 @@ def check_lstsq(cfg) -> None:
           t.loss, ["auto", "mse"])
     check(cfg.model.quantiles is None, "model.quantiles", "null with trainer=lstsq (it solves the mean "
           "squared error; a quantile head trains on the pinball loss: trainer=fit or tape)", cfg.model.quantiles)
-    check(t.epochs == 1, "trainer.epochs", "1 with trainer=lstsq (one exact solve; another pass gives the same "
-          "weights)", t.epochs)
     for key, value in (("dropout", r.dropout), ("head_dropout", r.head_dropout),
                        ("adversarial", r.adversarial)):
         check(not value, f"regularizer.{key}", "0 with trainer=lstsq (the exact solution has no training noise; "
@@ -39,6 +41,18 @@ def check_lstsq(cfg) -> None:
         check(cfg.model.channel_independent, "model.norm",
               "last or none with trainer=lstsq unless model.channel_independent=true (RevIN's per-channel scale "
               "weights each target differently)", cfg.model.norm)
+
+def one_pass_budget(cfg) -> None:
+    """A trainer that solves in one pass (capability exact_solve) runs one epoch without early stopping, whatever
+    budget a dataset family's defaults (conf/family/) give the trainers that iterate; logged when it differs."""
+    from ..registry import entry
+
+    t = cfg.trainer
+    if entry(cfg, "trainer").has("exact_solve") and (t.epochs != 1 or t.patience):
+        log.info("trainer=%s solves once: trainer.epochs=%s and trainer.patience=%s not used", t.name, t.epochs,
+                 t.patience)
+        t.epochs, t.patience = 1, None
+
 
 REGISTRIES["trainer"].add("fit", TrainerConfig, target="seqlab.train.fit:train", schema_name="trainer",
                           help="Keras model.fit")
