@@ -100,7 +100,8 @@ def test_a_dropped_interrupt_is_raised_again_at_the_next_batch_and_at_the_end(si
     assert signal.getsignal(sig) is not None and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
-@pytest.mark.parametrize("tensorboard", [False, True])  # with it, the run's end draws the model's predictions again
+# with TensorBoard, the run's end draws the model's predictions again
+@pytest.mark.parametrize("tensorboard", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_rerunning_a_finished_run_evaluates_it_again_without_training(tensorboard, tmp_path):
     from seqlab.train import run
 

@@ -99,7 +99,8 @@ def test_uneven_groups_cover_the_batch():
     assert shards._sizes(tf.constant(5), 4).numpy().tolist() == [2, 1, 1, 1]
 
 
-@pytest.mark.parametrize("trainer", ["fit", pytest.param("tape", marks=pytest.mark.slow)])
+@pytest.mark.slow  # four trainings end to end; test_a_batch_smaller_than_the_groups_trains_on_its_rows stays fast
+@pytest.mark.parametrize("trainer", ["fit", "tape"])
 def test_sharded_steps_train_like_one_program(tmp_path, trainer):
     """Batches of 37 (uneven groups, a short last batch): same losses, metrics and weights as one XLA program."""
     one = run(compose(TINY + [f"trainer={trainer}", "trainer.cpu_shards=1"]), tmp_path / "one")

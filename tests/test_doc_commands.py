@@ -205,9 +205,26 @@ CAPS = {"sweep.confirm_top": 1, "sweep.confirm_seeds": 2}  # a sweep's confirmat
 MULTIRUN_VALUES = 2  # a multirun's comma list keeps its first values: model=lstm,gru,conv1d -> model=lstm,gru
 
 
+# a multirun over an ETT set (COMPARE.md's model x seed grid, the slowest commands of the docs): short windows
+SHORT_WINDOWS = {"dataset.input_len": "24", "dataset.horizon": "4"}
+
+
+def _short_windows(args: List[str], multirun: bool) -> dict:
+    """SHORT_WINDOWS for a multirun on a real window-forecasting set whose windows the command leaves alone (a
+    preset or patch may need its own lengths)."""
+    from seqlab.registry import registry
+
+    keys = {a.partition("=")[0].lstrip("+") for a in args}
+    dataset = next((a.partition("=")[2] for a in args if a.startswith("dataset=")), None)
+    if not multirun or dataset in (None, "sine", "csv") or keys & {"experiment", "model.patch", *SHORT_WINDOWS}:
+        return {}
+    return SHORT_WINDOWS if registry("dataset").get(dataset).has("window_forecasting") else {}
+
+
 def _tiny(args: List[str], multirun: bool) -> List[str]:
     """The command's arguments with the tiny overrides in place of its own values for those keys."""
     extra = dict(TINY, **(ONE_TRIAL if multirun and any(a.startswith("sweep=") for a in args) else {}))
+    extra.update(_short_windows(args, multirun))
     kept = []
     for a in args:
         key, _, value = a.partition("=")

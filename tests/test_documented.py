@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 from inprocess import seqlab_main
 
 TINY = ["trainer.epochs=1", "trainer.verbose=0", "trainer.tensorboard.enabled=false"]
@@ -38,6 +39,7 @@ def test_a_time_spread_over_columns_trains_writes_inference_json_and_predicts(tm
     assert len(pd.read_csv(tmp_path / "p.csv")) == 2
 
 
+@pytest.mark.slow  # a training and a predict end to end; the time-column parsing has unit tests in test_tabular
 def test_numeric_dates_train_and_predict_with_time_format(tmp_path):
     when, frame = _hourly()
     frame.insert(0, "t", when.strftime("%Y%m%d%H").astype(int))

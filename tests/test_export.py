@@ -16,7 +16,7 @@ def gru_run(series_run):
     return series_run[0] / "run"
 
 
-@pytest.mark.parametrize("fmt", ["saved_model", "litert"])
+@pytest.mark.parametrize("fmt", ["saved_model", pytest.param("litert", marks=pytest.mark.slow)])  # LiteRT converts
 def test_series_export_parity(gru_run, fmt):
     res = export(gru_run, fmt)
     assert res["max_abs_diff"] <= 1e-4, res

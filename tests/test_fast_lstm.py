@@ -111,7 +111,7 @@ def test_bfloat16_compute_matches_float32_roughly():
     np.testing.assert_allclose(y.astype("float32"), ref(X).numpy(), atol=0.05)
 
 
-@pytest.mark.parametrize("trainer", ["fit", "tape"])
+@pytest.mark.parametrize("trainer", ["fit", pytest.param("tape", marks=pytest.mark.slow)])
 def test_model_loop_hoisted_trains_with_both_trainers(tmp_path, trainer):
     from seqlab.config import compose
     from seqlab.train import run

@@ -30,7 +30,7 @@ def test_an_unknown_precision_is_a_config_error_before_tensorflow():
 # bf16: the plain head; fp16: the window-forecasting head, with SGD, whose steps (unlike Adam's) shrink with the
 # gradient: a loop that left the gradients scaled down by the loss scale would barely move
 @pytest.mark.parametrize("precision, extra", [
-    ("mixed_bfloat16", ["trainer=fit", "model.norm=none"]),
+    pytest.param("mixed_bfloat16", ["trainer=fit", "model.norm=none"], marks=pytest.mark.slow),
     ("mixed_float16", ["trainer=tape", "model.norm=last", "trainer.optimizer=sgd", "trainer.lr=0.3"])])
 def test_a_mixed_precision_run_trains_with_a_float32_head(tmp_path, precision, extra):
     result = run(compose(TINY + [f"trainer.precision={precision}"] + extra), tmp_path / "run")

@@ -174,7 +174,7 @@ def test_lr_schedules_decay(tmp_path):
     assert current_lr(exp) == pytest.approx(0.5e-3)
 
 
-@pytest.mark.parametrize("trainer", ["fit", "tape"])
+@pytest.mark.parametrize("trainer", ["fit", pytest.param("tape", marks=pytest.mark.slow)])  # three runs each
 def test_plateau_halves_the_rate_after_a_stall_and_resumes_where_it_was(trainer, tmp_path):
     """lr_schedule=plateau (lr_patience 1): the rate is cut right after each epoch whose val_loss is no new best;
     a run stopped at epoch 6 and resumed cuts where the uninterrupted run does (the rate, the best value and
