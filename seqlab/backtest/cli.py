@@ -20,6 +20,7 @@ from .series import tightest
 
 log = logging.getLogger(__name__)
 PROGRESS = "progress.json"
+FORMAT = 2  # of progress.json's windows; those of another format are forecast and scored again
 
 
 def parser() -> argparse.ArgumentParser:
@@ -77,11 +78,13 @@ def _progress(out: Path, plan: Plan, run_dir: Path, overwrite: bool) -> Dict:
     import json
 
     path = out / PROGRESS
-    fresh = {"run_dir": str(run_dir), "options": plan.options(), "windows": {}, "refits": {}}
+    fresh = {"format": FORMAT, "run_dir": str(run_dir), "options": plan.options(), "windows": {}, "refits": {}}
     if not path.is_file():
         return fresh
     state = json.loads(path.read_text())
     if state.get("options") == plan.options() and state.get("run_dir") == str(run_dir):
+        if state.get("format") != FORMAT:  # finished retrainings are kept, windows scored again
+            return {**fresh, "refits": state.get("refits", {})}
         return state
     if not overwrite:
         then = state.get("options", {})
