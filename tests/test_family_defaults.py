@@ -26,6 +26,20 @@ def test_ucr_defaults_to_an_fcn_trained_until_early_stopping():
     assert compose(["dataset=sine"]).model.name == "lstm"  # the other families keep the default model
 
 
+@pytest.mark.slow
+def test_a_solved_text_set_stops_when_its_loss_only_creeps(tmp_path):
+    """text_synth is solved within a few epochs and its val_loss then creeps toward 0 for ever: the family's
+    trainer.min_delta makes early stopping end it (without it the run hit its 100-epoch cap, still-learning)."""
+    from seqlab.train import run
+
+    assert compose(["dataset=text_synth"]).trainer.min_delta == 1e-4
+    cfg = compose(["dataset=text_synth", "dataset.train_size=2000", "dataset.val_size=200", "dataset.test_size=200",
+                   "trainer.lr=0.01", "trainer.epochs=60"] + QUIET)
+    m = run(cfg, tmp_path / "run").metrics
+    assert m["epochs"] < 60 and m["test"]["accuracy"] > 0.9, (m["epochs"], m["test"])
+    assert m["diagnosis"]["verdict"] != "still-learning", m["diagnosis"]
+
+
 @pytest.mark.parametrize("family", sorted(p.stem for p in Path(conf_dir(), "family").glob("*.yaml")))
 def test_every_family_trains_until_early_stopping(family):
     """conf/family/<dataset>_none.yaml: a single run (sweep=none) of that dataset; sweeps keep the trainer's."""

@@ -149,7 +149,7 @@ def _check_regularizer(r: DictConfig) -> None:
 def _check_trainer(cfg: DictConfig) -> None:
     t = cfg.trainer
     positive(t, "trainer", "epochs", "batch_size", "lr", "decay_steps", "clipnorm", "patience")
-    positive(t, "trainer", "weight_decay", "momentum", allow_zero=True)
+    positive(t, "trainer", "weight_decay", "momentum", "min_delta", allow_zero=True)
     check(0 < t.decay_rate <= 1, "trainer.decay_rate", "a value in (0, 1]", t.decay_rate)
     positive(t, "trainer", "lr_patience")
     positive(t, "trainer", "min_lr", allow_zero=True)

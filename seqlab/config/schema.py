@@ -139,6 +139,8 @@ class TrainerConfig:
     # early stopping and sweeps read val_loss, i.e. this loss on the validation split
     loss: str = one_of("auto", ("auto", *REGRESSION_LOSSES))
     patience: Optional[int] = None  # early stopping on val_loss, restoring the best weights
+    # early stopping: a val_loss lower by less than this is no improvement (a solved problem's loss creeps to 0)
+    min_delta: float = 0.0
     shuffle: bool = True  # reshuffle the training examples every epoch; the order is a function of (seed, epoch)
     jit_compile: Any = "auto"  # XLA for the train/eval steps: true | false | auto (see docs/training.md, "Speed")
     # auto | N: with XLA on a CPU-only machine, each step's batch as N row groups, one XLA program per core, run side

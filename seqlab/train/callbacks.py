@@ -126,7 +126,8 @@ def build_callbacks(cfg, run_dir: Path, model: keras.Model, splits,
         if monitor == "loss":
             log.info("no validation split: early stopping (trainer.patience=%s) and the restored weights follow "
                      "the training loss", tcfg.patience)
-        cbs.append(EarlyStopping(monitor=monitor, patience=tcfg.patience, restore_best_weights=True, verbose=1))
+        cbs.append(EarlyStopping(monitor=monitor, patience=tcfg.patience, min_delta=tcfg.min_delta,
+                                 restore_best_weights=True, verbose=1))
     if tcfg.lr_schedule == "plateau":
         cbs.append(ReduceLROnPlateau(monitor=monitored(splits), factor=tcfg.decay_rate, patience=tcfg.lr_patience,
                                      min_lr=tcfg.min_lr, verbose=1 if tcfg.verbose else 0))
