@@ -161,3 +161,10 @@ def test_panel_run_scores_each_series_in_its_own_units(tmp_path):
     assert sorted(table.index) == ["big", "small"] and (table["smape"] > 0).all()
     # noise of 10 % of the level: the mean absolute error in original units is dominated by "big" (~100 per step)
     assert 20 < m["test_original_units"]["mae"] < 500
+
+
+def test_smape_and_mase_are_minimised_by_report_compare_and_sweeps():
+    from seqlab.config.metric import metric_direction
+
+    assert [metric_direction(n) for n in ("test.smape", "test.mase", "baseline.mase", "val_scores.smape")] == \
+        ["min"] * 4
