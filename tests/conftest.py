@@ -12,7 +12,9 @@ if os.environ.get("SEQLAB_DATA_DIR"):
     os.environ["SEQLAB_DATA_DIR"] = str(Path(os.environ["SEQLAB_DATA_DIR"]).resolve())
 
 # the overrides every small training run in the tests shares (import them: `from conftest import QUIET`)
-QUIET = ["trainer.verbose=0", "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0"]  # no output files
+# ~family: a test picks its own budget; a dataset family's (conf/family/, early stopping after up to hundreds of
+# epochs) is for a user's first run and has tests of its own (test_family_defaults.py)
+QUIET = ["trainer.verbose=0", "trainer.tensorboard.enabled=false", "trainer.checkpoint.every=0", "~family"]
 QUIET_ONE_EPOCH = QUIET + ["trainer.epochs=1"]
 # a small sine forecasting problem: short series, short windows (add the model and trainer a test needs)
 TINY_SERIES = ["dataset=sine", "dataset.length=400", "dataset.input_len=12", "dataset.horizon=2"]
