@@ -20,3 +20,11 @@ class DataSpec:
     vocab_size: Optional[int] = None  # token-id inputs when set (0 = padding)
     feature_names: Tuple[str, ...] = ()
     target_names: Tuple[str, ...] = ()
+    # values known ahead for the forecast horizon (calendar sin/cos, dataset.future_columns): (horizon, F), or ()
+    # without any; the model's input is then a dict {"series": (batch, *input_shape), "future": (batch, *future_shape)}
+    future_shape: Tuple[int, ...] = ()
+    future_names: Tuple[str, ...] = ()
+
+    def input_names(self) -> Tuple[str, ...]:
+        """The model's named inputs: ("series",) for a single tensor input, plus "future" when known ahead."""
+        return ("series", "future") if self.future_shape else ("series",)

@@ -115,12 +115,16 @@ class WindowSplit(Split):
     with s = starts[i]. The series is stored once; windows are gathered per batch.
 
     `panel` (a Panel, for many series stored one after another): says which series each window belongs to; a
-    window never crosses from one series into the next (the loader gives only starts that lie inside one)."""
+    window never crosses from one series into the next (the loader gives only starts that lie inside one).
+
+    With `future` (rows, F), values known ahead (calendar features, dataset.future_columns), an example's input is
+    the dict {"series": inputs[s:s+input_len], "future": future[s+input_len:s+input_len+horizon]}."""
 
     def __init__(self, inputs: np.ndarray, targets: np.ndarray, starts: np.ndarray, input_len: int, horizon: int,
-                 panel: Optional["Panel"] = None):
+                 panel: Optional["Panel"] = None, future: Optional[np.ndarray] = None):
         self.inputs = inputs  # (rows, features)
         self.targets = targets  # (rows, n_targets); may be the same array as inputs (no second copy)
+        self.future = future  # (rows, known-ahead features) or None
         starts = np.asarray(starts)
         # int32 where the rows allow: the starts are the only per-window memory (one number per window)
         small = len(inputs) < 2**31 and starts.dtype.kind == "i"
@@ -141,7 +145,10 @@ class WindowSplit(Split):
         # views (no copy) of shape (windows, features, len) -> (windows, len, features)
         xv = sliding_window_view(self.inputs, self.input_len, axis=0).transpose(0, 2, 1)
         yv = sliding_window_view(self.targets[self.input_len:], self.horizon, axis=0).transpose(0, 2, 1)
-        return xv[starts], yv[starts]
+        if self.future is None:
+            return xv[starts], yv[starts]
+        fv = sliding_window_view(self.future[self.input_len:], self.horizon, axis=0).transpose(0, 2, 1)
+        return {"series": xv[starts], "future": fv[starts]}, yv[starts]
 
     def series_index(self, indices=None) -> np.ndarray:
         """The series (0..n_series-1) each window belongs to; all zeros for a single series."""
@@ -154,7 +161,8 @@ class WindowSplit(Split):
         return starts if self.panel is None else starts - self.panel.offsets[self.panel.series_of(starts)]
 
     def head(self, limit: int) -> "WindowSplit":
-        return WindowSplit(self.inputs, self.targets, self.starts[:limit], self.input_len, self.horizon, self.panel)
+        return WindowSplit(self.inputs, self.targets, self.starts[:limit], self.input_len, self.horizon, self.panel,
+                           self.future)
 
     def seasonal_naive(self, indices=None, season: int = 1) -> np.ndarray:
         """The seasonal naive forecast of each window, (windows, horizon, n_targets): its series' last `season`
@@ -168,16 +176,19 @@ class WindowSplit(Split):
     def _tensors(self):
         inputs = _constant(self.inputs)
         targets = inputs if self.targets is self.inputs else _constant(self.targets)
-        return inputs, targets, _constant(self.starts)
+        extra = () if self.future is None else (_constant(self.future),)
+        return (inputs, targets, _constant(self.starts)) + extra
 
     def _gather(self, tensors, idx):
         import tensorflow as tf
 
-        inputs, targets, starts = tensors
+        inputs, targets, starts = tensors[:3]
         s = tf.cast(tf.gather(starts, idx), tf.int64)[:, None]  # (batch, 1)
         xi = s + tf.range(self.input_len, dtype=tf.int64)[None, :]  # (batch, input_len)
         yi = s + self.input_len + tf.range(self.horizon, dtype=tf.int64)[None, :]  # (batch, horizon)
-        return tf.gather(inputs, xi), tf.gather(targets, yi)
+        if self.future is None:
+            return tf.gather(inputs, xi), tf.gather(targets, yi)
+        return {"series": tf.gather(inputs, xi), "future": tf.gather(tensors[3], yi)}, tf.gather(targets, yi)
 
 
 _TENSORS: Dict[int, tuple] = {}  # id(array) -> (weak reference to it, its tensor)

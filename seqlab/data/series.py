@@ -17,6 +17,7 @@ from ..config.schema import DatasetConfig
 from ..registry import REGISTRIES
 from . import download
 from .base import DataSpec, Splits, WindowSplit
+from .known import fit_known, plan_known, wall_times
 from .scoring import SeriesScoring, baseline_name, dataset_season, naive_baseline
 from .tabular import AUTO, read_table
 from .timecolumns import parse_time
@@ -42,6 +43,10 @@ class SeriesConfig(DatasetConfig):
     normalize: bool = True  # z-score with training-split statistics only
     interpolate: bool = False  # fill NaNs by linear interpolation instead of failing
     season: Optional[int] = None  # for MASE and the seasonal naive baseline; default: 24 hourly, 7 daily, else 1
+    # inputs known in advance for the horizon (docs/future-inputs.md): calendar features of the time column as
+    # sin/cos (hour, dayofweek, month, ...) and user columns known ahead (prices, promotions)
+    calendar: List[str] = field(default_factory=list)
+    future_columns: List[str] = field(default_factory=list)
 
 
 @dataclass
@@ -180,6 +185,8 @@ def build_windows(frame: pd.DataFrame, cfg, source: str, info: Dict) -> Tuple[Sp
     raw = frame  # the rows as read (original units, categories as text): what `seqlab backtest` forecasts from
     frame, cfg, source, encoder = _encoded(frame, cfg, source, info)
     features, targets, bounds, ranges, starts = plan_windows(frame, cfg, source, encoder)
+    calendar, future_columns = plan_known(frame, cfg, source, bounds[2])
+    features = features + [c for c in future_columns if c not in features]  # known ahead: past channels too
     unused = [c for c in frame.columns if c not in features and c not in targets]
     if unused:
         info["unused_columns"] = unused
@@ -200,13 +207,19 @@ def build_windows(frame: pd.DataFrame, cfg, source: str, info: Dict) -> Tuple[Sp
     # the same transform (and column order) as predict and export apply to raw windows
     inputs = np.ascontiguousarray(scaler.apply(values[:, [col[c] for c in features]], features), dtype=np.float32)
     outputs = np.ascontiguousarray(scaler.apply(values[:, [col[c] for c in targets]], targets), dtype=np.float32)
+    known, future = fit_known(calendar, future_columns, scaler), None
+    if known is not None:  # calendar channels beside the past features; the "future" input of every row
+        wall = wall_times(data)
+        inputs = np.ascontiguousarray(np.concatenate([inputs, known.past(wall, len(inputs))], axis=1))
+        future = np.ascontiguousarray(known.future(wall, values[:, [col[c] for c in future_columns]]))
 
     info.update(features=features, targets=targets, rows=len(frame),
                 row_ranges={k: list(v) for k, v in ranges.items()},
                 windows={k: int(len(v)) for k, v in starts.items()}, input_len=L, horizon=H, stride=cfg.stride)
     log.info("%s: windows train/val/test = %s", source, info["windows"])
     norm = info.get("normalization", {})
-    transforms = {"standardize": scaler, "windows": Windows(L, H), **({"one_hot": encoder} if encoder else {})}
+    transforms = {"standardize": scaler, "windows": Windows(L, H), **({"one_hot": encoder} if encoder else {}),
+                  **({"known_ahead": known} if known else {})}
     artifacts = {"features": features, "targets": targets, "input_len": L, "horizon": H,
                  "time_column": cfg.get("time_column"),  # .get: dataset=sine has no time column
                  "normalize": bool(cfg.normalize),
@@ -216,11 +229,14 @@ def build_windows(frame: pd.DataFrame, cfg, source: str, info: Dict) -> Tuple[Sp
     scoring = SeriesScoring(  # one series (every window is series 0); in-sample: the rows before the test split
         season, outputs, [0, len(outputs)], [bounds[1]], scaler.stats(targets)[1][None, :],
         lambda v, _series: scaler.invert(v, targets), [source], targets)
-    splits = Splits(*(WindowSplit(inputs, outputs, starts[k], L, H) for k in SPLIT_NAMES),
+    splits = Splits(*(WindowSplit(inputs, outputs, starts[k], L, H, future=future) for k in SPLIT_NAMES),
                     baseline_name=baseline_name(season), baseline_fn=naive_baseline, info=info, artifacts=artifacts,
                     scoring=scoring)
-    spec = DataSpec(name=cfg.name, task="regression", input_shape=(L, len(features)),
-                    output_shape=(H, len(targets)), feature_names=tuple(features), target_names=tuple(targets))
+    past = features + (known.past_names if known else [])  # the model's input channels
+    spec = DataSpec(name=cfg.name, task="regression", input_shape=(L, len(past)),
+                    output_shape=(H, len(targets)), feature_names=tuple(past), target_names=tuple(targets),
+                    future_shape=(H, len(known.future_names)) if known else (),
+                    future_names=tuple(known.future_names) if known else ())
     return splits, spec
 
 
@@ -261,6 +277,12 @@ def _check_windows(cfg) -> None:
               "two fractions [train, val] in (0, 1) summing to < 1 (test gets the rest)", s)
 
 
+def _plan(frame: pd.DataFrame, ds, source: str, encoder=None) -> None:
+    """The windows and the inputs known ahead of a frame, checked as the loader will (no TensorFlow)."""
+    bounds = plan_windows(frame, ds, source, encoder)[2]
+    plan_known(frame, ds, source, bounds[2])
+
+
 def check_sine(cfg) -> None:
     """Ranges, then the windows of the (cheap) generated series: too short a series fails here."""
     from ..config.checks import positive
@@ -270,7 +292,7 @@ def check_sine(cfg) -> None:
     positive(ds, "dataset", "length", "channels")
     positive(ds, "dataset", "noise", allow_zero=True)
     frame, _ = sine_frame(ds.length, ds.channels, list(ds.periods), ds.noise, cfg.seed)
-    plan_windows(frame, ds, "sine")
+    _plan(frame, ds, "sine")
 
 
 def check_csv(cfg) -> None:
@@ -278,7 +300,7 @@ def check_csv(cfg) -> None:
     _check_windows(cfg)
     path = download.local_path(_get(cfg.dataset, "path"), "dataset.path", cfg.data_dir)
     frame, _ = read_series(path, "dataset.path", cfg.dataset)
-    plan_windows(*_encoded(frame, cfg.dataset, path.name))
+    _plan(*_encoded(frame, cfg.dataset, path.name))
 
 
 def check_ett(cfg) -> None:
@@ -288,7 +310,7 @@ def check_ett(cfg) -> None:
     path = download.find([ds.file, ds.file[:-3] if ds.file.endswith(".gz") else ds.file], cfg.data_dir)
     if path is not None:
         frame, _ = read_series(path, "dataset.file", ds)
-        plan_windows(*_encoded(frame, ds, path.name))
+        _plan(*_encoded(frame, ds, path.name))
 
 
 _FORECASTING = {"window_forecasting", "regression"}

@@ -26,11 +26,13 @@ def parse_time(frame: pd.DataFrame, columns: Sequence[str], path: Path, unit: Op
     """Timestamps from one column (text, in `time_format` when given; numbers with `unit`, or whole-number years
     and YYYYMMDD numbers) or from year/month/day[/hour/...] columns.
 
-    Returns (frame without the time columns, sorted when `sort`; timestamps; report). Rows out of time order are
-    refused unless `sort`; duplicate timestamps and gaps (steps longer than the most common one) are counted.
+    Returns (frame without the time columns, sorted when `sort`, indexed by the rows' local wall-clock time (see
+    `wall_clock`); timestamps; report). Rows out of time order are refused unless `sort`; duplicate timestamps and
+    gaps (steps longer than the most common one) are counted.
     """
     columns = list(columns)
     times = _timestamps(frame, columns, path, unit, prefix, time_format)
+    frame = frame.set_index(pd.DatetimeIndex(wall_clock(times, frame[columns[0]]), name=None))
     report: Dict[str, Any] = {"time_column": columns if len(columns) > 1 else columns[0]}
     back = np.flatnonzero((times.diff().iloc[1:] < pd.Timedelta(0)).to_numpy())
     if len(back):
@@ -40,10 +42,28 @@ def parse_time(frame: pd.DataFrame, columns: Sequence[str], path: Path, unit: Op
                                f"{times.iloc[i]} after {times.iloc[i - 1]} (data row {i + 1}); "
                                f"{len(back)} steps go back in time")
         order = np.argsort(times.to_numpy(), kind="stable")
-        frame, times = frame.iloc[order].reset_index(drop=True), times.iloc[order].reset_index(drop=True)
+        frame, times = frame.iloc[order], times.iloc[order].reset_index(drop=True)
         report["sorted"] = True
     report.update(_steps(times, path))
     return frame.drop(columns=columns), times, report
+
+
+_OFFSET = r"\s*(?:Z|UTC|[+-]\d\d:?\d\d)$"  # a timestamp's UTC offset at its end: +01:00, -0500, Z
+
+
+def wall_clock(times: pd.Series, raw: pd.Series) -> pd.Series:
+    """The rows' local wall-clock time (naive), which calendar features read: an hour of 9 is 9 o'clock where the
+    data was recorded, on either side of a daylight-saving change. Timestamps in one time zone are read in it; text
+    with UTC offsets that change within the column (read as UTC) is read without its offsets; naive ones as they
+    are."""
+    if times.dt.tz is None:
+        return times
+    if str(times.dt.tz) == "UTC" and not pd.api.types.is_numeric_dtype(raw):
+        local = pd.to_datetime(raw.astype("string").str.replace(_OFFSET, "", regex=True), errors="coerce",
+                               format="mixed")
+        if local.notna().all():
+            return local.reset_index(drop=True)
+    return times.dt.tz_localize(None)
 
 
 def _to_datetime(values: pd.Series, **kwargs) -> pd.Series:

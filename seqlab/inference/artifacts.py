@@ -99,7 +99,9 @@ def write_artifacts(run_dir: Path, cfg, splits, spec) -> None:
     x, y = splits.test.arrays(idx)
     # panels: each example's series, whose own scaling turns the raw examples into model inputs
     extra = {"series": splits.test.series_index(idx)} if meta["kind"] == "panel" else {}
-    atomic_write(run_dir / EXAMPLES_FILE, lambda tmp: np.savez(tmp, x=x, y=y, **extra))
+    # a dict input ({"series", "future"}) is saved key by key: x_series, x_future
+    extra.update({f"x_{k}": v for k, v in x.items()} if isinstance(x, dict) else {"x": x})
+    atomic_write(run_dir / EXAMPLES_FILE, lambda tmp: np.savez(tmp, y=y, **extra))
     meta["examples_file"] = EXAMPLES_FILE
     write_json(run_dir / INFERENCE_FILE, meta)
 
@@ -153,7 +155,8 @@ def legacy_transforms(meta: Dict[str, Any]) -> Dict[str, Dict]:
 
 
 def read_examples(run_dir: Path):
-    """(x, y) of the few test examples saved with the run, in the model's input form."""
+    """(x, y) of the few test examples saved with the run, in the model's input form (a dict for a model with
+    inputs known ahead)."""
     import zipfile
 
     from ..config import config_error
@@ -164,7 +167,9 @@ def read_examples(run_dir: Path):
                            "runs write it when they complete)", f"{path} is missing")
     try:
         with np.load(path) as z:
-            return z["x"], z["y"]
+            if "x" in z.files:
+                return z["x"], z["y"]
+            return {k[2:]: z[k] for k in z.files if k.startswith("x_")}, z["y"]
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise config_error("RUN_DIR", f"a readable {EXAMPLES_FILE}", f"{path}: {type(e).__name__}: {e}") from None
 

@@ -15,7 +15,7 @@ from ..config import config_error
 from ..spec import DataSpec
 from .adversarial import AdversarialNoise
 from .build import head_for, resolve_norm, target_channels
-from .heads import HEAD_DTYPE, forecast, head
+from .heads import HEAD_DTYPE, beside_head, forecast, head
 from .layers import FoldChannels, JoinSegments, LastStep, MaskedMaxPooling1D, WindowDenorm, WindowNorm
 
 # (model_cfg, reg_cfg, x (batch, time, channels)) -> features (batch, units)
@@ -47,6 +47,18 @@ def inputs(model_cfg, reg_cfg, spec: DataSpec, mask: bool):
     return inp, inp
 
 
+def extra_inputs(spec: DataSpec) -> dict:
+    """The model's inputs beside the series: {"future": (batch, horizon, F)} when values are known ahead."""
+    if not spec.future_shape:
+        return {}
+    return {"future": keras.Input(shape=spec.future_shape, name="future")}
+
+
+def model_of(inp, extras: dict, out, name: str) -> keras.Model:
+    """A single-input model as before, or one with the dict input {"series": ..., **extras}."""
+    return keras.Model({"series": inp, **extras} if extras else inp, out, name=name)
+
+
 def pool(x, pooling: str):
     # (batch, time, channels) -> (batch, channels)
     if pooling == "average":
@@ -66,9 +78,11 @@ def assemble(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, masks_paddi
     if norm != "none" or model_cfg.channel_independent or model_cfg.get("patch"):  # .get: model=linear has no patch
         return _forecaster(model_cfg, reg_cfg, spec, backbone, norm, decoder)
     inp, x = inputs(model_cfg, reg_cfg, spec, mask=masks_padding)
+    extras = extra_inputs(spec)
     x = backbone(model_cfg, reg_cfg, x)
     if head_dropout(reg_cfg):
         x = layers.Dropout(head_dropout(reg_cfg), name="head_dropout")(x)
+    x = beside_head(x, extras)
     units, activation, _ = head_for(spec)
     quantiles = model_cfg.get("quantiles")
     if quantiles and spec.task != "regression":
@@ -77,7 +91,7 @@ def assemble(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, masks_paddi
     out = head(x, units, quantiles, activation, l2(reg_cfg))
     if quantiles or spec.task == "regression" and len(spec.output_shape) > 1:
         out = forecast(out, spec.output_shape, quantiles)  # (batch, horizon, targets[, quantiles])
-    return keras.Model(inp, out, name=f"{model_cfg.name}_{spec.name}")
+    return model_of(inp, extras, out, f"{model_cfg.name}_{spec.name}")
 
 
 def _forecaster(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, norm: str,
@@ -105,6 +119,7 @@ def _forecaster(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, norm: st
         raise config_error("model.patch", f"a divisor of dataset.input_len ({length})", patch)
     horizon = out_shape[0]
     inp = keras.Input(shape=spec.input_shape, name="series")  # (batch, time, channels)
+    extras = extra_inputs(spec)
     x = inp
     if norm != "none":
         x, loc, scale = WindowNorm(norm, name="window_norm", dtype=HEAD_DTYPE)(x)
@@ -124,14 +139,17 @@ def _forecaster(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, norm: st
     if head_dropout(reg_cfg):
         x = layers.Dropout(head_dropout(reg_cfg), name="head_dropout")(x)
     quantiles = model_cfg.get("quantiles")
+    rows = channels if model_cfg.channel_independent else 1  # head rows per example
     if decoder is not None:  # (rows * segments, units) -> (rows * segments, patch * per_step) -> (rows, horizon ...)
+        x = beside_head(x, extras, rows, segments)  # each segment beside its own steps of the future
         out = head(x, patch * per_step, quantiles, kernel_regularizer=l2(reg_cfg))
         out = JoinSegments(segments, name="join_segments", dtype=HEAD_DTYPE)(out)
     else:
+        x = beside_head(x, extras, rows)
         out = head(x, horizon * per_step, quantiles, kernel_regularizer=l2(reg_cfg))
     # (batch, horizon, targets[, quantiles]): channel-independent rows unfolded back into channels
     out = forecast(out, out_shape, quantiles, unfold_channels=channels if model_cfg.channel_independent else None)
     if norm != "none":
         subset = None if levels == tuple(range(channels)) else levels  # targets a subset/reordering of inputs
         out = WindowDenorm(subset, name="window_denorm", dtype=HEAD_DTYPE)([out, loc, scale])
-    return keras.Model(inp, out, name=f"{model_cfg.name}_{spec.name}")
+    return model_of(inp, extras, out, f"{model_cfg.name}_{spec.name}")

@@ -7,7 +7,7 @@ with quantiles (batch, horizon, targets, quantiles), increasing along the last a
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import keras
 from keras import layers, ops
@@ -16,6 +16,19 @@ from ..scores import median_index
 
 # trainer.precision=mixed_*: the head, the window's level (norm / denorm) and so the loss stay float32
 HEAD_DTYPE = "float32"
+
+
+def beside_head(x, extras: Dict[str, object], channels: int = 1, segments: int = 1):
+    """features (rows, units) -> (rows, units + extra): the backbone's representation concatenated with the
+    flattened known-ahead values (extras["future"], (batch, horizon, F)) of each row. `channels` and `segments`:
+    rows per example (model.channel_independent, a parallel decoder's segments). No extras: x itself."""
+    from .layers import RowsOfFuture
+
+    future = extras.get("future")
+    if future is None:
+        return x
+    flat = RowsOfFuture(channels, segments, name="future_beside_head")(future)
+    return layers.Concatenate(name="features_and_future")([x, flat])
 
 
 def head(x, units: int, quantiles: Optional[Sequence[float]] = None, activation: str = "linear",

@@ -190,3 +190,26 @@ class JoinSegments(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "segments": self.segments}
+
+
+@keras.saving.register_keras_serializable(package="seqlab")
+class RowsOfFuture(keras.layers.Layer):
+    """(batch, horizon, F) known-ahead values -> (batch * channels * segments, horizon / segments * F): each head
+    row's share of the future, in the row order of FoldChannels (batch-major, channel-minor) and of a parallel
+    decoder's segments (segment-minor); with channels = segments = 1 it is Flatten."""
+
+    def __init__(self, channels: int = 1, segments: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.channels, self.segments = int(channels), int(segments)
+
+    def call(self, future):
+        h, f = future.shape[1], future.shape[2]
+        x = ops.reshape(future, (-1, 1, self.segments, (h // self.segments) * f))  # (batch, 1, segments, width)
+        x = ops.tile(x, (1, self.channels, 1, 1))  # (batch, channels, segments, width)
+        return ops.reshape(x, (-1, (h // self.segments) * f))
+
+    def compute_output_shape(self, input_shape):
+        return (None, (input_shape[1] // self.segments) * input_shape[2])
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels, "segments": self.segments}

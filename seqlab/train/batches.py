@@ -32,3 +32,10 @@ def log_dropped(model, split, batch_size: int) -> None:
         log.info("batch normalisation: each epoch drops its last %d of %d training examples (a short batch would "
                  "skew the moving statistics used in inference; the order changes every epoch)",
                  len(split) % batch_size, len(split))
+
+
+def batch_rows(x):
+    """The number of examples in a batch of model inputs: a tensor, or a dict of them ({"series", "future"})."""
+    import tensorflow as tf
+
+    return tf.shape(tf.nest.flatten(x)[0])[0]

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..config import ConfigError
 from ..config.cluster import Cluster, cluster_of
+from .batches import batch_rows
 from .checkpoint import CheckpointStore, State, read_state
 
 log = logging.getLogger(__name__)
@@ -137,11 +138,11 @@ def distribute_split(placement: Placement, split, batch_size: int, **kwargs):
         first = ctx.input_pipeline_id * local
 
         def pieces(x, y):
-            n = tf.shape(x)[0]
+            n = batch_rows(x)
 
             def piece(k):
                 lo, hi = n * k // total, n * (k + 1) // total
-                return x[lo:hi], y[lo:hi], n
+                return tf.nest.map_structure(lambda v: v[lo:hi], x), y[lo:hi], n
 
             return tf.data.Dataset.range(first, first + local).map(lambda k: piece(tf.cast(k, tf.int32)))
 

@@ -53,6 +53,7 @@ class PredictionImages(keras.callbacks.Callback):
         found = bands(np.asarray(self.model.predict(x, verbose=0)), self.meta.get("quantiles"), fitted, np.asarray)
         pred = found.pop("forecast").reshape(y.shape)
         levels = [k[3:] for k in found if k.startswith("lo-")]
+        x = x["series"] if isinstance(x, dict) else x  # the past window of a model with inputs known ahead
         features, targets = self.meta["features"], self.meta["targets"]
         norm = self.meta.get("normalization")
 

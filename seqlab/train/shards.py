@@ -23,6 +23,8 @@ import logging
 import os
 from typing import Any, List
 
+from .batches import batch_rows
+
 log = logging.getLogger(__name__)
 MIN_ROWS = 16  # auto: no group smaller than this (a full batch's share): each group's XLA launch has a fixed cost
 
@@ -118,6 +120,16 @@ def _sizes(batch, shards: int):
     return batch // shards + tf.cast(tf.range(shards) < batch % shards, batch.dtype)
 
 
+def _split(t, sizes, shards: int) -> list:
+    """A tensor, or a dict of them (the model's {"series", "future"} input), in `shards` row groups."""
+    import tensorflow as tf
+
+    if isinstance(t, dict):  # split key by key, then one dict per group
+        parts = {k: tf.split(v, sizes, num=shards, axis=0) for k, v in t.items()}
+        return [{k: p[i] for k, p in parts.items()} for i in range(shards)]
+    return tf.split(t, sizes, num=shards, axis=0)
+
+
 class ShardedSteps:
     """The compiled pieces of a sharded step for one model: each group's forward pass (+ gradients), and the
     step's end (combine, apply, metrics) as one more XLA program, so that little runs outside XLA."""
@@ -154,7 +166,7 @@ class ShardedSteps:
         grads = [tf.add_n([tf.cast(w, g.dtype) * g for w, g in zip(weights, parts)])
                  for parts in zip(*(g[2] for g in groups))]
         model.optimizer.apply(grads, model.trainable_variables)
-        loss_tracker(model).update_state(loss, sample_weight=tf.shape(x)[0])
+        loss_tracker(model).update_state(loss, sample_weight=batch_rows(x))
         return model.compute_metrics(x, y, tf.concat([g[1] for g in groups], 0))
 
     def _eval_end_fn(self, x, y, y_preds):
@@ -163,14 +175,13 @@ class ShardedSteps:
         model = self.model
         y_pred = tf.concat(y_preds, 0)
         loss = model.compute_loss(x, y, y_pred, training=False)
-        loss_tracker(model).update_state(loss, sample_weight=tf.shape(x)[0])
+        loss_tracker(model).update_state(loss, sample_weight=batch_rows(x))
         return model.compute_metrics(x, y, y_pred)
 
     def split(self, *tensors):
-        import tensorflow as tf
 
-        sizes = _sizes(tf.shape(tensors[0])[0], self.shards)
-        return [tf.split(t, sizes, num=self.shards, axis=0) for t in tensors]
+        sizes = _sizes(batch_rows(tensors[0]), self.shards)
+        return [_split(t, sizes, self.shards) for t in tensors]
 
     def train(self, x, y):
         """One training step on (x, y); returns the metrics (Keras' train_step contract)."""

@@ -14,7 +14,7 @@ import keras
 import tensorflow as tf
 
 from . import distribute, shards
-from .batches import drops_last, log_dropped, train_steps
+from .batches import batch_rows, drops_last, log_dropped, train_steps
 from .callbacks import progress_verbosity
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def make_steps(model: keras.Model, eager: bool = False, strategy=None) -> Tuple[
             # (regularizer.adversarial), exactly as fit computes it
             loss = model.compute_loss(x, y, y_pred, training=True)
             if strategy is not None:  # this replica's share of the global batch's mean (see distribute.py)
-                objective = distribute.replica_loss(loss, tf.shape(x)[0], n)
+                objective = distribute.replica_loss(loss, batch_rows(x), n)
                 loss = distribute.unscaled(loss)
             else:
                 objective = loss
@@ -45,13 +45,13 @@ def make_steps(model: keras.Model, eager: bool = False, strategy=None) -> Tuple[
         # clipnorm and the learning-rate schedule (a function of optimizer.iterations) live in the optimizer; under
         # a strategy it sums the replicas' gradients (clipnorm clips each replica's share first, as in fit)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        tracker.update_state(loss, sample_weight=tf.shape(x)[0])  # a per-example mean over the epoch, like fit
+        tracker.update_state(loss, sample_weight=batch_rows(x))  # a per-example mean over the epoch, like fit
         return model.compute_metrics(x, y, y_pred)
 
     def eval_step(x, y, n=None) -> Dict[str, tf.Tensor]:
         y_pred = model(x, training=False)
         loss = model.compute_loss(x, y, y_pred, training=False)
-        tracker.update_state(loss if strategy is None else distribute.unscaled(loss), sample_weight=tf.shape(x)[0])
+        tracker.update_state(loss if strategy is None else distribute.unscaled(loss), sample_weight=batch_rows(x))
         return model.compute_metrics(x, y, y_pred)
 
     sharded = shards.steps_of(model)
@@ -83,7 +83,7 @@ def _build_state(model: keras.Model, batch) -> None:
     x, y = batch
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
-    y_pred = tf.zeros((tf.shape(x)[0],) + tuple(model.output_shape[1:]), dtype=model.outputs[0].dtype)
+    y_pred = tf.zeros((batch_rows(x),) + tuple(model.output_shape[1:]), dtype=model.outputs[0].dtype)
     model.compute_loss(x, y, y_pred, training=False)
     model.compute_metrics(x, y, y_pred)
     model.reset_metrics()

@@ -179,7 +179,7 @@ class TensorBoardReview(keras.callbacks.Callback):
         t0 = time.perf_counter()
         for name in ("train", "validation", "summary"):
             self._writers[name] = tf.summary.create_file_writer(str(self.logdir / name))
-        self._probe = tuple(tf.convert_to_tensor(a) for a in self._probe_np)
+        self._probe = tuple(tf.nest.map_structure(tf.convert_to_tensor, a) for a in self._probe_np)
         self._grad_norm = self._make_grad_norm()
         if self._grad_norm is not None:
             self._grad_norm.get_concrete_function(*self._probe)  # trace now (set-up), run nothing

@@ -1,0 +1,80 @@
+"""Inputs known in advance (dataset.calendar, dataset.future_columns): the dict model input, the calendar across a
+DST change, gaps refused, predict naming what is missing, export parity."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import QUIET_ONE_EPOCH
+
+from seqlab import data
+from seqlab.config import ConfigError, compose
+from seqlab.data.known import calendar_features
+from seqlab.data.timecolumns import parse_time
+
+# sine_1 is known ahead for sine_0's horizon: the model's input is {"series", "future"}
+FUTURE_SINE = ["dataset=sine", "dataset.length=200", "dataset.input_len=8", "dataset.horizon=4",
+               "dataset.future_columns=[sine_1]", "dataset.targets=[sine_0]", "dataset.limit=40"]
+FAMILIES = {
+    "linear": ["model=linear"],
+    "gru": ["model=gru", "model.units=4"],
+    "conv1d": ["model=conv1d", "model.filters=4"],
+    # the window-forecasting wrapper: revin, one model per channel, patches, SegRNN's parallel decoder
+    "segrnn": ["model=gru", "model.units=4", "model.norm=revin", "model.channel_independent=true",
+               "model.patch=4", "model.patch_embedding=true", "model.decoder=pmf",
+               "dataset.targets=[sine_0,sine_1]"],
+}
+
+
+# each family once and each trainer twice: the batches reach the model alike for every family, and each family
+# builds its input alike for both trainers (the trainers' dict handling: train/batches.py batch_rows)
+@pytest.mark.parametrize("family,trainer", [("linear", "tape"), ("gru", "fit"), ("conv1d", "tape"),
+                                            ("segrnn", "fit")])
+def test_every_family_trains_on_the_dict_input_and_reads_the_future(family, trainer, tmp_path):
+    from seqlab.models import build
+    from seqlab.train import run
+
+    cfg = compose(FUTURE_SINE + FAMILIES[family] + [f"trainer={trainer}"] + QUIET_ONE_EPOCH)
+    splits, spec = data.load(cfg.dataset, seed=0)
+    x, y = splits.train.arrays(np.arange(3))
+    assert spec.future_shape == (4, 1) and x["future"].shape == (3, 4, 1) and x["series"].shape == (3, 8, 2)
+    # the future input of a window is sine_1 (z-scored) over the window's horizon
+    np.testing.assert_allclose(x["future"][0, :, 0], splits.train.inputs[8:12, 1], rtol=1e-6)
+    result = run(cfg, tmp_path)
+    assert np.isfinite(result.test["mse"])
+    model = build(cfg.model, cfg.regularizer, spec)
+    shifted = {"series": x["series"], "future": x["future"] + 1.0}
+    assert not np.allclose(model(x), model(shifted))  # the forecast depends on the future input
+
+
+def _hours(features):  # (rows, 2) sin/cos of the hour -> the hour 0..23
+    return np.round(np.mod(np.arctan2(features[:, 0], features[:, 1]) * 24 / (2 * np.pi), 24)).astype(int) % 24
+
+
+@pytest.mark.parametrize("start,local_hours", [
+    ("2026-03-28 23:00", [23, 0, 1, 3, 4]),  # spring: 02:00 does not exist in Berlin
+    ("2026-10-24 23:00", [23, 0, 1, 2, 2, 3]),  # autumn: 02:00 twice (+02:00, then +01:00)
+])
+def test_calendar_hours_follow_local_time_across_a_dst_change(start, local_hours, tmp_path):
+    times = pd.date_range(start, periods=len(local_hours), freq="h", tz="Europe/Berlin")
+    raw = pd.DataFrame({"time": times.astype(str), "y": np.arange(len(times), dtype=float)})
+    assert raw["time"].str[-6:].nunique() == 2  # the offsets change inside the column: parsed as UTC
+    frame, parsed, report = parse_time(raw, ["time"], tmp_path / "dst.csv")
+    assert report["gaps"] == 0 and report["duplicate_timestamps"] == 0  # in absolute time, hourly throughout
+    assert _hours(calendar_features(pd.Series(frame.index), ["hour"])).tolist() == local_hours
+    # a column of one time zone (e.g. a DataFrame handed in) is read in it as well
+    assert _hours(calendar_features(pd.Series(times), ["hour"])).tolist() == local_hours
+
+
+def test_future_column_gaps_are_refused_naming_the_key_and_rows(tmp_path):
+    path = tmp_path / "gaps.csv"
+    frame = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=120, freq="h").astype(str),
+                          "y": np.sin(np.arange(120) / 5), "price": np.arange(120, dtype=float)})
+    frame.loc[[30, 31], "price"] = np.nan
+    frame.to_csv(path, index=False)
+    cfg = compose(["dataset=csv", f"dataset.path={path}", "dataset.time_column=date", "dataset.input_len=8",
+                   "dataset.horizon=4", "dataset.future_columns=[price]", "dataset.interpolate=true"])
+    with pytest.raises(ConfigError, match=r"dataset\.future_columns.*price.*2024-01-02 06:00:00"):
+        data.load(cfg.dataset, seed=0)
+    with pytest.raises(ConfigError, match=r"dataset\.calendar.*fortnight"):
+        data.load(compose(["dataset=csv", f"dataset.path={path}", "dataset.time_column=date",
+                           "dataset.calendar=[fortnight]"]).dataset, seed=0)
