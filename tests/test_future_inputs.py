@@ -78,3 +78,81 @@ def test_future_column_gaps_are_refused_naming_the_key_and_rows(tmp_path):
     with pytest.raises(ConfigError, match=r"dataset\.calendar.*fortnight"):
         data.load(compose(["dataset=csv", f"dataset.path={path}", "dataset.time_column=date",
                            "dataset.calendar=[fortnight]"]).dataset, seed=0)
+
+
+# y is 3 * price plus the hour's sine: known ahead, price and the calendar make it exactly predictable
+KNOWN = ["dataset=csv", "dataset.time_column=date", "dataset.input_len=8", "dataset.horizon=4",
+         "dataset.targets=[y]", "model=linear", "model.norm=none", "trainer=lstsq"]
+
+
+def _sales(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    t = pd.date_range("2024-03-01", periods=n, freq="h")
+    price = rng.normal(10, 2, n)
+    return pd.DataFrame({"date": t.astype(str), "y": 3 * price + np.sin(2 * np.pi * t.hour / 24), "price": price})
+
+
+@pytest.fixture(scope="module")
+def sales_run(tmp_path_factory):
+    """(folder, frame, run dir) of a run with dataset.future_columns=[price] and dataset.calendar=[hour]."""
+    from inprocess import seqlab_main
+
+    tmp = tmp_path_factory.mktemp("sales")
+    frame = _sales()
+    frame.to_csv(tmp / "sales.csv", index=False)
+    r = seqlab_main(*KNOWN, f"dataset.path={tmp / 'sales.csv'}", "dataset.future_columns=[price]",
+                    "dataset.calendar=[hour]", f"hydra.run.dir={tmp / 'run'}", *QUIET_ONE_EPOCH)
+    assert r.returncode == 0, r.stderr
+    return tmp, frame, tmp / "run"
+
+
+def test_the_future_input_makes_the_forecast(sales_run, tmp_path):
+    import json
+
+    from inprocess import seqlab_main
+
+    folder, _, run_dir = sales_run
+    r = seqlab_main(*KNOWN, f"dataset.path={folder / 'sales.csv'}", f"hydra.run.dir={tmp_path}", *QUIET_ONE_EPOCH)
+    assert r.returncode == 0, r.stderr
+    with_future = json.loads((run_dir / "metrics.json").read_text())["test"]["mse"]
+    without = json.loads((tmp_path / "metrics.json").read_text())["test"]["mse"]
+    assert with_future < 1e-6 < 0.5 < without  # price is random: without its future values y is unpredictable
+
+
+def test_predict_reads_the_future_rows_and_names_what_is_missing(sales_run):
+    from inprocess import seqlab_main
+
+    folder, frame, run_dir = sales_run
+    history, ahead = frame.iloc[:100], frame.iloc[100:104][["date", "price"]]
+    truth = frame["y"].iloc[100:104].to_numpy()
+    pd.concat([history, ahead]).to_csv(folder / "input.csv", index=False)  # the rows ahead: y left empty
+    history.to_csv(folder / "history.csv", index=False)
+    ahead.to_csv(folder / "future.csv", index=False)
+    for args in (["input.csv"], ["history.csv", "--future", "future.csv"]):
+        out = folder / "out.csv"
+        r = seqlab_main("predict", str(run_dir), *[str(folder / a) if a.endswith(".csv") else a for a in args],
+                        "--output", str(out), "--overwrite")
+        assert r.returncode == 0, r.stderr
+        forecast = pd.read_csv(out)
+        np.testing.assert_allclose(forecast["y"], truth, atol=1e-3)
+        assert forecast["time"].tolist() == frame["date"].iloc[100:104].tolist()
+    pd.concat([history, ahead.iloc[:2]]).to_csv(folder / "short.csv", index=False)
+    r = seqlab_main("predict", str(run_dir), str(folder / "short.csv"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "future columns" in r.stderr and "'price': ['step 3', 'step 4']" in r.stderr
+    history.drop(columns=["price"]).to_csv(folder / "no_price.csv", index=False)
+    r = seqlab_main("predict", str(run_dir), str(folder / "no_price.csv"))
+    assert r.returncode == 2 and "missing ['price']" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_export_takes_named_series_and_future_inputs_with_parity(sales_run):
+    import tensorflow as tf
+    from inprocess import seqlab_main
+
+    _, _, run_dir = sales_run
+    for fmt in ("saved_model", "litert"):
+        r = seqlab_main("export", str(run_dir), "--format", fmt, "--overwrite")
+        assert r.returncode == 0 and "parity" in r.stdout, r.stderr
+    loaded = tf.saved_model.load(str(run_dir / "export" / "saved_model"))
+    inputs = loaded.signatures["serving_default"].structured_input_signature[1]
+    assert {k: tuple(v.shape) for k, v in inputs.items()} == {"series": (None, 8, 4), "future": (None, 4, 3)}

@@ -12,12 +12,14 @@ from typing import Any, Dict
 
 from ..config import config_error
 from .intervals import Intervals
+from .known import KnownAhead
 from .labels import LabelMap
 from .textvec import TextVectorizer
 from .transforms import OneHot, PadSeries, SeriesStandardize, Standardize, Windows
 
 TRANSFORMS: Dict[str, type] = {cls.kind: cls for cls in (Standardize, OneHot, Windows, PadSeries, LabelMap,
-                                                          TextVectorizer, SeriesStandardize, Intervals)}
+                                                          TextVectorizer, SeriesStandardize, Intervals,
+                                                          KnownAhead)}
 
 
 def states(transforms: Dict[str, Any]) -> Dict[str, Dict]:

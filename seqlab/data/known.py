@@ -79,11 +79,13 @@ class KnownAhead:
         """(rows, 2 * calendar) calendar channels of the past rows."""
         return calendar_features(wall, self.calendar) if self.calendar else np.zeros((rows, 0), np.float32)
 
-    def future(self, wall: Optional[pd.Series], values: np.ndarray) -> np.ndarray:
-        """(rows, F) the "future" input of rows with local times `wall` and raw future-column `values`."""
+    def future(self, wall: Optional[pd.Series], values: np.ndarray, scale: bool = True) -> np.ndarray:
+        """(rows, F) the "future" input of rows with local times `wall` and raw future-column `values` (in model
+        units, or with `scale=False` as a user sends them to an export: the columns in their own units)."""
         values = np.asarray(values, np.float64).reshape(len(values), len(self.columns))
-        scaled = ((values - self.mean) / self.std).astype(np.float32)
-        return np.concatenate([self.past(wall, len(values)), scaled], axis=1)
+        if scale:
+            values = (values - self.mean) / self.std
+        return np.concatenate([self.past(wall, len(values)), values.astype(np.float32)], axis=1)
 
     def affine(self) -> tuple:
         """(mean, std) per "future" feature: raw -> model input is (raw - mean) / std (calendar: 0, 1)."""

@@ -48,7 +48,9 @@ def inference_info(cfg, splits, spec) -> Dict[str, Any]:
                    dialect=info.get("dialect"))  # the training file's separator: predict reads inputs alike
     elif isinstance(splits.test, WindowSplit):
         norm = get("normalization")
-        out.update(kind="series", features=list(spec.feature_names), targets=list(spec.target_names),
+        # the input columns (without the calendar channels that KnownAhead derives from the time column)
+        features = artifacts.get("features") or spec.feature_names
+        out.update(kind="series", features=list(features), targets=list(spec.target_names),
                    input_len=int(spec.input_shape[0]), horizon=int(spec.output_shape[0]),
                    time_column=artifacts.get("time_column", dcfg.get("time_column")),
                    time_unit=dcfg.get("time_unit"), time_format=dcfg.get("time_format"),

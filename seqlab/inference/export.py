@@ -36,6 +36,9 @@ def raw_examples(pred) -> Tuple[np.ndarray, np.ndarray]:
         width = max(int((x != 0).sum(axis=1).max()), 1)  # serving pads a batch to its longest row
         x = x if meta["input_shape"][0] is not None else x[:, :width]
         return texts, pred.predict_model(x)
+    if kind == "series" and isinstance(x, dict):  # inputs known ahead: (series, future) raw, as a user sends them
+        raw = (x["series"] * pred.x_std + pred.x_mean, x["future"] * pred.f_std + pred.f_mean)
+        return tuple(v.astype(np.float32) for v in raw), pred.predict_model(x)
     if kind == "series":
         return pred.scaler.invert(x, pred.features).astype(np.float32), pred.predict_model(x)
     if kind == "panel":  # (raw windows, each one's series index): the scaling is the series' own
@@ -80,6 +83,17 @@ def serving_function(pred) -> Tuple[Callable, list]:
         return serve, [tf.TensorSpec([None], tf.string, name="text")]
     from .export_bands import forecast_outputs
 
+    if kind == "series" and pred.known is not None:
+        xm, xs, ym, ys = f32(pred.x_mean), f32(pred.x_std), f32(pred.y_mean), f32(pred.y_std)
+        fm, fs = f32(pred.f_mean), f32(pred.f_std)
+
+        def serve_known(series, future):  # (batch, input_len, channels), (batch, horizon, F) raw
+            out = model({"series": (series - xm) / xs, "future": (future - fm) / fs}, training=False)
+            return {"outputs": out, **forecast_outputs(pred, out, lambda v: v * ys + ym)}
+
+        future_shape = [None, pred.horizon, len(pred.known.future_names)]
+        return serve_known, [tf.TensorSpec(shape, tf.float32, name="series"),
+                             tf.TensorSpec(future_shape, tf.float32, name="future")]
     if kind == "series":
         xm, xs, ym, ys = f32(pred.x_mean), f32(pred.x_std), f32(pred.y_mean), f32(pred.y_std)  # the fitted z-score
 
@@ -132,7 +146,7 @@ def export_saved_model(pred, path: Path) -> Callable:
 
     write_archive(pred, *serving_function(pred), path)
     loaded = tf.saved_model.load(str(path))
-    if pred.meta["kind"] == "panel":  # (raw windows, series ids)
+    if pred.meta["kind"] == "panel" or "known_ahead" in pred.transforms:  # (series, series_id or future)
         return lambda x: np.asarray(loaded.serve(*map(tf.constant, x))["outputs"])
     return lambda x: np.asarray(loaded.serve(tf.constant(x))["outputs"])
 
@@ -154,14 +168,15 @@ def export_litert(pred, path: Path) -> Callable:
     else:
         fn, signature = serving_function(pred)
     # one example per call, as on a device: static shapes let the converter lower the RNN loops to builtins
-    signature = [tf.TensorSpec([1] + list(signature[0].shape[1:]), signature[0].dtype, name=signature[0].name)]
+    signature = [tf.TensorSpec([1] + list(s.shape[1:]), s.dtype, name=s.name) for s in signature]
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:  # the converter reads a SavedModel (concrete functions fail)
         write_archive(pred, fn, signature, tmp)
         flat = _convert(lambda: tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["serve"]))
     Path(path).write_bytes(flat)
-    return litert_runner(path, pad_to=pred.length if meta["kind"] == "text" else None)
+    return litert_runner(path, pad_to=pred.length if meta["kind"] == "text" else None,
+                         names=[t.name for t in signature])
 
 
 def _convert(make_converter) -> bytes:
@@ -180,8 +195,9 @@ def _convert(make_converter) -> bytes:
     return converter.convert()
 
 
-def litert_runner(path: Path, pad_to: Optional[int] = None) -> Callable:
-    """x -> outputs through the LiteRT interpreter (ai-edge-litert when installed, else tf.lite)."""
+def litert_runner(path: Path, pad_to: Optional[int] = None, names: Optional[List[str]] = None) -> Callable:
+    """x -> outputs through the LiteRT interpreter (ai-edge-litert when installed, else tf.lite); a model of
+    several inputs takes a tuple of them in the order of `names` (the signature's: series, future)."""
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
@@ -190,13 +206,20 @@ def litert_runner(path: Path, pad_to: Optional[int] = None) -> Callable:
         Interpreter = tf.lite.Interpreter
     interp = Interpreter(model_path=str(path))
     runner = interp.get_signature_runner("serve")
-    (name, spec), = runner.get_input_details().items()
+    details = runner.get_input_details()  # {name: spec}: one input, or series and future
 
     def run(x):  # (n, ...) -> (n, ...), one invoke per example (the model's batch is 1)
-        x = np.asarray(x, spec["dtype"])
-        if pad_to is not None and x.shape[1] < pad_to:
-            x = np.pad(x, ((0, 0), (0, pad_to - x.shape[1])))
-        return np.stack([runner(**{name: example[None]})["outputs"][0] for example in x])
+        if isinstance(x, tuple):
+            x = dict(zip(names, x))
+        else:
+            (name, spec), = details.items()
+            x = np.asarray(x, spec["dtype"])
+            if pad_to is not None and x.shape[1] < pad_to:
+                x = np.pad(x, ((0, 0), (0, pad_to - x.shape[1])))
+            x = {name: x}
+        x = {k: np.asarray(v, details[k]["dtype"]) for k, v in x.items()}
+        n = len(next(iter(x.values())))
+        return np.stack([runner(**{k: v[i:i + 1] for k, v in x.items()})["outputs"][0] for i in range(n)])
 
     return run
 
@@ -211,6 +234,9 @@ def litert_inputs(pred, raw):
 
 def export_onnx(pred, path: Path) -> Callable:
     """ONNX through tf2onnx (optional dependency) of the model on its own inputs (z-scores, token ids)."""
+    if "known_ahead" in pred.transforms:
+        raise config_error("--format", "saved_model or litert for a run with inputs known ahead (a two-input "
+                           "model)", "onnx", list(FORMATS[:2]))
     try:
         import onnxruntime
         import tf2onnx

@@ -32,6 +32,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rolling", action="store_true", help="series: forecast after every window, not only the end")
     p.add_argument("--stride", type=int, help="series with --rolling: rows between window ends (default 1)")
     p.add_argument("--ignore-extra", action="store_true", help="series: drop columns the run does not know")
+    p.add_argument("--future", type=Path, help="series, runs with dataset.future_columns: a CSV of the `horizon` "
+                   "rows after the input (time column and future columns; neuralforecast's futr_df), appended to "
+                   "it; default: those rows at the end of INPUT itself")
     p.add_argument("--unlabelled", action="store_true", help="ucr: rows hold only values, no label first")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output (never the input or a run's "
                    "own files)")
@@ -90,9 +93,17 @@ def _series(pred, args) -> Tuple[pd.DataFrame, Optional[dict], int]:
     from ..data.tabular import read_table
 
     dialect = pred.meta.get("dialect") or {}  # the training file's separator, decimal mark, ... (else detected)
-    frame = read_table(Path(args.input), "INPUT", sep=dialect.get("sep", "auto"),
-                       decimal=dialect.get("decimal") or "auto", thousands=dialect.get("thousands"),
-                       prefix="INPUT").frame
+
+    def read(path: Path, key: str) -> pd.DataFrame:
+        return read_table(path, key, sep=dialect.get("sep", "auto"), decimal=dialect.get("decimal") or "auto",
+                          thousands=dialect.get("thousands"), prefix=key).frame
+
+    frame = read(Path(args.input), "INPUT")
+    if args.future is not None:  # the rows known ahead, after the history (the other columns left empty)
+        if "known_ahead" not in pred.transforms:
+            raise config_error("--future", "a run trained with dataset.future_columns or dataset.calendar",
+                               str(args.run_dir))
+        frame = pd.concat([frame, read(args.future, "--future")], ignore_index=True)
     missing = [t for t in pred.targets if t not in frame.columns and t not in pred.features]
     if args.plot and missing:
         raise config_error("--plot", "an input holding the run's targets (the plot draws their history)",
@@ -171,6 +182,8 @@ def _check_args(args) -> Tuple[Path, Path]:
         raise config_error("--stride", "a whole number of rows >= 1", args.stride)
     if not args.input.is_file():
         raise config_error("INPUT", "an existing file", str(args.input))
+    if args.future is not None and not args.future.is_file():
+        raise config_error("--future", "an existing file", str(args.future))
     where = dict(inputs=[args.input], run_dir=args.run_dir, overwrite=args.overwrite)
     output = check_output(args.output or default_name(args.input, ".predictions.csv"), "--output", **where)
     metrics = check_output(output.with_suffix(".metrics.json"), "--output (its metrics file)", **where)
