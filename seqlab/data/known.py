@@ -15,9 +15,9 @@ from ..config import config_error
 CALENDAR = {
     "minute": (60, lambda t: t.dt.minute + t.dt.second / 60),
     "hour": (24, lambda t: t.dt.hour + t.dt.minute / 60),
-    "dayofweek": (7, lambda t: t.dt.dayofweek + t.dt.hour / 24),
+    "dayofweek": (7, lambda t: t.dt.day_of_week + t.dt.hour / 24),
     "dayofmonth": (31, lambda t: t.dt.day - 1 + t.dt.hour / 24),
-    "dayofyear": (366, lambda t: t.dt.dayofyear - 1 + t.dt.hour / 24),
+    "dayofyear": (366, lambda t: t.dt.day_of_year - 1 + t.dt.hour / 24),
     "weekofyear": (53, lambda t: t.dt.isocalendar().week.astype(np.float64) - 1),
     "month": (12, lambda t: t.dt.month - 1 + (t.dt.day - 1) / t.dt.days_in_month),
 }
