@@ -83,7 +83,7 @@ SERIES_Q = ["dataset=csv", "dataset.time_column=date", "dataset.input_len=24", "
 def train_quantiles(run_dir, overrides):
     from seqlab.train import run
 
-    return run(compose(overrides + QUIET), run_dir)
+    return run(compose(QUIET + overrides), run_dir)
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +93,22 @@ def quantile_run(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("quantiles")
     frame = series_csv(tmp / "train.csv")
-    result = train_quantiles(tmp / "run", SERIES_Q + [f"dataset.path={tmp / 'train.csv'}", "trainer=fit"])
+    result = train_quantiles(tmp / "run", SERIES_Q + [f"dataset.path={tmp / 'train.csv'}", "trainer=fit",
+                                                      "trainer.tensorboard.enabled=true"])
     return tmp, frame, result
+
+
+def test_interval_scores_reach_tensorboard(quantile_run):
+    """test/coverage_80, test/width_95, test/msis_95 beside the other test scalars, equal to metrics.json's."""
+    import tensorflow as tf
+    from tensorboard.backend.event_processing import event_accumulator as ea
+
+    run_dir = quantile_run[0] / "run"
+    acc = ea.EventAccumulator(str(run_dir / "tb" / "summary"), size_guidance={ea.TENSORS: 0})
+    acc.Reload()
+    test = json.loads((run_dir / "metrics.json").read_text())["test"]
+    for key in ("coverage_80", "width_95", "msis_95"):
+        assert float(tf.make_ndarray(acc.Tensors(f"test/{key}")[0].tensor_proto)) == pytest.approx(test[key], rel=1e-6)
 
 
 @pytest.mark.parametrize("trainer", ["fit", pytest.param("tape", marks=pytest.mark.slow)])
