@@ -24,7 +24,10 @@ class DataSpec:
     # without any; the model's input is then a dict {"series": (batch, *input_shape), "future": (batch, *future_shape)}
     future_shape: Tuple[int, ...] = ()
     future_names: Tuple[str, ...] = ()
+    # > 0: a panel's series count, and the model also takes "series_id" (batch,) int32 (model.series_embedding)
+    n_series: int = 0
 
     def input_names(self) -> Tuple[str, ...]:
-        """The model's named inputs: ("series",) for a single tensor input, plus "future" when known ahead."""
-        return ("series", "future") if self.future_shape else ("series",)
+        """The model's named inputs: ("series",) for a single tensor input, plus "future" when known ahead and
+        "series_id" with a series embedding."""
+        return ("series",) + (("future",) if self.future_shape else ()) + (("series_id",) if self.n_series else ())

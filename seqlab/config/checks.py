@@ -253,6 +253,13 @@ def _check_across_groups(cfg: DictConfig, dataset, model) -> None:
               f"auto for dataset={ds.name} (classes: the loss follows from the labels; "
               f"{', '.join(REGRESSION_LOSSES)} are for regression)", cfg.trainer.loss, ["auto"])
     _check_intervals(cfg, dataset, model)
+    if m.get("series_embedding"):  # .get: a custom model's schema may not have it
+        positive(m, "model", "series_embedding")
+        check(dataset.has("series_ids"), "model.series_embedding", f"0 or null for dataset={ds.name} (one series; "
+              f"datasets of many: {', '.join(registry('dataset').with_capability('series_ids'))})",
+              m.series_embedding)
+        check(model.has("quantiles"), "model.series_embedding", f"0 or null for model={m.name} (built-in heads: "
+              f"{', '.join(registry('model').with_capability('quantiles'))})", m.series_embedding)
     if r.adversarial:
         texts = registry("dataset").with_capability("text")
         check(dataset.has("text"), "regularizer.adversarial",

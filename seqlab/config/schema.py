@@ -53,6 +53,8 @@ class ModelConfig:
     # forecasting: a multi-quantile head trained with the pinball loss, e.g. [0.1, 0.5, 0.9] (sorted, unique, in
     # (0, 1)); the quantile nearest 0.5 is the point forecast the metrics use (docs/intervals.md). null: one value
     quantiles: Optional[List[float]] = None
+    # panels (dataset=panel): a learned embedding of each series' id, this many values, beside the head (0/null: off)
+    series_embedding: Optional[int] = None
 
 
 @dataclass

@@ -9,7 +9,7 @@ import importlib
 import pkgutil
 from typing import Optional, Tuple
 
-from .base import ArraySplit, DataSpec, Split, Splits, WindowSplit
+from .base import ArraySplit, DataSpec, Split, Splits, WindowSplit, with_series_ids
 
 # shared code, not options; every other module here registers its dataset options on import, so a new dataset
 # family is one module (schema, loader, check, registration) plus its YAML
@@ -19,7 +19,7 @@ for _module in pkgutil.iter_modules(__path__):
     if _module.name not in SUPPORT_MODULES:
         importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["ArraySplit", "DataSpec", "Split", "Splits", "WindowSplit", "load"]
+__all__ = ["ArraySplit", "DataSpec", "Split", "Splits", "WindowSplit", "load", "with_series_ids"]
 
 
 def load(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import weakref
 from dataclasses import dataclass, field
@@ -118,10 +119,11 @@ class WindowSplit(Split):
     window never crosses from one series into the next (the loader gives only starts that lie inside one).
 
     With `future` (rows, F), values known ahead (calendar features, dataset.future_columns), an example's input is
-    the dict {"series": inputs[s:s+input_len], "future": future[s+input_len:s+input_len+horizon]}."""
+    the dict {"series": inputs[s:s+input_len], "future": future[s+input_len:s+input_len+horizon]}; with
+    `series_ids` (a panel under model.series_embedding) the dict also holds "series_id", the window's series (int32)."""
 
     def __init__(self, inputs: np.ndarray, targets: np.ndarray, starts: np.ndarray, input_len: int, horizon: int,
-                 panel: Optional["Panel"] = None, future: Optional[np.ndarray] = None):
+                 panel: Optional["Panel"] = None, future: Optional[np.ndarray] = None, series_ids: bool = False):
         self.inputs = inputs  # (rows, features)
         self.targets = targets  # (rows, n_targets); may be the same array as inputs (no second copy)
         self.future = future  # (rows, known-ahead features) or None
@@ -131,6 +133,7 @@ class WindowSplit(Split):
         self.starts = starts.astype(np.int32 if small else np.int64, copy=False)
         self.input_len, self.horizon = input_len, horizon
         self.panel = panel
+        self.series_ids = series_ids and panel is not None
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -145,10 +148,13 @@ class WindowSplit(Split):
         # views (no copy) of shape (windows, features, len) -> (windows, len, features)
         xv = sliding_window_view(self.inputs, self.input_len, axis=0).transpose(0, 2, 1)
         yv = sliding_window_view(self.targets[self.input_len:], self.horizon, axis=0).transpose(0, 2, 1)
-        if self.future is None:
-            return xv[starts], yv[starts]
-        fv = sliding_window_view(self.future[self.input_len:], self.horizon, axis=0).transpose(0, 2, 1)
-        return {"series": xv[starts], "future": fv[starts]}, yv[starts]
+        extra = {}
+        if self.future is not None:
+            fv = sliding_window_view(self.future[self.input_len:], self.horizon, axis=0).transpose(0, 2, 1)
+            extra["future"] = fv[starts]
+        if self.series_ids:
+            extra["series_id"] = self.panel.series_of(starts).astype(np.int32)  # (windows,)
+        return ({"series": xv[starts], **extra} if extra else xv[starts]), yv[starts]
 
     def series_index(self, indices=None) -> np.ndarray:
         """The series (0..n_series-1) each window belongs to; all zeros for a single series."""
@@ -162,7 +168,7 @@ class WindowSplit(Split):
 
     def head(self, limit: int) -> "WindowSplit":
         return WindowSplit(self.inputs, self.targets, self.starts[:limit], self.input_len, self.horizon, self.panel,
-                           self.future)
+                           self.future, self.series_ids)
 
     def seasonal_naive(self, indices=None, season: int = 1) -> np.ndarray:
         """The seasonal naive forecast of each window, (windows, horizon, n_targets): its series' last `season`
@@ -176,19 +182,23 @@ class WindowSplit(Split):
     def _tensors(self):
         inputs = _constant(self.inputs)
         targets = inputs if self.targets is self.inputs else _constant(self.targets)
-        extra = () if self.future is None else (_constant(self.future),)
-        return (inputs, targets, _constant(self.starts)) + extra
+        future = None if self.future is None else _constant(self.future)
+        offsets = _constant(np.asarray(self.panel.offsets, np.int64)) if self.series_ids else None
+        return inputs, targets, _constant(self.starts), future, offsets
 
     def _gather(self, tensors, idx):
         import tensorflow as tf
 
-        inputs, targets, starts = tensors[:3]
+        inputs, targets, starts, future, offsets = tensors
         s = tf.cast(tf.gather(starts, idx), tf.int64)[:, None]  # (batch, 1)
         xi = s + tf.range(self.input_len, dtype=tf.int64)[None, :]  # (batch, input_len)
         yi = s + self.input_len + tf.range(self.horizon, dtype=tf.int64)[None, :]  # (batch, horizon)
-        if self.future is None:
-            return tf.gather(inputs, xi), tf.gather(targets, yi)
-        return {"series": tf.gather(inputs, xi), "future": tf.gather(tensors[3], yi)}, tf.gather(targets, yi)
+        x, extra = tf.gather(inputs, xi), {}
+        if future is not None:
+            extra["future"] = tf.gather(future, yi)
+        if offsets is not None:  # the series holding each window's first row, as Panel.series_of
+            extra["series_id"] = tf.cast(tf.searchsorted(offsets, s[:, 0], side="right") - 1, tf.int32)
+        return ({"series": x, **extra} if extra else x), tf.gather(targets, yi)
 
 
 _TENSORS: Dict[int, tuple] = {}  # id(array) -> (weak reference to it, its tensor)
@@ -253,6 +263,17 @@ class Splits:
         return Splits(*(_head(s, limit) for s in (self.train, self.val, self.test)),
                       baseline_name=self.baseline_name, baseline_fn=self.baseline_fn, info=self.info,
                       artifacts=self.artifacts, scoring=self.scoring)
+
+
+def with_series_ids(splits: Splits, spec: DataSpec) -> Tuple[Splits, DataSpec]:
+    """A panel's splits whose windows also give their series ("series_id", for model.series_embedding), and the
+    spec that counts the series."""
+    def ids(s: WindowSplit) -> WindowSplit:
+        return WindowSplit(s.inputs, s.targets, s.starts, s.input_len, s.horizon, s.panel, s.future, True)
+
+    parts = [ids(s) for s in (splits.train, splits.val, splits.test)]
+    return dataclasses.replace(splits, train=parts[0], val=parts[1], test=parts[2]), \
+        dataclasses.replace(spec, n_series=len(parts[0].panel))
 
 
 def _head(split: Split, limit: int) -> Split:

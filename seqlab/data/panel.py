@@ -216,4 +216,4 @@ def check_panel(cfg) -> None:
 
 
 REGISTRIES["dataset"].add("panel", PanelConfig, target="seqlab.data.panel:load_panel", check=check_panel,
-                          capabilities={"window_forecasting", "regression"})
+                          capabilities={"window_forecasting", "regression", "series_ids"})

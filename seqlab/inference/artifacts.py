@@ -58,7 +58,8 @@ def inference_info(cfg, splits, spec) -> Dict[str, Any]:
                    dialect=info.get("dialect"),
                    normalization={"mean": norm["mean"], "std": norm["std"]} if norm else None)
         if artifacts.get("panel"):  # many series: read in the training layout, scaled per series
-            out.update(kind="panel", **artifacts["panel"])
+            # series_id: the model also takes each window's series (model.series_embedding)
+            out.update(kind="panel", series_id=bool(spec.n_series), **artifacts["panel"])
     elif spec.task != "regression":
         norm = get("normalization")
         out.update(kind="ucr", length=int(spec.input_shape[0]), channels=int(spec.input_shape[1]),

@@ -43,7 +43,8 @@ def raw_examples(pred) -> Tuple[np.ndarray, np.ndarray]:
         return pred.scaler.invert(x, pred.features).astype(np.float32), pred.predict_model(x)
     if kind == "panel":  # (raw windows, each one's series index): the scaling is the series' own
         series = read_example_series(pred.run_dir)
-        raw = pred.scaler.invert(x, series, pred.features).astype(np.float32)
+        z = x["series"] if isinstance(x, dict) else x  # a series embedding's model also takes "series_id"
+        raw = pred.scaler.invert(z, series, pred.features).astype(np.float32)
         return (raw, series.astype(np.int32)), pred.predict_model(x)
     pad = pred.transforms.get("pad_series")
     if kind == "ucr" and pad is not None and pad.mean is not None:
@@ -103,13 +104,14 @@ def serving_function(pred) -> Tuple[Callable, list]:
 
         return serve, [tf.TensorSpec(shape, tf.float32, name="series")]
     if kind == "panel":  # the fitted per-series z-scores as (series, columns) tables, picked by series_id
-        sc, cols = pred.scaler, pred.scaler.index
+        sc, cols, with_id = pred.scaler, pred.scaler.index, bool(meta.get("series_id"))
         fx, ft = [cols[c] for c in pred.features], [cols[c] for c in pred.targets]
         xm, xs, ym, ys = f32(sc.mean[:, fx]), f32(sc.std[:, fx]), f32(sc.mean[:, ft]), f32(sc.std[:, ft])
 
         def serve(series, series_id):  # (batch, input_len, features) raw, (batch,) int32 index in ids
             pick = lambda table: tf.gather(table, series_id)[:, None, :]  # noqa: E731  (batch, 1, columns)
-            out = model((series - pick(xm)) / pick(xs), training=False)
+            z = (series - pick(xm)) / pick(xs)
+            out = model({"series": z, "series_id": series_id} if with_id else z, training=False)
             return {"outputs": out, **forecast_outputs(pred, out, lambda v: v * pick(ys) + pick(ym))}
 
         return serve, [tf.TensorSpec(shape, tf.float32, name="series"),
@@ -165,6 +167,9 @@ def export_litert(pred, path: Path) -> Callable:
         model = pred.model
         fn = lambda x: {"outputs": model(x, training=False)}  # noqa: E731
         signature = [tf.TensorSpec([None] + list(meta["input_shape"]), tf.float32, name="series")]
+        if meta.get("series_id"):  # and the series embedding's input
+            fn = lambda x, i: {"outputs": model({"series": x, "series_id": i}, training=False)}  # noqa: E731
+            signature.append(tf.TensorSpec([None], tf.int32, name="series_id"))
     else:
         fn, signature = serving_function(pred)
     # one example per call, as on a device: static shapes let the converter lower the RNN loops to builtins
@@ -229,7 +234,10 @@ def litert_inputs(pred, raw):
     examples instead of the raw inputs."""
     from .artifacts import read_examples
 
-    return read_examples(pred.run_dir)[0] if pred.meta["kind"] in ("text", "panel") else raw
+    if pred.meta["kind"] not in ("text", "panel"):
+        return raw
+    x = read_examples(pred.run_dir)[0]
+    return (x["series"], x["series_id"]) if isinstance(x, dict) else x  # a series embedding's two inputs
 
 
 def export_onnx(pred, path: Path) -> Callable:

@@ -25,12 +25,14 @@ class PanelPredictor(Predictor):
         self.scaler, self.windows = self.transforms["series_standardize"], self.transforms["windows"]
         self.input_len, self.horizon = self.windows.input_len, self.windows.horizon
 
-    def model_inputs(self, x, series) -> np.ndarray:
-        """(n, input_len, features) raw windows of the series `series` (n,) -> the model's inputs, float32."""
+    def model_inputs(self, x, series):
+        """(n, input_len, features) raw windows of the series `series` (n,) -> the model's inputs, float32 (with a
+        series embedding the dict {"series", "series_id"})."""
         x = np.asarray(x, np.float64)
         if x.ndim != 3 or x.shape[1:] != (self.input_len, len(self.features)):
             raise config_error("x", f"raw windows of shape (n, {self.input_len}, {len(self.features)})", x.shape)
-        return self.scaler.apply(x, series, self.features).astype(np.float32)
+        z = self.scaler.apply(x, series, self.features).astype(np.float32)
+        return {"series": z, "series_id": np.asarray(series, np.int32)} if self.meta.get("series_id") else z
 
     def predict(self, x, series) -> np.ndarray:
         """(n, input_len, features) raw windows and their series indices (n,) -> (n, horizon, targets) forecasts

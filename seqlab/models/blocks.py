@@ -48,10 +48,20 @@ def inputs(model_cfg, reg_cfg, spec: DataSpec, mask: bool):
 
 
 def extra_inputs(spec: DataSpec) -> dict:
-    """The model's inputs beside the series: {"future": (batch, horizon, F)} when values are known ahead."""
-    if not spec.future_shape:
-        return {}
-    return {"future": keras.Input(shape=spec.future_shape, name="future")}
+    """The model's inputs beside the series: {"future": (batch, horizon, F)} when values are known ahead, and
+    {"series_id": (batch,) int32} with a series embedding (a panel under model.series_embedding)."""
+    out = {}
+    if spec.future_shape:
+        out["future"] = keras.Input(shape=spec.future_shape, name="future")
+    if spec.n_series:
+        out["series_id"] = keras.Input(shape=(), dtype="int32", name="series_id")
+    return out
+
+
+def embedding_of(model_cfg, spec: DataSpec):
+    """(n_series, dim) of the series embedding beside the head, or None (model.series_embedding off)."""
+    dim = model_cfg.get("series_embedding")
+    return (spec.n_series, int(dim)) if dim and spec.n_series else None
 
 
 def model_of(inp, extras: dict, out, name: str) -> keras.Model:
@@ -82,7 +92,7 @@ def assemble(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, masks_paddi
     x = backbone(model_cfg, reg_cfg, x)
     if head_dropout(reg_cfg):
         x = layers.Dropout(head_dropout(reg_cfg), name="head_dropout")(x)
-    x = beside_head(x, extras)
+    x = beside_head(x, extras, embedding=embedding_of(model_cfg, spec))
     units, activation, _ = head_for(spec)
     quantiles = model_cfg.get("quantiles")
     if quantiles and spec.task != "regression":
@@ -141,11 +151,12 @@ def _forecaster(model_cfg, reg_cfg, spec: DataSpec, backbone: Backbone, norm: st
     quantiles = model_cfg.get("quantiles")
     rows = channels if model_cfg.channel_independent else 1  # head rows per example
     if decoder is not None:  # (rows * segments, units) -> (rows * segments, patch * per_step) -> (rows, horizon ...)
-        x = beside_head(x, extras, rows, segments)  # each segment beside its own steps of the future
+        # each segment beside its own steps of the future
+        x = beside_head(x, extras, rows, segments, embedding_of(model_cfg, spec))
         out = head(x, patch * per_step, quantiles, kernel_regularizer=l2(reg_cfg))
         out = JoinSegments(segments, name="join_segments", dtype=HEAD_DTYPE)(out)
     else:
-        x = beside_head(x, extras, rows)
+        x = beside_head(x, extras, rows, embedding=embedding_of(model_cfg, spec))
         out = head(x, horizon * per_step, quantiles, kernel_regularizer=l2(reg_cfg))
     # (batch, horizon, targets[, quantiles]): channel-independent rows unfolded back into channels
     out = forecast(out, out_shape, quantiles, unfold_channels=channels if model_cfg.channel_independent else None)

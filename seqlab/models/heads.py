@@ -18,17 +18,25 @@ from ..scores import median_index
 HEAD_DTYPE = "float32"
 
 
-def beside_head(x, extras: Dict[str, object], channels: int = 1, segments: int = 1):
+def beside_head(x, extras: Dict[str, object], channels: int = 1, segments: int = 1,
+                embedding: Optional[Sequence[int]] = None):
     """features (rows, units) -> (rows, units + extra): the backbone's representation concatenated with the
-    flattened known-ahead values (extras["future"], (batch, horizon, F)) of each row. `channels` and `segments`:
-    rows per example (model.channel_independent, a parallel decoder's segments). No extras: x itself."""
+    flattened known-ahead values (extras["future"], (batch, horizon, F)) of each row and, with `embedding` (n_series,
+    dim), the learned vector of its series (extras["series_id"], (batch,) int32; model.series_embedding).
+    `channels` and `segments`: rows per example (model.channel_independent, a parallel decoder's segments), each
+    with the example's series vector. No extras: x itself."""
     from .layers import RowsOfFuture
 
-    future = extras.get("future")
-    if future is None:
-        return x
-    flat = RowsOfFuture(channels, segments, name="future_beside_head")(future)
-    return layers.Concatenate(name="features_and_future")([x, flat])
+    parts, name = [x], "features_and_future"
+    if extras.get("future") is not None:
+        parts.append(RowsOfFuture(channels, segments, name="future_beside_head")(extras["future"]))
+    if extras.get("series_id") is not None and embedding:
+        n_series, dim = embedding
+        vec = layers.Embedding(n_series, dim, name="series_embedding")(extras["series_id"])  # (batch, dim)
+        vec = layers.Reshape((1, dim), name="series_vector")(vec)
+        parts.append(RowsOfFuture(channels * segments, 1, name="series_beside_head")(vec))  # (rows, dim)
+        name = "features_and_extras"
+    return x if len(parts) == 1 else layers.Concatenate(name=name)(parts)
 
 
 def head(x, units: int, quantiles: Optional[Sequence[float]] = None, activation: str = "linear",

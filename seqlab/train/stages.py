@@ -153,6 +153,8 @@ def prepare(cfg: DictConfig) -> Prepared:
     setup_tensorflow(cfg.seed, cfg.deterministic, cfg.trainer)
     placement = place(cfg.trainer)
     splits, spec = data.load(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed)
+    if cfg.model.get("series_embedding"):  # a panel's windows also say their series (validated: a panel)
+        splits, spec = data.with_series_ids(splits, spec)
     if cfg.model.get("norm") == "auto":  # decided once from the data, seen by the verdict (.get: model=custom)
         cfg.model.norm = models.resolve_norm(cfg.model, spec)
     if cfg.trainer.batch_fraction:  # decided once, from the data, like model.norm=auto
