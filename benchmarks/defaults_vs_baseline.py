@@ -5,8 +5,8 @@ real series before and after model.norm=auto (--series).
 (`python -m seqlab`, `python -m seqlab dataset=csv dataset.path=<file>`, ...; plus hydra.run.dir, which only says where
 the run lands), on the embedded data and on small generated files (a 600-row hourly CSV, 2,000 labelled reviews, a
 GunPoint-like UCR pair of 50 / 150 series of length 150) and IMDB (first --imdb-limit reviews per split) when
---data-dir has it. "before" adds what the defaults were before conf/family/: trainer.epochs=10, no early stopping,
-model=lstm for dataset=ucr. Prints the markdown table of docs/defaults.md.
+--data-dir has it. "before" adds what the defaults were before conf/family/ (`~family`: the trainer's 10 epochs, no
+early stopping) and model=lstm for dataset=ucr. Prints the markdown table of docs/defaults.md.
 
 --series: statsmodels' bundled series (its wheel is downloaded, nothing installed) and ETTh2's OT column as one-column
 CSVs, before (model.norm=none) and after model.norm=auto; the table of docs/results-history.md.
@@ -36,7 +36,7 @@ STATSMODELS = {
     "realgdp": ("macrodata/macrodata.csv", "realgdp", "trend, quarterly, 203 rows"),
 }
 VARIANTS = {"before": ["model.norm=none"], "after": []}
-OLD_TRAINER = ["trainer.epochs=10", "trainer.patience=null"]  # the defaults before conf/family/
+OLD_TRAINER = ["~family"]  # the defaults before conf/family/: the trainer's 10 epochs, no early stopping
 
 
 def statsmodels_wheel(where: Path) -> Path:
