@@ -63,7 +63,7 @@ def test_refit_never_equals_predict_rolling(bt_run):
     first = 383 - L + 1
     frame.iloc[first:396].to_csv(tmp / "input.csv", index=False)
     r = seqlab_main("predict", str(tmp / "run"), str(tmp / "input.csv"), "--rolling", "--stride", "3",
-                    "--output", str(tmp / "rolling.csv"))
+                    "--format", "wide", "--output", str(tmp / "rolling.csv"))
     assert r.returncode == 0, r.stderr
     rolling = pd.read_csv(tmp / "rolling.csv")
     forecasts = pd.read_csv(out / "forecasts.csv")

@@ -134,8 +134,8 @@ def test_predict_reads_the_future_rows_and_names_what_is_missing(sales_run):
                         "--output", str(out), "--overwrite")
         assert r.returncode == 0, r.stderr
         forecast = pd.read_csv(out)
-        np.testing.assert_allclose(forecast["y"], truth, atol=1e-3)
-        assert forecast["time"].tolist() == frame["date"].iloc[100:104].tolist()
+        np.testing.assert_allclose(forecast["forecast"], truth, atol=1e-3)
+        assert forecast["timestamp"].tolist() == frame["date"].iloc[100:104].tolist()
     pd.concat([history, ahead.iloc[:2]]).to_csv(folder / "short.csv", index=False)
     r = seqlab_main("predict", str(run_dir), str(folder / "short.csv"))
     assert r.returncode == 2 and "Traceback" not in r.stderr

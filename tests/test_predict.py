@@ -93,8 +93,15 @@ def test_predict_cli_writes_forecast_metrics_and_plot(series_run, tmp_path, caps
         main(["predict", str(tmp / "run"), str(tmp_path / "new.csv"), "--output", str(tmp_path / "f.csv"),
               "--plot", str(tmp_path / "f.png")])
     assert exit_.value.code == 0
-    out = pd.read_csv(tmp_path / "f.csv")
-    assert len(out) == 4 and {"time", "a", "b"} <= set(out.columns)
+    out = pd.read_csv(tmp_path / "f.csv")  # long (neuralforecast's convention): a row per target and step
+    assert list(out.columns) == ["id", "timestamp", "step", "forecast"] and list(out["id"]) == ["a"] * 4 + ["b"] * 4
+    with pytest.raises(SystemExit) as exit_:
+        main(["predict", str(tmp / "run"), str(tmp_path / "new.csv"), "--output", str(tmp_path / "w.csv"),
+              "--format", "wide"])
+    wide = pd.read_csv(tmp_path / "w.csv")  # a row per step, a column per target: the same numbers
+    assert exit_.value.code == 0 and len(wide) == 4 and {"time", "a", "b"} <= set(wide.columns)
+    np.testing.assert_allclose(out["forecast"], np.concatenate([wide["a"], wide["b"]]))
+    assert list(out["timestamp"][:4]) == list(wide["time"]) and list(out["step"][:4]) == list(wide["step"])
     metrics = json.loads((tmp_path / "f.metrics.json").read_text())
     assert metrics["windows"] == 60 - 24 - 4 + 1 and "baseline_mse" in metrics
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"

@@ -42,8 +42,8 @@ def test_categorical_run_predicts_with_its_stored_categories_and_dst_times(cat_r
     frame.tail(50).to_csv(tmp_path / "new.csv", index=False)
     assert main([str(tmp / "run"), str(tmp_path / "new.csv"), "--output", str(tmp_path / "p.csv")]) == 0
     out = pd.read_csv(tmp_path / "p.csv")
-    assert len(out) == 3 and out["temp"].notna().all()
-    assert pd.Timestamp(out["time"].iloc[0]) == pd.Timestamp(frame["time"].iloc[-1]) + pd.Timedelta("1h")
+    assert len(out) == 3 and out["forecast"].notna().all() and set(out["id"]) == {"temp"}
+    assert pd.Timestamp(out["timestamp"].iloc[0]) == pd.Timestamp(frame["time"].iloc[-1]) + pd.Timedelta("1h")
     meta = json.loads((tmp / "run" / "inference.json").read_text())
     assert meta["transforms"]["one_hot"]["categories"] == {"site": ["east", "north", "south"]}
 

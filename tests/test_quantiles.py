@@ -136,8 +136,8 @@ def test_tiny_training_with_quantiles_and_intervals(quantile_run, tmp_path, trai
 
 
 def test_predict_writes_the_intervals_and_draws_them(quantile_run):
-    """seqlab predict: <target>_lo-80 ... beside each target's forecast (the median), equal to the saved offsets
-    applied to the model's quantiles in original units; the plot is written."""
+    """seqlab predict (long format): lo-80 ... beside each target's forecast (the median), equal to the saved
+    offsets applied to the model's quantiles in original units; the plot is written."""
     from inprocess import seqlab_main
 
     import seqlab
@@ -148,16 +148,18 @@ def test_predict_writes_the_intervals_and_draws_them(quantile_run):
                     str(tmp / "out.png"))
     assert r.returncode == 0, r.stderr
     out = pd.read_csv(tmp / "out.csv")
-    assert {"a", "a_lo-80", "a_hi-80", "a_lo-95", "a_hi-95", "b_hi-95"} <= set(out.columns)
+    assert list(out.columns) == ["id", "timestamp", "step", "forecast", "lo-80", "hi-80", "lo-95", "hi-95"]
+    assert set(out["id"]) == {"a", "b"}
+    a = out[out["id"] == "a"]
     assert (tmp / "out.png").stat().st_size > 0
     pred = seqlab.load(tmp / "run")
     raw = pred.model_inputs(frame.tail(24)[["a", "b"]].to_numpy()[None])
     q = result.model.predict(raw, verbose=0)[0]  # (horizon, targets, quantiles), model units
     off = pred.intervals.offsets[80.0]
-    np.testing.assert_allclose(out["a"], q[:, 0, 1] * pred.y_std[0] + pred.y_mean[0], rtol=1e-5)
-    np.testing.assert_allclose(out["a_lo-80"], (q[:, 0, 0] - off[:, 0]) * pred.y_std[0] + pred.y_mean[0], rtol=1e-5)
-    np.testing.assert_allclose(out["a_hi-80"], (q[:, 0, 2] + off[:, 0]) * pred.y_std[0] + pred.y_mean[0], rtol=1e-5)
-    assert np.all(out["a_lo-95"] <= out["a_lo-80"]) and np.all(out["a_hi-80"] <= out["a_hi-95"])
+    np.testing.assert_allclose(a["forecast"], q[:, 0, 1] * pred.y_std[0] + pred.y_mean[0], rtol=1e-5)
+    np.testing.assert_allclose(a["lo-80"], (q[:, 0, 0] - off[:, 0]) * pred.y_std[0] + pred.y_mean[0], rtol=1e-5)
+    np.testing.assert_allclose(a["hi-80"], (q[:, 0, 2] + off[:, 0]) * pred.y_std[0] + pred.y_mean[0], rtol=1e-5)
+    assert np.all(a["lo-95"] <= a["lo-80"]) and np.all(a["hi-80"] <= a["hi-95"])
 
 
 def test_export_carries_quantiles_and_intervals(quantile_run):

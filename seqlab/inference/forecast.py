@@ -6,7 +6,8 @@ appended; `seqlab predict --future FILE` appends such a file)."""
 
 from __future__ import annotations
 
-from typing import Dict, NamedTuple, Optional, Tuple
+import re
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 import pandas as pd
@@ -269,3 +270,27 @@ class SeriesPredictor(Predictor):
             out.update({f"{name}mse": float(sums[row, 0]), f"{name}mae": float(sums[row, 1]),
                         f"{name}mse_original": float(sums[row, 2]), f"{name}mae_original": float(sums[row, 3])})
         return out
+
+
+_BESIDE = re.compile(r"^(?:(?:lo|hi)-\d+(?:\.\d+)?|actual)$")  # the columns forecast() puts after a target
+
+
+def long_format(wide: pd.DataFrame, targets: List[str], rolling: bool = False) -> pd.DataFrame:
+    """`SeriesPredictor.forecast`'s table (one row per origin and step, a column per target) in the long format
+    of neuralforecast and of panel runs: one row per (target, origin, step) with columns id (the target: each is a
+    series), [origin (rolling),] timestamp (the forecast's time, or its row number without a time column), step,
+    forecast, lo-80, hi-80, ... (the run's saved intervals) and actual (where the input holds the truth)."""
+    timestamp = wide["time"] if "time" in wide.columns else wide["origin"] + wide["step"]
+    parts = []
+    for t in targets:
+        part = {"id": t}
+        if rolling:
+            part["origin"] = wide["origin"].to_numpy()
+        part.update(timestamp=timestamp.to_numpy(), step=wide["step"].to_numpy(), forecast=wide[t].to_numpy())
+        prefix = f"{t}_"
+        for c in wide.columns:
+            if c.startswith(prefix) and _BESIDE.match(c[len(prefix):]):  # lo-80, hi-80, ..., actual
+                part[c[len(prefix):]] = wide[c].to_numpy()
+        parts.append(pd.DataFrame(part))
+    return pd.concat(parts, ignore_index=True)
+

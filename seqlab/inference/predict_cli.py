@@ -35,6 +35,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--future", type=Path, help="series, runs with dataset.future_columns: a CSV of the `horizon` "
                    "rows after the input (time column and future columns; neuralforecast's futr_df), appended to "
                    "it; default: those rows at the end of INPUT itself")
+    p.add_argument("--format", choices=("long", "wide"), default="long", help="series: long (default; "
+                   "neuralforecast's convention, as panel runs write: id, timestamp, step, forecast, lo-80, hi-80, "
+                   "...; a row per target and step) or wide (a row per step: time, then a column per target with "
+                   "<target>_lo-80 ... beside it)")
     p.add_argument("--unlabelled", action="store_true", help="ucr: rows hold only values, no label first")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output (never the input or a run's "
                    "own files)")
@@ -124,6 +128,10 @@ def _series(pred, args) -> Tuple[pd.DataFrame, Optional[dict], int]:
                                              bands=shaded,
                                              title=f"{args.run_dir}: forecast after row {last['origin'].iloc[0]}"),
                        args.plot)
+    if args.format == "long":
+        from .forecast import long_format
+
+        out = long_format(out, pred.targets, rolling=args.rolling)
     return out, metrics, len(frame)
 
 
@@ -131,6 +139,8 @@ def _panel(pred, args) -> Tuple[pd.DataFrame, Optional[dict], int]:
     """One forecast per series of the input (in the run's layout), after its end."""
     from ..data.tabular import read_table
 
+    if args.format == "wide":
+        raise config_error("--format", "long for a panel run (a row per series and step)", "wide")
     for flag in ("rolling", "plot"):
         if getattr(args, flag):
             raise config_error(f"--{flag}", "a single-series run (a panel run forecasts after each series' end)",
