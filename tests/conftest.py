@@ -26,8 +26,8 @@ class DownloadInTests(RuntimeError):
 
 @pytest.fixture(autouse=True)
 def no_downloads(monkeypatch):
-    """Every in-process urlopen (seqlab.data.download's opener) raises DownloadInTests unless it goes to this machine
-    (test_tensorboard talks to its own server on 127.0.0.1); a test may still patch urlopen itself
+    """Every in-process urlopen (seqlab.data.download's opener) raises DownloadInTests unless it reads a local file
+    or goes to this machine (test_tensorboard talks to its own server on 127.0.0.1); a test may patch urlopen itself
     (test_robustness's offline network)."""
     import urllib.parse
     import urllib.request
@@ -36,7 +36,8 @@ def no_downloads(monkeypatch):
 
     def guarded(url, *args, **kwargs):
         full = url.full_url if isinstance(url, urllib.request.Request) else str(url)
-        if urllib.parse.urlsplit(full).hostname in ("127.0.0.1", "localhost", "::1"):
+        parts = urllib.parse.urlsplit(full)  # file:// (test_data's download tests) and this machine only
+        if parts.scheme == "file" or parts.hostname in ("127.0.0.1", "localhost", "::1"):
             return real(url, *args, **kwargs)
         raise DownloadInTests(f"a test tried to download {full}: tests never download (tests/conftest.py); give the "
                               "file through SEQLAB_DATA_DIR (shared_datasets fixture) or generate the data")
