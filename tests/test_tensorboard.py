@@ -106,7 +106,8 @@ def test_fit_values_match_history_and_metrics(fit_run):
                                     v.string_value if v.HasField("string_value") else v.bool_value))
            for k, v in start.hparams.items()}
     assert hps["model.name"] == "lstm" and hps["model.units"] == 4 and hps["trainer.name"] == "fit"
-    assert hps["trainer.lr"] == pytest.approx(1e-3) and hps["dataset.name"] == "sine"
+    lr = compose(TINY + ["trainer=fit"]).trainer.lr  # the dataset family's budget (conf/family/sine_none.yaml)
+    assert hps["trainer.lr"] == pytest.approx(lr) and hps["dataset.name"] == "sine"
     assert not any(k.startswith(("trainer.tensorboard", "trainer.checkpoint")) for k in hps)
     layout = layout_pb2.Layout()
     layout.ParseFromString(tf.make_ndarray(acc.Tensors("custom_scalars__config__")[0].tensor_proto).item())

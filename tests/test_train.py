@@ -168,7 +168,7 @@ def test_lr_schedules_decay(tmp_path):
         first = current_lr(opt)
         opt.iterations.assign(10)
         assert current_lr(opt) < first
-    exp = make_optimizer(compose(["trainer.lr_schedule=exponential", "trainer.decay_steps=10",
+    exp = make_optimizer(compose(["trainer.lr=1e-3", "trainer.lr_schedule=exponential", "trainer.decay_steps=10",
                                   "trainer.decay_rate=0.5"]).trainer, 10)
     exp.iterations.assign(10)
     assert current_lr(exp) == pytest.approx(0.5e-3)
