@@ -48,6 +48,9 @@ def _run_config(run_dir: Path):
     if meta.get("kind") not in ("series", "panel"):
         raise config_error("RUN_DIR", "a forecasting run (dataset sine, csv, etth1, panel, ...)",
                            f"{run_dir} is a {meta.get('kind')} run ({meta.get('task')})")
+    if meta.get("quantiles"):  # the median and its bands would need predict's quantile handling, not yet here
+        raise config_error("RUN_DIR", "a point-forecast run (runs with model.quantiles are not backtested yet)",
+                           f"{run_dir} has quantiles {meta['quantiles']}")
     path = run_dir / ".hydra" / "config.yaml"
     if not path.is_file():
         raise config_error("RUN_DIR", "a run directory with .hydra/config.yaml (the config it was trained with)",
