@@ -43,10 +43,9 @@ class SeriesConfig(DatasetConfig):
     normalize: bool = True  # z-score with training-split statistics only
     interpolate: bool = False  # fill NaNs by linear interpolation instead of failing
     season: Optional[int] = None  # for MASE and the seasonal naive baseline; default: 24 hourly, 7 daily, else 1
-    # inputs known in advance for the horizon (docs/future-inputs.md): calendar features of the time column as
-    # sin/cos (hour, dayofweek, month, ...) and user columns known ahead (prices, promotions)
-    calendar: List[str] = field(default_factory=list)
-    future_columns: List[str] = field(default_factory=list)
+    # inputs known in advance for the horizon (docs/future-inputs.md)
+    calendar: List[str] = field(default_factory=list)  # sin/cos of the time column: hour, dayofweek, month, ...
+    future_columns: List[str] = field(default_factory=list)  # columns known ahead (prices, promotions), no gaps
 
 
 @dataclass
