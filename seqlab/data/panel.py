@@ -15,6 +15,7 @@ from ..config import config_error
 from ..config.schema import DatasetConfig, one_of
 from ..registry import REGISTRIES
 from .base import DataSpec, Panel, Splits, WindowSplit
+from .known import KnownAhead, check_names
 from .numbers import AUTO
 from .panel_read import LAYOUTS, RawPanel, read_panel
 from .scoring import SeriesScoring, baseline_name, dataset_season, naive_baseline
@@ -40,6 +41,10 @@ class PanelConfig(DatasetConfig):
     # layout=long: numeric columns constant within each series (e.g. store size), fed as constant input channels
     # scaled across series
     static_columns: Optional[List[str]] = None
+    # inputs known ahead for the horizon, per series (docs/panels.md): calendar sin/cos of the time column and, for
+    # layout=long, columns known ahead (also past covariates; z-scored per series)
+    calendar: List[str] = field(default_factory=list)
+    future_columns: List[str] = field(default_factory=list)
     input_len: int = 48  # input window length (time steps)
     horizon: int = 12  # steps forecast after each window
     stride: int = 1  # steps between consecutive windows of a series
@@ -159,6 +164,7 @@ def build_panel(raw: RawPanel, cfg, source: str) -> Tuple[Splits, DataSpec]:
     for k, (a, b) in enumerate(zip(raw.offsets[:-1], raw.offsets[1:])):
         values[a:b] = (raw.values[a:b] - scaler.mean[k]) / scaler.std[k]
     outputs = values if len(targets) == len(raw.columns) else np.ascontiguousarray(values[:, : len(targets)])
+    known, inputs, future = panel_known(raw, cfg, values)
     starts = window_starts(raw.offsets, raw.lengths, n_test, n_val, L, H, cfg.stride)
     panel = Panel(ids, raw.offsets)
     info = dict(raw.info or {})
@@ -177,18 +183,45 @@ def build_panel(raw: RawPanel, cfg, source: str) -> Tuple[Splits, DataSpec]:
                  "panel": {"layout": cfg.layout, "id_column": cfg.get("id_column"),
                            "covariates": [c for c in raw.columns[raw.n_targets:] if c not in raw.static],
                            "static_columns": list(raw.static)},
-                 "transforms": {"series_standardize": scaler, "windows": Windows(L, H)},
+                 "transforms": {"series_standardize": scaler, "windows": Windows(L, H),
+                                **({"known_ahead": known} if known else {})},
                  # the kept series as read, and their split (rows per series): what `seqlab backtest` forecasts from
                  "panel_rows": raw, "panel_split_rows": {"train": n_train, "val": n_val, "test": n_test}}
     season = info["season"] = dataset_season(cfg, (info.get("time") or {}).get("time_step"))
     scoring = SeriesScoring(season, outputs, raw.offsets, raw.lengths - n_test, scaler.std[:, : len(targets)],
                             lambda v, series: scaler.invert(v, series, targets), ids, targets)
-    splits = Splits(*(WindowSplit(values, outputs, starts[k], L, H, panel) for k in SPLIT_NAMES),
+    splits = Splits(*(WindowSplit(inputs, outputs, starts[k], L, H, panel, future) for k in SPLIT_NAMES),
                     baseline_name=baseline_name(season), baseline_fn=naive_baseline, info=info, artifacts=artifacts,
                     scoring=scoring)
-    spec = DataSpec(name=cfg.name, task="regression", input_shape=(L, len(raw.columns)),
-                    output_shape=(H, len(targets)), feature_names=tuple(raw.columns), target_names=tuple(targets))
+    past = list(raw.columns) + (known.past_names if known else [])  # the model's input channels
+    spec = DataSpec(name=cfg.name, task="regression", input_shape=(L, len(past)),
+                    output_shape=(H, len(targets)), feature_names=tuple(past), target_names=tuple(targets),
+                    future_shape=(H, len(known.future_names)) if known else (),
+                    future_names=tuple(known.future_names) if known else ())
     return splits, spec
+
+
+def panel_known(raw: RawPanel, cfg, values: np.ndarray):
+    """(KnownAhead, the past window's channels: the scaled values then calendar sin/cos, the "future" input of
+    every row) for dataset.calendar / dataset.future_columns; (None, values, None) without them. The future
+    columns are z-scored per series already (SeriesStandardize), so KnownAhead passes them through."""
+    calendar, columns = check_names(cfg.get("calendar")), list(cfg.get("future_columns") or [])
+    if not calendar and not columns:
+        return None, values, None
+    if calendar and raw.times is None:
+        raise config_error("dataset.calendar", "a panel with dataset.time_column (the calendar is read from it)",
+                           calendar)
+    past = raw.columns[: len(raw.columns) - len(raw.static)]
+    for c in columns:
+        if c not in past or c in raw.columns[: raw.n_targets]:
+            raise config_error("dataset.future_columns", "numeric columns of the long file other than the targets "
+                               "(known ahead; they are past covariates too)", c, past[raw.n_targets:])
+    known = KnownAhead(calendar, columns, np.zeros(len(columns)), np.ones(len(columns)))
+    wall = None if raw.times is None else pd.Series(raw.times)  # calendar rows: one series' rows at a time, alike
+    future = known.future(wall, values[:, [raw.columns.index(c) for c in columns]], scale=False)
+    if calendar:
+        values = np.concatenate([values, known.past(wall, len(values))], axis=1)
+    return known, np.ascontiguousarray(values, np.float32), np.ascontiguousarray(future, np.float32)
 
 
 # --------------------------------------------------------------------------- checks before TensorFlow
@@ -211,6 +244,8 @@ def check_panel(cfg) -> None:
           "a test file alone (it decides the test steps), without dataset.cutoff or dataset.test_steps",
           ds.test_path)
     check(len(ds.targets) >= 1, "dataset.targets", "at least one column", list(ds.targets))
+    check(not ds.future_columns or ds.layout == "long", "dataset.future_columns", "dataset.layout=long (a column "
+          "beside the values, known ahead)", ds.layout)
     raw, source = read_panel(ds, cfg.data_dir)
     _usable(raw, ds, *split_rows(raw, ds, source), source)
 

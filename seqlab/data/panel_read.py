@@ -78,6 +78,7 @@ def read_long(frame: pd.DataFrame, ds, source: str, prefix: str = "dataset",
         cov = ds.get("covariates")
         cov = [c for c in frame.columns if c not in skip and pd.api.types.is_numeric_dtype(frame[c])] \
             if cov is None else list(cov)
+        cov += [c for c in ds.get("future_columns") or [] if c not in cov and c not in targets]  # known ahead
         _numeric(frame, cov, f"{prefix}.covariates", source)
         static = list(ds.get("static_columns") or [])
         _numeric(frame, static, f"{prefix}.static_columns", source)
@@ -179,7 +180,7 @@ def append_test(panel: RawPanel, test: RawPanel, source: str, prefix: str = "dat
 
 _CACHE: Dict[tuple, Tuple[RawPanel, str]] = {}
 _KEYS = ("layout", "test_path", "id_column", "time_column", "time_unit", "time_format", "targets", "covariates",
-         "static_columns", "sep", "decimal", "thousands", "encoding")
+         "static_columns", "future_columns", "sep", "decimal", "thousands", "encoding")
 
 
 def read_panel(ds, data_dir=None) -> Tuple[RawPanel, str]:

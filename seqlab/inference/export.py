@@ -44,8 +44,14 @@ def raw_examples(pred) -> Tuple[np.ndarray, np.ndarray]:
     if kind == "panel":  # (raw windows, each one's series index): the scaling is the series' own
         series = read_example_series(pred.run_dir)
         z = x["series"] if isinstance(x, dict) else x  # a series embedding's model also takes "series_id"
-        raw = pred.scaler.invert(z, series, pred.features).astype(np.float32)
-        return (raw, series.astype(np.int32)), pred.predict_model(x)
+        nf, k = len(pred.features), pred.calendar
+        raw = np.concatenate([pred.scaler.invert(z[..., :nf], series, pred.features), z[..., nf:]], axis=-1)
+        inputs = (raw.astype(np.float32), series.astype(np.int32))
+        if isinstance(x, dict) and "future" in x:  # calendar sin/cos as is, future columns in their own units
+            f = x["future"]
+            cols = pred.scaler.invert(f[..., k:], series, pred.known.columns)
+            inputs += (np.concatenate([f[..., :k], cols], axis=-1).astype(np.float32),)
+        return inputs, pred.predict_model(x)
     pad = pred.transforms.get("pad_series")
     if kind == "ucr" and pad is not None and pad.mean is not None:
         return (x * pad.std + pad.mean).astype(np.float32), pred.predict_model(x)
@@ -108,14 +114,30 @@ def serving_function(pred) -> Tuple[Callable, list]:
         fx, ft = [cols[c] for c in pred.features], [cols[c] for c in pred.targets]
         xm, xs, ym, ys = f32(sc.mean[:, fx]), f32(sc.std[:, fx]), f32(sc.mean[:, ft]), f32(sc.std[:, ft])
 
-        def serve(series, series_id):  # (batch, input_len, features) raw, (batch,) int32 index in ids
+        nf, k, known = len(fx), pred.calendar, pred.known
+        fm, fs = (f32(sc.mean[:, [cols[c] for c in known.columns]]), f32(sc.std[:, [cols[c] for c in known.columns]])) \
+            if known is not None else (None, None)
+
+        def serve_known(series, series_id, future=None):  # + (batch, horizon, F) raw values known ahead
             pick = lambda table: tf.gather(table, series_id)[:, None, :]  # noqa: E731  (batch, 1, columns)
-            z = (series - pick(xm)) / pick(xs)
-            out = model({"series": z, "series_id": series_id} if with_id else z, training=False)
+            z = tf.concat([(series[..., :nf] - pick(xm)) / pick(xs), series[..., nf:]], axis=-1)  # calendar as is
+            inputs = {"series": z}
+            if future is not None:  # calendar sin/cos as is, the future columns with the series' statistics
+                inputs["future"] = tf.concat([future[..., :k], (future[..., k:] - pick(fm)) / pick(fs)], axis=-1)
+            if with_id:
+                inputs["series_id"] = series_id
+            out = model(inputs if len(inputs) > 1 else z, training=False)
             return {"outputs": out, **forecast_outputs(pred, out, lambda v: v * pick(ys) + pick(ym))}
 
-        return serve, [tf.TensorSpec(shape, tf.float32, name="series"),
-                       tf.TensorSpec([None], tf.int32, name="series_id")]
+        def serve(series, series_id):  # (batch, input_len, features) raw, (batch,) int32 index in ids
+            return serve_known(series, series_id)
+
+        signature = [tf.TensorSpec(shape, tf.float32, name="series"),
+                     tf.TensorSpec([None], tf.int32, name="series_id")]
+        if known is None:
+            return serve, signature
+        future_shape = [None, pred.horizon, len(known.future_names)]
+        return serve_known, signature + [tf.TensorSpec(future_shape, tf.float32, name="future")]
     pad = pred.transforms.get("pad_series")
     norm = pad is not None and pad.mean is not None
 
@@ -164,12 +186,15 @@ def export_litert(pred, path: Path) -> Callable:
         fn = lambda ids: {"outputs": model(ids, training=False)}  # noqa: E731
         signature = [tf.TensorSpec([None, pred.length], tf.int32, name="tokens")]
     elif meta["kind"] == "panel":  # the per-series scaling stays on the host (inference.json's transforms)
-        model = pred.model
-        fn = lambda x: {"outputs": model(x, training=False)}  # noqa: E731
-        signature = [tf.TensorSpec([None] + list(meta["input_shape"]), tf.float32, name="series")]
-        if meta.get("series_id"):  # and the series embedding's input
-            fn = lambda x, i: {"outputs": model({"series": x, "series_id": i}, training=False)}  # noqa: E731
-            signature.append(tf.TensorSpec([None], tf.int32, name="series_id"))
+        from .artifacts import read_examples
+
+        model, names = pred.model, panel_inputs(pred)
+        x = read_examples(pred.run_dir)[0]
+        signature = [tf.TensorSpec([None] + list((x[n] if isinstance(x, dict) else x).shape[1:]),
+                                   tf.int32 if n == "series_id" else tf.float32, name=n) for n in names]
+
+        def fn(*args):  # the model's own inputs, in the order of `names`
+            return {"outputs": model(dict(zip(names, args)) if len(names) > 1 else args[0], training=False)}
     else:
         fn, signature = serving_function(pred)
     # one example per call, as on a device: static shapes let the converter lower the RNN loops to builtins
@@ -237,7 +262,13 @@ def litert_inputs(pred, raw):
     if pred.meta["kind"] not in ("text", "panel"):
         return raw
     x = read_examples(pred.run_dir)[0]
-    return (x["series"], x["series_id"]) if isinstance(x, dict) else x  # a series embedding's two inputs
+    return tuple(x[n] for n in panel_inputs(pred)) if isinstance(x, dict) else x  # several model inputs
+
+
+def panel_inputs(pred) -> List[str]:
+    """The model inputs of a panel run, in the order LiteRT takes them: series[, future][, series_id]."""
+    return ["series"] + (["future"] if pred.meta["kind"] == "panel" and pred.known is not None else []) + \
+        (["series_id"] if pred.meta.get("series_id") else [])
 
 
 def export_onnx(pred, path: Path) -> Callable:

@@ -147,9 +147,17 @@ def _panel(pred, args) -> Tuple[pd.DataFrame, Optional[dict], int]:
                                f"--{flag} with a panel run")
     dialect = pred.meta.get("dialect") or {}
     time_col = pred.meta.get("time_column")
-    frame = read_table(Path(args.input), "INPUT", sep=dialect.get("sep", "auto"),
-                       decimal=dialect.get("decimal") or "auto", thousands=dialect.get("thousands"),
-                       prefix="INPUT", time_columns=[time_col] if time_col else []).frame
+    def read(path: Path, key: str) -> pd.DataFrame:
+        return read_table(path, key, sep=dialect.get("sep", "auto"), decimal=dialect.get("decimal") or "auto",
+                          thousands=dialect.get("thousands"), prefix=key,
+                          time_columns=[time_col] if time_col else []).frame
+
+    frame = read(Path(args.input), "INPUT")
+    if args.future is not None:  # each series' rows known ahead (id, time, future columns), after the history
+        if "known_ahead" not in pred.transforms:
+            raise config_error("--future", "a run trained with dataset.future_columns or dataset.calendar",
+                               str(args.run_dir))
+        frame = pd.concat([frame, read(args.future, "--future")], ignore_index=True)
     return pred.forecast(frame), None, len(frame)
 
 

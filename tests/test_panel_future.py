@@ -1,0 +1,100 @@
+"""Inputs known ahead on a panel: dataset.calendar and dataset.future_columns per series, `seqlab predict` reading
+each series' rows ahead (naming what is missing), export parity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import QUIET
+
+import seqlab
+from seqlab import data
+from seqlab.config import ConfigError, compose, validate
+from seqlab.inference.export import export
+from seqlab.inference.panel import PanelPredictor
+from seqlab.inference.predict_cli import main as predict_main
+from seqlab.train import run
+
+L, H = 8, 4
+
+
+def sales_panel(n=(90, 100, 110), seed=0) -> pd.DataFrame:
+    """Three hourly series whose sales fall with their (known ahead) price, each on its own level."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k, rows in enumerate(n):
+        price = rng.uniform(1, 2, rows)
+        parts.append(pd.DataFrame({"unique_id": f"s{k}", "ds": pd.date_range(f"2024-01-0{k + 1}", periods=rows,
+                                                                             freq="h"),
+                                   "price": price, "y": 10.0 * (k + 1) - 3 * price + rng.normal(0, 0.1, rows)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def overrides(path, *extra):
+    return ["dataset=panel", f"dataset.path={path}", "dataset.id_column=unique_id", "dataset.time_column=ds",
+            f"dataset.input_len={L}", f"dataset.horizon={H}", "dataset.calendar=[hour]",
+            "dataset.future_columns=[price]", *extra]
+
+
+def test_panel_windows_carry_each_series_future(tmp_path):
+    frame = sales_panel()
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    splits, spec = data.load(compose(overrides(tmp_path / "p.csv", "model=linear")).dataset)
+    assert spec.future_names == ("hour_sin", "hour_cos", "price") and spec.input_shape == (L, 4)
+    x, _ = splits.test.arrays()
+    starts = splits.test.starts.astype(int)
+    scaler = splits.artifacts["transforms"]["series_standardize"]
+    series = splits.test.series_index()
+    # the future columns scaled with each series' own statistics, read at the window's horizon rows
+    price = frame["price"].to_numpy()[starts[:, None] + L + np.arange(H)]
+    np.testing.assert_allclose(x["future"][..., 2], scaler.apply(price[..., None], series, ["price"])[..., 0],
+                               rtol=1e-5, atol=1e-5)
+    hours = pd.DatetimeIndex(frame["ds"].to_numpy()[starts + L]).hour.to_numpy()
+    np.testing.assert_allclose(x["future"][:, 0, 0], np.sin(2 * np.pi * hours / 24), atol=1e-5)
+
+
+def test_future_columns_need_the_long_layout():
+    with pytest.raises(ConfigError, match="dataset.future_columns"):
+        validate(compose(["dataset=panel", "dataset.path=docs/examples/panel_wide.csv", "dataset.layout=columns",
+                          "dataset.time_column=ds", "dataset.future_columns=[price]", "model=linear"]))
+
+
+def test_predict_reads_each_series_rows_ahead_and_names_the_missing(tmp_path):
+    frame = sales_panel()
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    cfg = compose(overrides(tmp_path / "p.csv", "model=linear", "model.series_embedding=2") + QUIET
+                  + ["trainer.epochs=2"])
+    run(cfg, tmp_path / "run")
+    ahead = []
+    for sid, g in frame.groupby("unique_id"):
+        times = pd.date_range(g["ds"].max() + pd.Timedelta(hours=1), periods=H, freq="h")
+        ahead.append(pd.DataFrame({"unique_id": sid, "ds": times, "price": 1.5}))
+    full = pd.concat([frame, *ahead], ignore_index=True)
+    full.to_csv(tmp_path / "in.csv", index=False)
+    out = tmp_path / "pred.csv"
+    assert predict_main([str(tmp_path / "run"), str(tmp_path / "in.csv"), "--output", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert table["id"].tolist() == [f"s{k}" for k in range(3) for _ in range(H)]
+    assert pd.Timestamp(table["timestamp"].iloc[0]) == ahead[0]["ds"].iloc[0]
+    # the same rows from --future FILE
+    pd.concat(ahead).to_csv(tmp_path / "ahead.csv", index=False)
+    assert predict_main([str(tmp_path / "run"), str(tmp_path / "p.csv"), "--future", str(tmp_path / "ahead.csv"),
+                         "--output", str(tmp_path / "f.csv")]) == 0
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "f.csv")["forecast"], table["forecast"], rtol=1e-6)
+    # a higher price ahead changes the forecast: the future input is read
+    full.loc[len(frame):, "price"] = 5.0
+    full.to_csv(tmp_path / "dear.csv", index=False)
+    assert predict_main([str(tmp_path / "run"), str(tmp_path / "dear.csv"), "--output", str(tmp_path / "d.csv")]) == 0
+    assert not np.allclose(pd.read_csv(tmp_path / "d.csv")["forecast"], table["forecast"])
+    # s1 without its rows ahead: refused, naming the series and the column
+    missing = pd.concat([frame, ahead[0], ahead[2]], ignore_index=True)
+    missing.to_csv(tmp_path / "missing.csv", index=False)
+    pred = seqlab.load(tmp_path / "run")
+    assert isinstance(pred, PanelPredictor)
+    with pytest.raises(ConfigError, match=r"'s1'.*price"):
+        pred.forecast(missing)
+    assert predict_main([str(tmp_path / "run"), str(tmp_path / "missing.csv"), "--output",
+                         str(tmp_path / "m.csv")]) == 2
+    res = export(tmp_path / "run", "saved_model", tolerance=1e-4)
+    assert res["max_abs_diff"] <= 1e-4
