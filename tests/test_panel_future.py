@@ -96,5 +96,5 @@ def test_predict_reads_each_series_rows_ahead_and_names_the_missing(tmp_path):
         pred.forecast(missing)
     assert predict_main([str(tmp_path / "run"), str(tmp_path / "missing.csv"), "--output",
                          str(tmp_path / "m.csv")]) == 2
-    res = export(tmp_path / "run", "saved_model", tolerance=1e-4)
-    assert res["max_abs_diff"] <= 1e-4
+    for fmt in ("saved_model", "litert"):  # serve(series, series_id, future); LiteRT: the model's three inputs
+        assert export(tmp_path / "run", fmt, tolerance=1e-4)["max_abs_diff"] <= 1e-4

@@ -41,10 +41,9 @@ class PanelConfig(DatasetConfig):
     # layout=long: numeric columns constant within each series (e.g. store size), fed as constant input channels
     # scaled across series
     static_columns: Optional[List[str]] = None
-    # inputs known ahead for the horizon, per series (docs/panels.md): calendar sin/cos of the time column and, for
-    # layout=long, columns known ahead (also past covariates; z-scored per series)
+    # inputs known ahead for the horizon, per series (docs/panels.md): calendar sin/cos of the time column
     calendar: List[str] = field(default_factory=list)
-    future_columns: List[str] = field(default_factory=list)
+    future_columns: List[str] = field(default_factory=list)  # layout=long: columns known ahead (z-scored per series)
     input_len: int = 48  # input window length (time steps)
     horizon: int = 12  # steps forecast after each window
     stride: int = 1  # steps between consecutive windows of a series
