@@ -162,12 +162,7 @@ def test_refusals_name_the_option_before_tensorflow(bt_run):
     ucr.mkdir(exist_ok=True)
     (ucr / "inference.json").write_text(json.dumps({"kind": "ucr", "task": "classification", "length": 8,
                                                     "class_names": [0, 1]}))
-    quantiles = tmp / "quantile_run"
-    quantiles.mkdir(exist_ok=True)
-    (quantiles / "inference.json").write_text(json.dumps({"kind": "series", "task": "regression", "features": ["a"],
-                                                          "targets": ["a"], "input_len": 4, "horizon": 2,
-                                                          "quantiles": [0.1, 0.5, 0.9]}))
-    cases = [[str(tmp / "run"), *k] for k in REFUSALS] + [[str(ucr)], [str(quantiles)], [str(tmp / "missing")]]
+    cases = [[str(tmp / "run"), *k] for k in REFUSALS] + [[str(ucr)], [str(tmp / "missing")]]
     script = ("import sys, contextlib, io; from seqlab.backtest.cli import main\n"
               f"for args in {cases!r}:\n"
               "    err = io.StringIO()\n"
@@ -180,9 +175,9 @@ def test_refusals_name_the_option_before_tensorflow(bt_run):
     lines = r.stdout.strip().splitlines()
     assert lines[-1] == "False", r.stdout  # argument errors cost no TensorFlow start-up
     assert len(lines) == len(cases) + 1, r.stdout + r.stderr
-    for line, key in zip(lines, [*REFUSALS.values(), "RUN_DIR", "RUN_DIR", "RUN_DIR"]):
+    for line, key in zip(lines, [*REFUSALS.values(), "RUN_DIR", "RUN_DIR"]):
         assert line.startswith(f"2 error: {key}: expected") and " | " not in line, line
-    assert "a forecasting run" in lines[-4] and "point-forecast" in lines[-3] and "at most" in lines[3]
+    assert "a forecasting run" in lines[-3] and "at most" in lines[3]
 
 
 @pytest.mark.slow

@@ -156,3 +156,16 @@ def test_export_takes_named_series_and_future_inputs_with_parity(sales_run):
     loaded = tf.saved_model.load(str(run_dir / "export" / "saved_model"))
     inputs = loaded.signatures["serving_default"].structured_input_signature[1]
     assert {k: tuple(v.shape) for k, v in inputs.items()} == {"series": (None, 8, 4), "future": (None, 4, 3)}
+
+
+def test_backtest_reads_the_values_known_ahead_of_every_window(sales_run, tmp_path):
+    """seqlab backtest on a run with future columns and calendar features: each window's horizon gets its own
+    known-ahead values (y is unpredictable without the price, and exact with it)."""
+    import pandas as pd
+    from inprocess import seqlab_main
+
+    _, _, run_dir = sales_run
+    r = seqlab_main("backtest", str(run_dir), "--windows", "3", "--out", str(tmp_path / "bt"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = pd.read_csv(tmp_path / "bt" / "backtest.csv")
+    assert len(rows) == 3 and rows["model_mse"].max() < 1e-4 < 0.1 < rows["repeat_mse"].min()

@@ -202,3 +202,33 @@ def test_panel_with_quantiles_and_intervals(tmp_path):
     assert list(table.columns) == ["id", "timestamp", "step", "forecast", "lo-80", "hi-80", "lo-95", "hi-95"]
     assert np.all(table["lo-95"] <= table["lo-80"]) and np.all(table["hi-80"] <= table["hi-95"])
     assert export(tmp_path / "run", "saved_model", tolerance=1e-4)["max_abs_diff"] <= 1e-4
+
+
+def test_backtest_scores_the_intervals_of_every_window(quantile_run):
+    """seqlab backtest on a quantile run with 80/95% intervals: the median is the point forecast, each window's
+    coverage/width/MSIS are those of the bounds in forecasts.csv, equal to predict's bounds for that window."""
+    from inprocess import seqlab_main
+
+    import seqlab
+    from seqlab.scores import coverage, mean_width
+    from seqlab.train.outputs import write_config_yaml
+
+    tmp, frame, _ = quantile_run
+    write_config_yaml(tmp / "run" / ".hydra" / "config.yaml",
+                      compose(QUIET + SERIES_Q + [f"dataset.path={tmp / 'train.csv'}", "trainer=fit"]))
+    r = seqlab_main("backtest", str(tmp / "run"), "--windows", "3", "--out", str(tmp / "bt"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows, fc = pd.read_csv(tmp / "bt" / "backtest.csv"), pd.read_csv(tmp / "bt" / "forecasts.csv")
+    assert len(rows) == 3 and {"model_coverage_80", "model_width_95", "model_msis_95"} <= set(rows.columns)
+    pred = seqlab.load(tmp / "run")
+    for _, row in rows.iterrows():
+        w = fc[fc["window"] == row["window"]]
+        truth, lo, hi = (w[[f"{t}{s}" for t in ("a", "b")]].to_numpy() for s in ("_actual", "_lo-80", "_hi-80"))
+        assert row["model_coverage_80"] == pytest.approx(coverage(truth, lo, hi))
+        assert row["model_width_80"] == pytest.approx(mean_width(lo, hi)) and (lo <= w[["a", "b"]].to_numpy()).all()
+        start = int(row["origin"]) - pred.input_len + 1  # the same window through seqlab's predictor
+        bands = pred.bands_at(frame[["a", "b"]].to_numpy(), np.array([start]))
+        np.testing.assert_allclose(hi, bands["hi-80"][0], rtol=1e-5)
+        np.testing.assert_allclose(w[["a", "b"]].to_numpy(), bands["forecast"][0], rtol=1e-5)
+    assert "| intervals |" in (tmp / "bt" / "backtest.md").read_text()
+

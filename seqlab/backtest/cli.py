@@ -20,7 +20,7 @@ from .series import tightest
 
 log = logging.getLogger(__name__)
 PROGRESS = "progress.json"
-FORMAT = 2  # of progress.json's windows; those of another format are forecast and scored again
+FORMAT = 3  # of progress.json's windows (3: with interval bounds); those of another format are scored again
 
 
 def parser() -> argparse.ArgumentParser:
@@ -48,9 +48,6 @@ def _run_config(run_dir: Path):
     if meta.get("kind") not in ("series", "panel"):
         raise config_error("RUN_DIR", "a forecasting run (dataset sine, csv, etth1, panel, ...)",
                            f"{run_dir} is a {meta.get('kind')} run ({meta.get('task')})")
-    if meta.get("quantiles"):  # the median and its bands would need predict's quantile handling, not yet here
-        raise config_error("RUN_DIR", "a point-forecast run (runs with model.quantiles are not backtested yet)",
-                           f"{run_dir} has quantiles {meta['quantiles']}")
     path = run_dir / ".hydra" / "config.yaml"
     if not path.is_file():
         raise config_error("RUN_DIR", "a run directory with .hydra/config.yaml (the config it was trained with)",
@@ -139,18 +136,22 @@ class Backtest:
 
     def window(self, i: int) -> Dict:
         """Forecast and score window `i` of every series."""
-        from .scoring import window_row
+        from .scoring import interval_row, window_row
 
         refit_at = self.plan.refit_window(i)
         H = self.plan.horizon
         origins = [int(o[i]) for o in self.origins]
-        forecast = self.rows.forecast(self.model(refit_at), origins)  # (series, horizon, targets)
+        found = self.rows.forecast(self.model(refit_at), origins)  # each (series, horizon, targets)
+        forecast = found.pop("forecast")  # a quantile model's median; `found` keeps lo-80, hi-80, ... if any
         truth = np.stack([y[o + 1:o + 1 + H] for y, o in zip(self.rows.y, origins)])
         rows = [{"id": sid, "window": i, "origin": o, "cutoff": o + 1,
                  "model": "run" if refit_at is None else f"refit-{refit_at:03d}",
-                 **window_row(y[:o + 1], t, f, self.season, sc)}
-                for sid, o, y, t, f, sc in zip(self.rows.ids, origins, self.rows.y, truth, forecast, self.scales)]
-        return {"rows": rows, "forecast": forecast.tolist(), "truth": truth.tolist()}
+                 **window_row(y[:o + 1], t, f, self.season, sc),
+                 **interval_row(t, {k: v[s] for k, v in found.items()}, sc)}
+                for s, (sid, o, y, t, f, sc) in enumerate(zip(self.rows.ids, origins, self.rows.y, truth, forecast,
+                                                               self.scales))]
+        return {"rows": rows, "forecast": forecast.tolist(), "truth": truth.tolist(),
+                "bands": {k: v.tolist() for k, v in found.items()}}
 
     def run(self, on_window=None) -> List[Dict]:
         for i in range(len(self.plan.origins)):

@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from .scoring import FORECASTERS, METRICS, NAMES
+from .scoring import FORECASTERS, METRICS, NAMES, interval_keys
 
 FILES = ("backtest.csv", "forecasts.csv", "backtest.md", "backtest.png")
 
@@ -19,14 +19,18 @@ def windows_table(rows: Sequence[Dict[str, object]]) -> pd.DataFrame:
 
 
 def forecasts_table(windows: Sequence[Dict[str, object]], targets: List[str]) -> pd.DataFrame:
-    """id, window, origin, step, then per target the forecast and `<target>_actual` (as `seqlab predict`)."""
+    """id, window, origin, step, then per target the forecast, its `<target>_lo-80`, `<target>_hi-80`, ... (runs
+    with intervals) and `<target>_actual` (as `seqlab predict --format wide`)."""
     parts = []
     for w in windows:
-        for row, forecast, truth in zip(w["rows"], np.asarray(w["forecast"]), np.asarray(w["truth"])):
+        bands = {k: np.asarray(v) for k, v in w.get("bands", {}).items()}  # each (series, horizon, targets)
+        for s, (row, forecast, truth) in enumerate(zip(w["rows"], np.asarray(w["forecast"]), np.asarray(w["truth"]))):
             part = pd.DataFrame({"id": row["id"], "window": row["window"], "origin": row["origin"],
                                  "step": np.arange(1, len(forecast) + 1)})  # forecast, truth: (horizon, targets)
             for j, name in enumerate(targets):
                 part[name] = forecast[:, j]
+                for key, values in bands.items():
+                    part[f"{name}_{key}"] = values[s][:, j]
                 part[f"{name}_actual"] = truth[:, j]
             parts.append(part)
     return pd.concat(parts, ignore_index=True)
@@ -37,7 +41,7 @@ def by_window(rows: Sequence[Dict[str, object]]) -> List[Dict[str, object]]:
     table = pd.DataFrame(list(rows))
     if table["id"].nunique() == 1:
         return list(rows)
-    scores = [f"{f}_{m}" for f in FORECASTERS for m in METRICS]
+    scores = [f"{f}_{m}" for f in FORECASTERS for m in METRICS] + interval_keys(rows)
     out = table.groupby("window", sort=True)[scores].mean()
     out["origin"], out["model"] = "per series", table.groupby("window")["model"].first()
     return [{"window": int(i), **r} for i, r in zip(out.index, out.to_dict("records"))]
@@ -58,6 +62,10 @@ def markdown(summary: Dict[str, Dict[str, Optional[float]]], rows: Sequence[Dict
         wins = summary[name].get("wins")
         lines.append(f"| {NAMES[name]} | " + " | ".join(_fmt(summary[name][m]) for m in METRICS)
                      + f" | {'' if wins is None else f'{wins:.0%} of windows'} |")
+    bands = [k[len("model_"):] for k in interval_keys(rows)]
+    if bands:  # the run's saved intervals: coverage against the nominal level, width, MSIS (mean over windows)
+        lines += ["", "| intervals | " + " | ".join(bands) + " |", "|---" * (len(bands) + 1) + "|",
+                  "| model | " + " | ".join(_fmt(summary["model"][b]) for b in bands) + " |"]
     cols = ["window", "origin", "model", *(f"{f}_{m}" for f in FORECASTERS for m in ("mse", "mae"))]
     lines += ["", "## Windows (MSE / MAE in original units; panels: the mean over series)", "",
               "| " + " | ".join(cols) + " |", "|---" * len(cols) + "|"]

@@ -21,11 +21,17 @@ class OneSeries:
         self.y = [frame[list(meta["targets"])].to_numpy(np.float64)]  # per series (rows, targets)
         self._inputs: Dict[int, np.ndarray] = {}
 
-    def forecast(self, pred, origins: List[int]) -> np.ndarray:
-        """(series, horizon, targets): each series' forecast after its origin row."""
+    def forecast(self, pred, origins: List[int]) -> Dict[str, np.ndarray]:
+        """{"forecast", and "lo-80", "hi-80", ... for a run with intervals}, each (series, horizon, targets): each
+        series' forecast after its origin row (a quantile model's median), with the values known ahead of the
+        horizon (calendar, future columns) read from the rows as `seqlab predict --rolling` reads them."""
         if id(pred) not in self._inputs:  # the model's own fitted transforms (categories, ...) apply
-            self._inputs[id(pred)] = pred.columns(self.frame, ignore_extra=True)[0]
-        return pred.predict_at(self._inputs[id(pred)], np.asarray(origins) - pred.input_len + 1)
+            calendar = pred.known is not None and pred.known.calendar  # read from the time column
+            frame = with_time_column(self.frame, pred.meta.get("time_column")) if calendar else self.frame
+            rows = pred.read(frame, ignore_extra=True)
+            self._inputs[id(pred)] = (rows.x, rows.future)
+        x, future = self._inputs[id(pred)]
+        return pred.bands_at(x, np.asarray(origins) - pred.input_len + 1, future)
 
     def refit_overrides(self, cutoff_back: int, val_len: int) -> List[str]:
         """Overrides that end validation `cutoff_back` rows before the end of the test rows."""
@@ -47,10 +53,10 @@ class Panel:
         self.y = [np.asarray(raw.values[a:b, :targets], np.float64)
                   for a, b in zip(raw.offsets[:-1], raw.offsets[1:])]
 
-    def forecast(self, pred, origins: List[int]) -> np.ndarray:
+    def forecast(self, pred, origins: List[int]) -> Dict[str, np.ndarray]:
         starts = self.raw.offsets[:-1] + np.asarray(origins) - pred.input_len + 1
         series = pred.scaler.series(self.ids, "RUN_DIR")
-        return pred.predict(pred.windows.inputs(self.raw.values, starts), series)
+        return pred.predict_bands(pred.windows.inputs(self.raw.values, starts), series)
 
     def refit_overrides(self, cutoff_back: int, val_len: int) -> List[str]:
         """Every series' test rows start `cutoff_back` rows before its end (validation keeps its steps)."""
@@ -60,6 +66,26 @@ class Panel:
                 raise config_error("--refit", "a panel run split by dataset.test_steps (a retraining moves it)",
                                    f"a run split by dataset.{key}")
         return [f"dataset.test_steps={cutoff_back}"]
+
+
+_PARTS = ("year", "month", "day", "hour", "minute", "second")  # time columns given as parts (dataset.time_column)
+
+
+def with_time_column(frame, time_column):
+    """The loader's rows (indexed by their local wall-clock time, the time column dropped) with the time column
+    back, as the run's input file had it, so predict's reading (calendar features, time steps) applies as it is."""
+    import pandas as pd
+
+    if not time_column or not isinstance(frame.index, pd.DatetimeIndex):
+        return frame
+    names = [time_column] if isinstance(time_column, str) else list(time_column)
+    if len(names) == 1:
+        return frame.reset_index(drop=True).assign(**{names[0]: frame.index.astype(str)})
+    unknown = [n for n in names if n not in _PARTS]
+    if unknown:
+        raise config_error("dataset.time_column", f"time columns named by their parts {list(_PARTS)} for a "
+                           "backtest of a run with calendar features", names)
+    return frame.reset_index(drop=True).assign(**{n: getattr(frame.index, n) for n in names})
 
 
 def rows_of(splits, cfg, meta: Dict) -> "OneSeries | Panel":
