@@ -33,7 +33,7 @@ from seqlab.train.tensorboard import (
 
 TINY = ["model=lstm", "model.units=4", "dataset.length=400", "dataset.input_len=12", "dataset.horizon=2",
         "trainer.epochs=2", "trainer.batch_size=32", "trainer.verbose=0", "trainer.checkpoint.every=0",
-        "trainer.tensorboard.update_freq=3"]
+        "trainer.tensorboard.update_freq=3", "~family"]
 EPOCH_TAGS = {"epoch_loss", "epoch_mse", "epoch_mae"}
 REVIEW_TAGS = {"optim/learning_rate", "optim/grad_norm", "optim/update_ratio", "speed/samples_per_second",
                "speed/epoch_seconds", "weight_norm/lstm_0", "weight_norm/head", "update_ratio/lstm_0",

@@ -163,7 +163,8 @@ def test_lr_schedules_decay(tmp_path):
     from seqlab.train.optim import current_lr, make_optimizer
 
     for schedule in ("exponential", "cosine"):
-        t = compose([f"trainer.lr_schedule={schedule}", "trainer.decay_steps=10", "trainer.decay_rate=0.5"]).trainer
+        t = compose(["~family", f"trainer.lr_schedule={schedule}", "trainer.decay_steps=10",
+                     "trainer.decay_rate=0.5"]).trainer
         opt = make_optimizer(t, steps_per_epoch=10)
         first = current_lr(opt)
         opt.iterations.assign(10)
