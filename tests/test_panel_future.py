@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import QUIET
+from inprocess import seqlab_main
 
 import seqlab
 from seqlab import data
@@ -15,6 +16,7 @@ from seqlab.inference.export import export
 from seqlab.inference.panel import PanelPredictor
 from seqlab.inference.predict_cli import main as predict_main
 from seqlab.train import run
+from seqlab.train.outputs import write_config_yaml
 
 L, H = 8, 4
 
@@ -96,5 +98,16 @@ def test_predict_reads_each_series_rows_ahead_and_names_the_missing(tmp_path):
         pred.forecast(missing)
     assert predict_main([str(tmp_path / "run"), str(tmp_path / "missing.csv"), "--output",
                          str(tmp_path / "m.csv")]) == 2
+    # a backtest reads the calendar and the future column of its windows from the run's own rows
+    write_config_yaml(tmp_path / "run" / ".hydra" / "config.yaml", cfg)
+    r = seqlab_main("backtest", str(tmp_path / "run"), "--windows", "1")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert len(pd.read_csv(tmp_path / "run" / "backtest" / "backtest.csv")) == 3  # one window per series
+    # the same forecasts as seqlab predict on each series' last H rows given as rows ahead (y blanked)
+    last = frame.groupby("unique_id").cumcount(ascending=False) < H
+    frame.assign(y=frame["y"].where(~last)).to_csv(tmp_path / "cut.csv", index=False)
+    assert predict_main([str(tmp_path / "run"), str(tmp_path / "cut.csv"), "--output", str(tmp_path / "c.csv")]) == 0
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "run" / "backtest" / "forecasts.csv")["y"],
+                               pd.read_csv(tmp_path / "c.csv")["forecast"], rtol=1e-5)
     for fmt in ("saved_model", "litert"):  # serve(series, series_id, future); LiteRT: the model's three inputs
         assert export(tmp_path / "run", fmt, tolerance=1e-4)["max_abs_diff"] <= 1e-4

@@ -56,7 +56,21 @@ class Panel:
     def forecast(self, pred, origins: List[int]) -> Dict[str, np.ndarray]:
         starts = self.raw.offsets[:-1] + np.asarray(origins) - pred.input_len + 1
         series = pred.scaler.series(self.ids, "RUN_DIR")
-        return pred.predict_bands(pred.windows.inputs(self.raw.values, starts), series)
+        values, future = self.raw.values, None
+        if pred.known is not None:  # calendar channels and the values known ahead, from the run's own rows
+            values, future = self._known(pred.known)
+            future = pred.windows.targets(future, starts)  # (series, horizon, F) raw
+        return pred.predict_bands(pred.windows.inputs(values, starts), series, future)
+
+    def _known(self, known):
+        """(the rows with their calendar channels, every row's raw values known ahead), as training read them."""
+        import pandas as pd
+
+        raw = self.raw
+        wall = None if raw.times is None else pd.Series(raw.times)
+        cols = raw.values[:, [raw.columns.index(c) for c in known.columns]]
+        return np.concatenate([raw.values, known.past(wall, len(raw.values))], axis=1), \
+            known.future(wall, cols, scale=False)
 
     def refit_overrides(self, cutoff_back: int, val_len: int) -> List[str]:
         """Every series' test rows start `cutoff_back` rows before its end (validation keeps its steps)."""
