@@ -79,3 +79,20 @@ def test_the_series_vector_carries_what_the_scaled_window_cannot(model, trainer,
     if model == "linear":
         res = export(tmp_path / "run", "saved_model", tolerance=1e-4)
         assert res["max_abs_diff"] <= 1e-4
+
+
+@pytest.mark.parametrize("model,extra", [("gru", ["model.channel_independent=true"]),
+                                         ("gru", ["model.patch=2", "model.patch_embedding=true",
+                                                  "model.decoder=pmf", "model.channel_independent=true"]),
+                                         ("conv1d", []), ("lstm", ["model.quantiles=[0.1,0.5,0.9]"])])
+def test_every_head_row_gets_its_series_vector(model, extra):
+    from seqlab import models
+    from seqlab.spec import DataSpec
+
+    cfg = compose(["dataset=sine", f"model={model}", "model.series_embedding=2", *extra])
+    spec = DataSpec(name="panel", task="regression", input_shape=(L, 2), output_shape=(H, 2), n_series=3,
+                    feature_names=("a", "b"), target_names=("a", "b"))
+    net = models.build(cfg.model, cfg.regularizer, spec)
+    z = np.zeros((3, L, 2), np.float32)  # the same window, three series
+    out = np.asarray(net({"series": z, "series_id": np.arange(3, dtype=np.int32)}))
+    assert out.shape[:3] == (3, H, 2) and not np.allclose(out[0], out[1])
