@@ -393,7 +393,7 @@ def test_ucr_variable_length_padding(tmp_path):
 def test_ucr_validation_is_carved_by_class(tmp_path):
     """A small class keeps its share of the validation rows on every seed (a plain shuffle of 40 rows with 4 of
     class 2 leaves it out of an 8-row validation split on 40% of seeds), and keeps rows for training."""
-    from seqlab.data.base import shuffled_split_indices
+    from seqlab.data.labels import shuffled_split_indices
 
     labels = [0] * 30 + [1] * 6 + [2] * 4
     rng = np.random.default_rng(0)

@@ -110,7 +110,7 @@ def test_each_list_of_choices_has_one_home():
     lists = {"optimizers": set(schema.OPTIMIZERS), "tuners": set(schema.TUNERS), "schedules": set(schema.LR_SCHEDULES),
              "precisions": set(schema.PRECISIONS), "export formats": set(FORMATS)}
     homes = {"optimizers": "config/schema.py", "tuners": "config/schema.py", "schedules": "config/schema.py",
-             "precisions": "config/schema.py", "export formats": "inference/export.py"}
+             "precisions": "config/schema.py", "export formats": "inference/export_serving.py"}
     copies = []
     for path in ROOT.rglob("*.py"):
         rel = str(path.relative_to(ROOT))

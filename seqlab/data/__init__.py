@@ -14,7 +14,8 @@ from .base import ArraySplit, DataSpec, Split, Splits, WindowSplit, with_series_
 # shared code, not options; every other module here registers its dataset options on import, so a new dataset
 # family is one module (schema, loader, check, registration) plus its YAML
 SUPPORT_MODULES = ("base", "download", "tabular", "numbers", "timecolumns", "classfiles", "transforms", "labels",
-                   "textvec", "fitted", "windows", "imdb", "panel_read", "intervals", "scoring", "known")
+                   "textvec", "fitted", "windows", "imdb", "panel_read", "intervals", "scoring", "known",
+                   "baselines")
 for _module in pkgutil.iter_modules(__path__):
     if _module.name not in SUPPORT_MODULES:
         importlib.import_module(f"{__name__}.{_module.name}")

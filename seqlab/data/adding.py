@@ -10,7 +10,8 @@ import numpy as np
 from ..config import config_error
 from ..config.schema import DatasetConfig
 from ..registry import REGISTRIES
-from .base import ArraySplit, DataSpec, Splits, mean_baseline
+from .base import ArraySplit, DataSpec, Splits
+from .baselines import mean_baseline
 
 
 @dataclass

@@ -20,7 +20,8 @@ from omegaconf import MISSING, OmegaConf
 from ..config import config_error
 from ..config.schema import DatasetConfig
 from ..registry import REGISTRIES, check_target_key, import_target
-from .base import ArraySplit, DataSpec, Splits, majority_class_baseline, mean_baseline
+from .base import ArraySplit, DataSpec, Splits
+from .baselines import majority_class_baseline, mean_baseline
 
 SPLIT_NAMES = ("train", "val", "test")
 

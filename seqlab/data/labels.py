@@ -4,7 +4,7 @@ they are computed, for training metrics, predict and export)."""
 from __future__ import annotations
 
 import logging
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -99,3 +99,44 @@ class LabelMap:
     @classmethod
     def from_state(cls, state: Dict, **_) -> "LabelMap":
         return cls(state["class_names"], state.get("merged"))
+
+
+def encode_labels(values) -> Tuple[np.ndarray, list]:
+    """Map labels of any type to int32 ids 0..K-1 in sorted order; returns (ids, JSON-friendly class names)."""
+    values = list(values)
+    try:
+        classes = sorted(set(values))
+    except TypeError:  # mixed types (e.g. 1 and "x") cannot be compared; order them by their text
+        classes = sorted(set(values), key=str)
+    index = {c: i for i, c in enumerate(classes)}
+    ids = np.fromiter((index[v] for v in values), dtype=np.int32, count=len(values))
+    return ids, [c.item() if isinstance(c, np.generic) else c for c in classes]
+
+
+def shuffled_split_indices(n_train: int, n_test: int, val_fraction: float, seed: int,
+                           labels: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded orders (train, val, test): validation is the first `val_fraction` of the shuffled training rows, or
+    with `labels` a stratified carve: each class gives its share of the round(val_fraction * n) validation rows
+    (largest remainders take the rounding), and keeps at least one row for training. A val_fraction of exactly 0
+    (where the dataset's check allows it) keeps every training row and no validation split."""
+    rng = np.random.default_rng(seed)
+    order, test_order = rng.permutation(n_train), rng.permutation(n_test)
+    if val_fraction == 0:
+        return order, np.empty(0, dtype=order.dtype), test_order
+    n_val = int(round(val_fraction * n_train))
+    if n_val == 0 or n_val == n_train:
+        raise config_error("dataset.val_fraction", f"a fraction leaving both train and validation examples out "
+                           f"of {n_train} training examples", val_fraction)
+    if labels is None:
+        return order[n_val:], order[:n_val], test_order
+    labels = np.asarray(labels)[order]  # classes in shuffled order: each class's first rows go to validation
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = val_fraction * counts
+    take = np.minimum(np.floor(quota).astype(int), counts - 1)
+    for i in np.lexsort((rng.random(len(classes)), -(quota - np.floor(quota)))):  # largest remainder, random ties
+        if take.sum() >= n_val:
+            break
+        take[i] += take[i] < counts[i] - 1
+    val = np.concatenate([order[labels == c][:k] for c, k in zip(classes, take)])
+    train = np.setdiff1d(order, val, assume_unique=True)
+    return rng.permutation(train), rng.permutation(val), test_order

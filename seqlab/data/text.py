@@ -15,16 +15,10 @@ from ..config import config_error
 from ..config.schema import DatasetConfig
 from ..registry import REGISTRIES
 from . import download
-from .base import (
-    ArraySplit,
-    DataSpec,
-    Splits,
-    TokenSplit,
-    majority_class_baseline,
-    shuffled_split_indices,
-)
+from .base import ArraySplit, DataSpec, Splits, TokenSplit
+from .baselines import majority_class_baseline
 from .imdb import IMDB_TARBALL, read_imdb_tarball
-from .labels import LabelMap
+from .labels import LabelMap, shuffled_split_indices
 from .textvec import TextVectorizer, standardize  # noqa: F401  (standardize: seqlab.data.text.standardize)
 
 log = logging.getLogger(__name__)

@@ -15,9 +15,10 @@ from ..config import config_error
 from ..config.schema import DatasetConfig
 from ..registry import REGISTRIES
 from . import download
-from .base import ArraySplit, DataSpec, Splits, majority_class_baseline, shuffled_split_indices
+from .base import ArraySplit, DataSpec, Splits
+from .baselines import majority_class_baseline
 from .classfiles import read_labelled
-from .labels import LabelMap
+from .labels import LabelMap, shuffled_split_indices
 from .transforms import PadSeries
 
 log = logging.getLogger(__name__)
