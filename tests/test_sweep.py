@@ -126,10 +126,10 @@ def test_trial_config_writes_values_and_overrides_reproduce_them():
     base = ["model=gru", "sweep=full", "sweep.max_trials=4", "trainer.lr=0.5", "trainer.epochs=7", "resume=true",
             "+sweep.space.trainer.lr.max=0.1"]
     ovr = trial_overrides(base, values, epochs=3)
-    assert ovr == ["model=gru", "trainer.lr=0.00123456789", "trainer.batch_size=32", "model.units=48",
-                   "trainer.epochs=3"]
+    assert ovr == ["~family", "model=gru", "trainer.lr=0.00123456789", "trainer.batch_size=32", "model.units=48",
+                   "trainer.epochs=3"]  # ~family: a single run would take the dataset family's budget (patience)
     again = compose(ovr)
-    for key in ("trainer.lr", "trainer.batch_size", "model.units", "trainer.epochs", "model.name"):
+    for key in ("trainer.lr", "trainer.batch_size", "model.units", "trainer.epochs", "model.name", "trainer.patience"):
         assert again[key.split(".")[0]][key.split(".")[1]] == trial[key.split(".")[0]][key.split(".")[1]]
 
 
@@ -182,11 +182,11 @@ def test_results_table_csv_and_best_yaml(tmp_path):
     assert table[2]["reason"] == "diverged: loss inf" and table[2]["val_loss"] == ""
 
     best = results.best_trial(rows, "val_loss", "min", ["model=gru", "sweep=lr", "sweep.max_trials=4"])
-    assert best["trial_id"] == "1" and best["overrides"] == ["model=gru", "trainer.lr=0.01"]
+    assert best["trial_id"] == "1" and best["overrides"] == ["~family", "model=gru", "trainer.lr=0.01"]
     results.write_best(tmp_path / "best.yaml", best, "val_loss", "min", "lr")
     doc = yaml.safe_load((tmp_path / "best.yaml").read_text())
     assert doc["objective"] == {"name": "val_loss", "direction": "min", "value": 0.25}
-    assert doc["command"] == "python -m seqlab model=gru trainer.lr=0.01"
+    assert doc["command"] == "python -m seqlab '~family' model=gru trainer.lr=0.01"
 
     text = summary.table()
     lines = [ln.split()[0] for ln in text.splitlines()[3:7]]

@@ -95,10 +95,14 @@ def override_key(override: str) -> str:
 
 
 def trial_overrides(base: Iterable[str], values: Dict[str, Any], epochs: Optional[int] = None) -> List[str]:
-    """The command-line overrides that rerun a trial: the sweep's own (sweep keys dropped) then the trial's values."""
+    """The command-line overrides that rerun a trial: the sweep's own (sweep keys dropped) then the trial's values.
+
+    They begin with `~family`: a single run would otherwise take its dataset family's budget (conf/family/, e.g.
+    sine's lr 3e-3 and early stopping), which sweep trials never have."""
     values = dict(config_values(values))
     if epochs is not None:
         values["trainer.epochs"] = epochs
     kept = [re.sub(r"=(True|False)$", lambda m: "=" + m.group(1).lower(), o) for o in base  # multirun writes True
             if override_key(o).split(".")[0] not in _NOT_TRIAL and override_key(o) not in values]
-    return kept + [f"{k}={format_value(v)}" for k, v in values.items()]
+    family = [] if any(override_key(o) == "family" for o in kept) else ["~family"]
+    return family + kept + [f"{k}={format_value(v)}" for k, v in values.items()]
