@@ -43,7 +43,8 @@ class PanelConfig(DatasetConfig):
     static_columns: Optional[List[str]] = None
     # inputs known ahead for the horizon, per series (docs/panels.md): calendar sin/cos of the time column
     calendar: List[str] = field(default_factory=list)
-    future_columns: List[str] = field(default_factory=list)  # layout=long: columns known ahead (z-scored per series)
+    # columns known ahead (z-scored per series); layout=columns: columns of the wide file shared by every series
+    future_columns: List[str] = field(default_factory=list)
     input_len: int = 48  # input window length (time steps)
     horizon: int = 12  # steps forecast after each window
     stride: int = 1  # steps between consecutive windows of a series
