@@ -31,13 +31,15 @@ def rss_mb() -> float:
 
 
 def synthetic(n_series: int, length: int, seed: int = 0):
-    """A RawPanel of float32 values, series one after another, written in place (no float64 copy)."""
+    """A RawPanel of float32 values, series one after another, written in place (no float64 copy) into memory
+    TensorFlow reads without a copy."""
     from seqlab.data.panel_read import RawPanel
+    from seqlab.data.tensors import aligned_empty
 
     rng = np.random.default_rng(seed)
     lengths = rng.integers(length // 2, length + 1, n_series)
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    values = np.empty((int(offsets[-1]), 1), np.float32)
+    values = aligned_empty((int(offsets[-1]), 1), np.float32)
     level, period = rng.uniform(0, 100, n_series), rng.uniform(5, 60, n_series)
     for k in range(n_series):
         t = np.arange(lengths[k], dtype=np.float32)

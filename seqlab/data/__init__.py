@@ -15,7 +15,7 @@ from .base import ArraySplit, DataSpec, Split, Splits, WindowSplit, with_series_
 # family is one module (schema, loader, check, registration) plus its YAML
 SUPPORT_MODULES = ("base", "download", "tabular", "numbers", "timecolumns", "classfiles", "transforms", "labels",
                    "textvec", "fitted", "windows", "imdb", "panel_read", "intervals", "scoring", "known",
-                   "baselines")
+                   "baselines", "tensors")
 for _module in pkgutil.iter_modules(__path__):
     if _module.name not in SUPPORT_MODULES:
         importlib.import_module(f"{__name__}.{_module.name}")

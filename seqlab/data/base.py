@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from ..spec import TASKS, DataSpec  # noqa: F401 (re-exported: seqlab.data.base.DataSpec)
+from .tensors import constant
+from .windows import WindowRanges
+
+# up to this many examples an epoch's shuffled order is one permutation held in memory (4 MB at most), as every
+# run before panels of millions of windows had it; above, positions are permuted a batch at a time
+ORDER_IN_MEMORY = 2**20
 
 
 class Split:
@@ -40,27 +45,31 @@ class Split:
 
         n = len(self)
         tensors = self._tensors()
+        seed = None if shuffle_seed is None else tf.constant(shuffle_seed, tf.int64)
 
-        # int32 positions where they fit: the epoch's order is the largest per-example memory of a big panel
-        # (the same permutation as with int64 positions)
-        dtype = tf.int32 if n < 2**31 else tf.int64
+        def batches(epoch):
+            """Epoch `epoch`'s batches of example positions."""
+            if seed is None:
+                return tf.data.Dataset.range(n).batch(batch_size, drop_remainder=drop_remainder)
+            key = tf.stack([seed, tf.cast(epoch, tf.int64)])
+            if n <= ORDER_IN_MEMORY:  # the epoch's permutation, held whole (4 bytes a position)
+                order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int32), seed=key)
+                return tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=drop_remainder)
+            # a permutation computed a batch at a time (no memory per example): position j -> index_shuffle(j)
+            return tf.data.Dataset.range(n).batch(batch_size, drop_remainder=drop_remainder).map(
+                lambda j: tf.random.experimental.index_shuffle(j, seed=key, max_index=tf.constant(n - 1, tf.int64)))
 
-        def order(epoch):
-            idx = tf.range(n, dtype=dtype)
-            if shuffle_seed is None:
-                return idx
-            seed = tf.stack([tf.constant(shuffle_seed, tf.int64), tf.cast(epoch, tf.int64)])
-            return tf.random.experimental.stateless_shuffle(idx, seed=seed)
-
-        ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(
-            lambda e: tf.data.Dataset.from_tensor_slices(order(e)).batch(batch_size, drop_remainder=drop_remainder)
-        )
+        ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(batches)
         ds = ds.map(lambda idx: self._gather(tensors, idx), num_parallel_calls=tf.data.AUTOTUNE,
                     deterministic=True)
         # flat_map hides the length; Keras needs it to run validation without "ran out of data"
         total = max(0, epochs - first_epoch) * self.steps(batch_size, drop_remainder)
         ds = ds.apply(tf.data.experimental.assert_cardinality(total))
-        return ds.prefetch(tf.data.AUTOTUNE)
+        # tf.data's default graph rewrites serialise the pipeline, copying every captured tensor (the whole
+        # series) once more; the pipeline already batches, maps in parallel and prefetches as those would
+        options = tf.data.Options()
+        options.experimental_optimization.apply_default_optimizations = False
+        return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
 
     def steps(self, batch_size: int, drop_remainder: bool = False) -> int:
         n = len(self)
@@ -122,24 +131,34 @@ class WindowSplit(Split):
     the dict {"series": inputs[s:s+input_len], "future": future[s+input_len:s+input_len+horizon]}; with
     `series_ids` (a panel under model.series_embedding) the dict also holds "series_id", the window's series (int32)."""
 
-    def __init__(self, inputs: np.ndarray, targets: np.ndarray, starts: np.ndarray, input_len: int, horizon: int,
+    def __init__(self, inputs: np.ndarray, targets: np.ndarray, starts, input_len: int, horizon: int,
                  panel: Optional["Panel"] = None, future: Optional[np.ndarray] = None, series_ids: bool = False):
         self.inputs = inputs  # (rows, features)
         self.targets = targets  # (rows, n_targets); may be the same array as inputs (no second copy)
         self.future = future  # (rows, known-ahead features) or None
-        starts = np.asarray(starts)
-        # int32 where the rows allow: the starts are the only per-window memory (one number per window)
-        small = len(inputs) < 2**31 and starts.dtype.kind == "i"
-        self.starts = starts.astype(np.int32 if small else np.int64, copy=False)
+        if not isinstance(starts, WindowRanges):
+            starts = np.asarray(starts)
+            # int32 where the rows allow: one number per window
+            small = len(inputs) < 2**31 and starts.dtype.kind == "i"
+            starts = starts.astype(np.int32 if small else np.int64, copy=False)
+        self.start_index = starts  # the windows' starts: an array, or WindowRanges (one range per series)
         self.input_len, self.horizon = input_len, horizon
         self.panel = panel
         self.series_ids = series_ids and panel is not None
 
     def __len__(self) -> int:
-        return len(self.starts)
+        return len(self.start_index)
+
+    @property
+    def starts(self) -> np.ndarray:
+        """Every window's start row (made on demand from WindowRanges)."""
+        return self._starts()
 
     def _starts(self, indices=None) -> np.ndarray:
-        return (self.starts if indices is None else self.starts[indices]).astype(np.int64)
+        index = self.start_index
+        if isinstance(index, WindowRanges):
+            return index.take(indices)
+        return (index if indices is None else index[indices]).astype(np.int64)
 
     def arrays(self, indices=None):
         from numpy.lib.stride_tricks import sliding_window_view
@@ -167,8 +186,9 @@ class WindowSplit(Split):
         return starts if self.panel is None else starts - self.panel.offsets[self.panel.series_of(starts)]
 
     def head(self, limit: int) -> "WindowSplit":
-        return WindowSplit(self.inputs, self.targets, self.starts[:limit], self.input_len, self.horizon, self.panel,
-                           self.future, self.series_ids)
+        index = self.start_index
+        return WindowSplit(self.inputs, self.targets, index.head(limit) if isinstance(index, WindowRanges) else
+                           index[:limit], self.input_len, self.horizon, self.panel, self.future, self.series_ids)
 
     def seasonal_naive(self, indices=None, season: int = 1) -> np.ndarray:
         """The seasonal naive forecast of each window, (windows, horizon, n_targets): its series' last `season`
@@ -180,17 +200,31 @@ class WindowSplit(Split):
         return self.targets[rows]
 
     def _tensors(self):
-        inputs = _constant(self.inputs)
-        targets = inputs if self.targets is self.inputs else _constant(self.targets)
-        future = None if self.future is None else _constant(self.future)
-        offsets = _constant(np.asarray(self.panel.offsets, np.int64)) if self.series_ids else None
-        return inputs, targets, _constant(self.starts), future, offsets
+        import tensorflow as tf
+
+        inputs = constant(self.inputs)
+        targets = inputs if self.targets is self.inputs else constant(self.targets)
+        future = None if self.future is None else constant(self.future)
+        offsets = constant(np.asarray(self.panel.offsets, np.int64)) if self.series_ids else None
+        index = self.start_index
+        if isinstance(index, WindowRanges):  # per-series ranges: a few numbers per series
+            starts = tuple(tf.constant(a) for a in (index.first, index.begins, index.ends))
+        else:
+            starts = constant(index)
+        return inputs, targets, starts, future, offsets
 
     def _gather(self, tensors, idx):
         import tensorflow as tf
 
         inputs, targets, starts, future, offsets = tensors
-        s = tf.cast(tf.gather(starts, idx), tf.int64)[:, None]  # (batch, 1)
+        idx = tf.cast(idx, tf.int64)
+        if isinstance(starts, tuple):  # WindowRanges: the range holding each window, then its place in it
+            first, begins, ends = starts
+            k = tf.searchsorted(ends, idx, side="right")
+            s = tf.gather(first, k) + (idx - tf.gather(begins, k)) * self.start_index.stride
+        else:
+            s = tf.cast(tf.gather(starts, idx), tf.int64)
+        s = s[:, None]  # (batch, 1)
         xi = s + tf.range(self.input_len, dtype=tf.int64)[None, :]  # (batch, input_len)
         yi = s + self.input_len + tf.range(self.horizon, dtype=tf.int64)[None, :]  # (batch, horizon)
         x, extra = tf.gather(inputs, xi), {}
@@ -199,23 +233,6 @@ class WindowSplit(Split):
         if offsets is not None:  # the series holding each window's first row, as Panel.series_of
             extra["series_id"] = tf.cast(tf.searchsorted(offsets, s[:, 0], side="right") - 1, tf.int32)
         return ({"series": x, **extra} if extra else x), tf.gather(targets, yi)
-
-
-_TENSORS: Dict[int, tuple] = {}  # id(array) -> (weak reference to it, its tensor)
-
-
-def _constant(array: np.ndarray):
-    """tf.constant(array), made once per array while it lives: the train, validation and test pipelines of a
-    series share its rows (one TensorFlow copy of the data, not one per pipeline)."""
-    import tensorflow as tf
-
-    key = id(array)
-    hit = _TENSORS.get(key)
-    if hit is not None and hit[0]() is array:
-        return hit[1]
-    tensor = tf.constant(array)
-    _TENSORS[key] = (weakref.ref(array, lambda _, key=key: _TENSORS.pop(key, None)), tensor)
-    return tensor
 
 
 @dataclass
@@ -269,7 +286,7 @@ def with_series_ids(splits: Splits, spec: DataSpec) -> Tuple[Splits, DataSpec]:
     """A panel's splits whose windows also give their series ("series_id", for model.series_embedding), and the
     spec that counts the series."""
     def ids(s: WindowSplit) -> WindowSplit:
-        return WindowSplit(s.inputs, s.targets, s.starts, s.input_len, s.horizon, s.panel, s.future, True)
+        return WindowSplit(s.inputs, s.targets, s.start_index, s.input_len, s.horizon, s.panel, s.future, True)
 
     parts = [ids(s) for s in (splits.train, splits.val, splits.test)]
     return dataclasses.replace(splits, train=parts[0], val=parts[1], test=parts[2]), \

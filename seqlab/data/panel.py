@@ -19,8 +19,9 @@ from .known import KnownAhead, check_names
 from .numbers import AUTO
 from .panel_read import LAYOUTS, RawPanel, read_panel
 from .scoring import SeriesScoring, baseline_name, dataset_season, naive_baseline
+from .tensors import aligned_empty
 from .transforms import SeriesStandardize, Windows
-from .windows import SPLIT_NAMES
+from .windows import SPLIT_NAMES, WindowRanges
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,7 @@ class PanelConfig(DatasetConfig):
     static_columns: Optional[List[str]] = None
     # inputs known ahead for the horizon, per series (docs/panels.md): calendar sin/cos of the time column
     calendar: List[str] = field(default_factory=list)
-    # columns known ahead (z-scored per series); layout=columns: columns of the wide file shared by every series
-    future_columns: List[str] = field(default_factory=list)
+    future_columns: List[str] = field(default_factory=list)  # layout=long: columns known ahead (z-scored per series)
     input_len: int = 48  # input window length (time steps)
     horizon: int = 12  # steps forecast after each window
     stride: int = 1  # steps between consecutive windows of a series
@@ -117,24 +117,9 @@ def _usable(raw: RawPanel, cfg, n_test, n_val, source: str) -> np.ndarray:
     return ok
 
 
-def _ranges(first: np.ndarray, count: np.ndarray, stride: int, rows: int) -> np.ndarray:
-    """first[k], first[k] + stride, ... (count[k] numbers) for every k, concatenated; int32 when `rows` allow,
-    built a block of series at a time (no int64 temporaries the size of all windows)."""
-    count = np.maximum(count, 0)
-    ends = np.cumsum(count)
-    out = np.empty(int(ends[-1]) if len(ends) else 0, np.int32 if rows < 2**31 else np.int64)
-    for lo in range(0, len(count), 4096):
-        c = count[lo:lo + 4096]
-        a = int(ends[lo] - count[lo])
-        b = a + int(c.sum())
-        begin = np.repeat(np.cumsum(c) - c, c)
-        out[a:b] = np.repeat(first[lo:lo + 4096], c) + (np.arange(b - a, dtype=np.int64) - begin) * stride
-    return out
-
-
-def window_starts(offsets, lengths, n_test, n_val, L: int, H: int, stride: int) -> Dict[str, np.ndarray]:
-    """Global window starts per split; a window's input and target rows all lie in its own series. Validation
-    and test inputs may reach back into the previous split (as in the ETT protocol)."""
+def window_starts(offsets, lengths, n_test, n_val, L: int, H: int, stride: int) -> Dict[str, WindowRanges]:
+    """Global window starts per split, one range per series; a window's input and target rows all lie in its own
+    series. Validation and test inputs may reach back into the previous split (as in the ETT protocol)."""
     ends = {"train": lengths - n_test - n_val, "val": lengths - n_test, "test": lengths}
     begins = {"train": np.zeros_like(lengths), "val": ends["train"], "test": ends["val"]}
     out = {}
@@ -142,7 +127,7 @@ def window_starts(offsets, lengths, n_test, n_val, L: int, H: int, stride: int) 
         first = np.maximum(begins[name], L) - L  # the first window whose targets start in the split
         last = ends[name] - H - L
         count = np.where(last >= first, (last - first) // stride + 1, 0)
-        out[name] = _ranges(offsets[:-1] + first, count, stride, int(offsets[-1]))
+        out[name] = WindowRanges(offsets[:-1] + first, count, stride)
     return out
 
 
@@ -159,8 +144,10 @@ def build_panel(raw: RawPanel, cfg, source: str) -> Tuple[Splits, DataSpec]:
     fit = SeriesStandardize.fit if cfg.normalize else None
     scaler = fit(raw.values, raw.offsets, n_train, raw.columns, ids, raw.static) if fit else \
         SeriesStandardize.identity(raw.columns, ids)
-    # scaled in place when the panel is already float32 (a generated one): the data is held once
-    values = raw.values if raw.values.dtype == np.float32 else np.empty(raw.values.shape, np.float32)
+    # scaled in place when the panel is already float32 (one made in memory): the data is held once, and the run
+    # keeps no rows in original units (`seqlab backtest` reads them; it reloads a run from its files)
+    in_place = raw.values.dtype == np.float32
+    values = raw.values if in_place else aligned_empty(raw.values.shape, np.float32)
     for k, (a, b) in enumerate(zip(raw.offsets[:-1], raw.offsets[1:])):
         values[a:b] = (raw.values[a:b] - scaler.mean[k]) / scaler.std[k]
     outputs = values if len(targets) == len(raw.columns) else np.ascontiguousarray(values[:, : len(targets)])
@@ -186,7 +173,8 @@ def build_panel(raw: RawPanel, cfg, source: str) -> Tuple[Splits, DataSpec]:
                  "transforms": {"series_standardize": scaler, "windows": Windows(L, H),
                                 **({"known_ahead": known} if known else {})},
                  # the kept series as read, and their split (rows per series): what `seqlab backtest` forecasts from
-                 "panel_rows": raw, "panel_split_rows": {"train": n_train, "val": n_val, "test": n_test}}
+                 **({} if in_place else {"panel_rows": raw}),
+                 "panel_split_rows": {"train": n_train, "val": n_val, "test": n_test}}
     season = info["season"] = dataset_season(cfg, (info.get("time") or {}).get("time_step"))
     scoring = SeriesScoring(season, outputs, raw.offsets, raw.lengths - n_test, scaler.std[:, : len(targets)],
                             lambda v, series: scaler.invert(v, series, targets), ids, targets)
@@ -214,14 +202,23 @@ def panel_known(raw: RawPanel, cfg, values: np.ndarray):
     past = raw.columns[: len(raw.columns) - len(raw.static)]
     for c in columns:
         if c not in past or c in raw.columns[: raw.n_targets]:
-            raise config_error("dataset.future_columns", "numeric columns of the file other than the targets "
+            raise config_error("dataset.future_columns", "numeric columns of the long file other than the targets "
                                "(known ahead; they are past covariates too)", c, past[raw.n_targets:])
     known = KnownAhead(calendar, columns, np.zeros(len(columns)), np.ones(len(columns)))
     wall = None if raw.times is None else pd.Series(raw.times)  # calendar rows: one series' rows at a time, alike
     future = known.future(wall, values[:, [raw.columns.index(c) for c in columns]], scale=False)
     if calendar:
         values = np.concatenate([values, known.past(wall, len(values))], axis=1)
-    return known, np.ascontiguousarray(values, np.float32), np.ascontiguousarray(future, np.float32)
+    return known, _aligned(values), _aligned(future)
+
+
+def _aligned(array: np.ndarray) -> np.ndarray:
+    """`array` as float32 that TensorFlow reads without a copy (aligned_empty): itself if it is already."""
+    if array.dtype == np.float32 and array.flags.c_contiguous and array.ctypes.data % 64 == 0:
+        return array
+    out = aligned_empty(array.shape, np.float32)
+    out[...] = array
+    return out
 
 
 # --------------------------------------------------------------------------- checks before TensorFlow
@@ -244,12 +241,8 @@ def check_panel(cfg) -> None:
           "a test file alone (it decides the test steps), without dataset.cutoff or dataset.test_steps",
           ds.test_path)
     check(len(ds.targets) >= 1, "dataset.targets", "at least one column", list(ds.targets))
-    check(not ds.future_columns or ds.layout != "rows", "dataset.future_columns", "dataset.layout=long (columns "
-          "beside each series' values) or columns (columns of the wide file shared by every series), known ahead; "
-          "a rows file has no place for them", f"dataset.layout={ds.layout}")
-    check(not ds.calendar or (ds.time_column is not None and ds.layout != "rows"), "dataset.calendar", "a panel "
-          "with dataset.time_column (layout long or columns; the calendar is read from it)",
-          f"dataset.layout={ds.layout}, dataset.time_column={ds.time_column}")
+    check(not ds.future_columns or ds.layout == "long", "dataset.future_columns", "dataset.layout=long (a column "
+          "beside the values, known ahead)", ds.layout)
     raw, source = read_panel(ds, cfg.data_dir)
     _usable(raw, ds, *split_rows(raw, ds, source), source)
 

@@ -73,3 +73,43 @@ def split_boundaries(cfg, n: int, source: str) -> List[int]:
         return b
     train, val = cfg.split
     return [int(n * train), int(n * (train + val)), n]
+
+
+class WindowRanges:
+    """Window starts held as one arithmetic range per series: series k's windows start at first[k], first[k] +
+    stride, ... (count[k] of them). Memory grows with the series, not the windows: a panel of 10,000 series x
+    1,000 steps keeps 10,000 ranges instead of millions of starts. Window i lies in the range whose
+    [begins[k], ends[k]) holds i."""
+
+    def __init__(self, first, count, stride: int = 1):
+        count = np.maximum(np.asarray(count, np.int64), 0)
+        self.first = np.asarray(first, np.int64)
+        self.ends = np.cumsum(count)  # windows up to the end of range k
+        self.begins = self.ends - count
+        self.stride = int(stride)
+
+    def __len__(self) -> int:
+        return int(self.ends[-1]) if len(self.ends) else 0
+
+    def range_of(self, i: np.ndarray) -> np.ndarray:
+        """The range holding each window number i (empty ranges never hold one)."""
+        return np.searchsorted(self.ends, i, side="right")
+
+    def take(self, indices=None) -> np.ndarray:
+        """The starts (int64) of all windows, or of `indices` (anything that indexes a 1-D array)."""
+        n = len(self)
+        if indices is None:
+            i = np.arange(n, dtype=np.int64)
+        elif isinstance(indices, slice) or np.asarray(indices).dtype == bool:
+            i = np.arange(n, dtype=np.int64)[indices]
+        else:
+            i = np.asarray(indices, np.int64)
+            i = np.where(i < 0, i + n, i)
+            if i.size and (i.min() < 0 or i.max() >= n):
+                raise IndexError(f"window index out of range for {n} windows")
+        k = self.range_of(i)
+        return self.first[k] + (i - self.begins[k]) * self.stride
+
+    def head(self, limit: int) -> "WindowRanges":
+        """The first `limit` windows."""
+        return WindowRanges(self.first, np.clip(limit - self.begins, 0, self.ends - self.begins), self.stride)
