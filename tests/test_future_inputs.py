@@ -158,6 +158,25 @@ def test_export_takes_named_series_and_future_inputs_with_parity(sales_run):
     assert {k: tuple(v.shape) for k, v in inputs.items()} == {"series": (None, 8, 4), "future": (None, 4, 3)}
 
 
+def test_onnx_takes_the_series_and_future_inputs(sales_run, tmp_path):
+    from test_panel_export import NO_ONNX, onnx_outputs
+
+    import seqlab
+    from seqlab.inference.export import export, raw_examples
+
+    pytest.importorskip("tf2onnx", reason=NO_ONNX)
+    pytest.importorskip("onnxruntime", reason=NO_ONNX)
+    _, _, run_dir = sales_run
+    res = export(run_dir, "onnx", tmp_path / "m.onnx", tolerance=1e-4)
+    assert res["max_abs_diff"] <= 1e-4
+    pred = seqlab.load(run_dir)
+    raw, _ = raw_examples(pred)  # (series, future) raw
+    out = onnx_outputs(res["path"], pred.model_inputs(*raw))  # the model's own inputs: z-scored on the host
+    want = pred.predict(*raw)  # `seqlab predict`'s forecast, original units
+    assert np.ptp(want) > 1
+    np.testing.assert_allclose(pred.scaler.invert(out, pred.targets), want, rtol=1e-4, atol=1e-4)
+
+
 def test_backtest_reads_the_values_known_ahead_of_every_window(sales_run, tmp_path):
     """seqlab backtest on a run with future columns and calendar features: each window's horizon gets its own
     known-ahead values (y is unpredictable without the price, and exact with it)."""

@@ -56,8 +56,9 @@ def test_panel_windows_carry_each_series_future(tmp_path):
     np.testing.assert_allclose(x["future"][:, 0, 0], np.sin(2 * np.pi * hours / 24), atol=1e-5)
 
 
-def test_future_columns_need_the_long_layout():
-    with pytest.raises(ConfigError, match="dataset.future_columns"):
+def test_future_columns_of_a_wide_file_are_its_columns():  # the rows layout: tests/test_panel_wide_future.py
+    with pytest.raises(ConfigError, match=r"dataset\.future_columns: expected numeric columns of panel_wide.csv, "
+                       r"got 'price' \(valid choices: store_a, store_b, store_c\)"):
         validate(compose(["dataset=panel", "dataset.path=docs/examples/panel_wide.csv", "dataset.layout=columns",
                           "dataset.time_column=ds", "dataset.future_columns=[price]", "model=linear"]))
 

@@ -44,7 +44,8 @@ class PanelConfig(DatasetConfig):
     static_columns: Optional[List[str]] = None
     # inputs known ahead for the horizon, per series (docs/panels.md): calendar sin/cos of the time column
     calendar: List[str] = field(default_factory=list)
-    future_columns: List[str] = field(default_factory=list)  # layout=long: columns known ahead (z-scored per series)
+    # columns known ahead (z-scored per series); layout=columns: columns of the wide file shared by every series
+    future_columns: List[str] = field(default_factory=list)
     input_len: int = 48  # input window length (time steps)
     horizon: int = 12  # steps forecast after each window
     stride: int = 1  # steps between consecutive windows of a series
@@ -202,7 +203,7 @@ def panel_known(raw: RawPanel, cfg, values: np.ndarray):
     past = raw.columns[: len(raw.columns) - len(raw.static)]
     for c in columns:
         if c not in past or c in raw.columns[: raw.n_targets]:
-            raise config_error("dataset.future_columns", "numeric columns of the long file other than the targets "
+            raise config_error("dataset.future_columns", "numeric columns of the file other than the targets "
                                "(known ahead; they are past covariates too)", c, past[raw.n_targets:])
     known = KnownAhead(calendar, columns, np.zeros(len(columns)), np.ones(len(columns)))
     wall = None if raw.times is None else pd.Series(raw.times)  # calendar rows: one series' rows at a time, alike
@@ -241,8 +242,12 @@ def check_panel(cfg) -> None:
           "a test file alone (it decides the test steps), without dataset.cutoff or dataset.test_steps",
           ds.test_path)
     check(len(ds.targets) >= 1, "dataset.targets", "at least one column", list(ds.targets))
-    check(not ds.future_columns or ds.layout == "long", "dataset.future_columns", "dataset.layout=long (a column "
-          "beside the values, known ahead)", ds.layout)
+    check(not ds.future_columns or ds.layout != "rows", "dataset.future_columns", "dataset.layout=long (columns "
+          "beside each series' values) or columns (columns of the wide file shared by every series), known ahead; "
+          "a rows file has no place for them", f"dataset.layout={ds.layout}")
+    check(not ds.calendar or (ds.time_column is not None and ds.layout != "rows"), "dataset.calendar", "a panel "
+          "with dataset.time_column (layout long or columns; the calendar is read from it)",
+          f"dataset.layout={ds.layout}, dataset.time_column={ds.time_column}")
     raw, source = read_panel(ds, cfg.data_dir)
     _usable(raw, ds, *split_rows(raw, ds, source), source)
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
 
 from ..config import config_error
+from .known import gap_rows
 from .numbers import AUTO
 from .tabular import read_table
 from .timecolumns import _timestamps
@@ -117,11 +118,19 @@ def read_long(frame: pd.DataFrame, ds, source: str, prefix: str = "dataset",
 
 
 def read_columns(frame: pd.DataFrame, times: Optional[pd.Series], ds, source: str, prefix: str = "dataset",
-                 names: Optional[List[str]] = None) -> RawPanel:
+                 names: Optional[List[str]] = None, shared: Sequence[str] = ()) -> RawPanel:
     """A wide file: each numeric column is one series of the target; empty cells before its start and after its
-    end are not part of it (series of different lengths and starts)."""
+    end are not part of it (series of different lengths and starts). `shared` (dataset.future_columns): columns
+    known ahead common to every series, not series themselves: each series gets their values in its own rows as
+    columns beside its values, exactly as a long file repeating them per series would give."""
+    shared = list(shared)
+    key = f"{prefix}.future_columns" if prefix == "dataset" else prefix
+    _numeric(frame, shared, key, source)
+    if ds.targets[0] in shared:
+        raise config_error(key, f"columns other than the values' name dataset.targets[0] = {ds.targets[0]!r}",
+                           shared)
     if names is None:
-        names = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+        names = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and c not in shared]
     if not names:
         raise config_error(f"{prefix}.path", f"numeric columns (one series each) in {source}", list(frame.columns))
     _numeric(frame, names, f"{prefix}.path", source)
@@ -134,7 +143,18 @@ def read_columns(frame: pd.DataFrame, times: Optional[pd.Series], ds, source: st
         rows.append(np.arange(a, b))
     rows_all = np.concatenate(rows)
     offsets = np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(np.int64)
-    panel = RawPanel([str(c) for c in names], offsets, np.concatenate(parts)[:, None], [ds.targets[0]], 1,
+    values = np.concatenate(parts)[:, None]
+    if shared:  # the same rows of the shared columns beside each series' values
+        known = frame[shared].to_numpy(np.float64)
+        used = np.zeros(len(frame), bool)
+        used[rows_all] = True
+        gaps = gap_rows(np.where(used[:, None], known, 0.0), shared, None if times is None else pd.Index(times))
+        if gaps:
+            raise config_error(key, "columns known ahead with a value in every row where a series has values "
+                               "(each is an input for the forecast horizon, so gaps are not interpolated)",
+                               f"gaps in {source} (rows from 0, or times): {gaps}")
+        values = np.concatenate([values, known[rows_all]], axis=1)
+    panel = RawPanel([str(c) for c in names], offsets, values, [ds.targets[0], *shared], 1,
                      None if times is None else times.to_numpy()[rows_all])
     return _finite(panel, prefix, source)
 
@@ -216,7 +236,7 @@ def _read_panel(ds, path: Path, data_dir) -> Tuple[RawPanel, str]:
         if timec is not None:
             times = _timestamps(frame, [timec], path, ds.get("time_unit"), "dataset", ds.get("time_format"))
             frame = frame.drop(columns=[timec])
-        panel = read_columns(frame, times, ds, path.name)
+        panel = read_columns(frame, times, ds, path.name, shared=ds.get("future_columns") or ())
     else:
         panel = read_rows(frame, path.name, name=ds.targets[0])
     if ds.get("test_path"):

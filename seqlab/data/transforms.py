@@ -249,7 +249,7 @@ class SeriesStandardize:
         return np.array([self._series[str(i)] for i in ids], np.int64)
 
     def stats(self, series: np.ndarray, columns: Optional[Sequence[str]] = None):
-        idx = [self.index[c] for c in (columns or self.columns)]
+        idx = [self.index[c] for c in (self.columns if columns is None else columns)]  # [] is none
         return self.mean[np.ix_(series, idx)], self.std[np.ix_(series, idx)]  # (n, columns) each
 
     def apply(self, values: np.ndarray, series: np.ndarray, columns: Optional[Sequence[str]] = None) -> np.ndarray:

@@ -13,7 +13,7 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 
 from ..config import ConfigError, config_error
-from .export_lite import export_litert, export_onnx, litert_inputs, litert_runner  # noqa: F401 (API)
+from .export_lite import export_litert, export_onnx, litert_inputs, litert_runner, model_examples  # noqa: F401 (API)
 from .export_serving import FORMATS, export_saved_model, raw_examples  # noqa: F401 (API)
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,6 @@ def export(run_dir: Path, fmt: str, output: Optional[Path] = None, tolerance: Op
 
 def _export_checked(run_dir, fmt: str, output: Path, tolerance: Optional[float], overwrite: bool) -> Dict[str, object]:
     from . import load
-    from .artifacts import read_examples
     from .export_bands import band_parity
     from .outputs import atomic_output, check_output
 
@@ -68,7 +67,7 @@ def _export_checked(run_dir, fmt: str, output: Path, tolerance: Optional[float],
             run, inputs = export_saved_model(pred, tmp), raw
         else:
             run = (export_litert if fmt == "litert" else export_onnx)(pred, tmp)
-            inputs = litert_inputs(pred, raw) if fmt == "litert" else read_examples(pred.run_dir)[0]
+            inputs = litert_inputs(pred, raw) if fmt == "litert" else model_examples(pred)
         got = np.asarray(run(inputs)).reshape(expected.shape)
         diff = float(np.max(np.abs(got - expected)))
         if fmt == "saved_model":  # the forecast, quantiles and interval bounds it serves, in original units

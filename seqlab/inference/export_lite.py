@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 
@@ -22,20 +22,8 @@ def export_litert(pred, path: Path) -> Callable:
     import tensorflow as tf
 
     meta = pred.meta
-    if meta["kind"] == "text":
-        model = pred.model
-        fn = lambda ids: {"outputs": model(ids, training=False)}  # noqa: E731
-        signature = [tf.TensorSpec([None, pred.length], tf.int32, name="tokens")]
-    elif meta["kind"] == "panel":  # the per-series scaling stays on the host (inference.json's transforms)
-        from .artifacts import read_examples
-
-        model, names = pred.model, panel_inputs(pred)
-        x = read_examples(pred.run_dir)[0]
-        signature = [tf.TensorSpec([None] + list((x[n] if isinstance(x, dict) else x).shape[1:]),
-                                   tf.int32 if n == "series_id" else tf.float32, name=n) for n in names]
-
-        def fn(*args):  # the model's own inputs, in the order of `names`
-            return {"outputs": model(dict(zip(names, args)) if len(names) > 1 else args[0], training=False)}
+    if meta["kind"] in ("text", "panel"):  # token ids; a panel's per-series scaling stays on the host
+        fn, signature = model_function(pred)
     else:
         fn, signature = serving_function(pred)
     # one example per call, as on a device: static shapes let the converter lower the RNN loops to builtins
@@ -98,25 +86,47 @@ def litert_runner(path: Path, pad_to: Optional[int] = None, names: Optional[List
 def litert_inputs(pred, raw):
     """LiteRT text models take token ids, panel models their own (per-series scaled) inputs: the saved
     examples instead of the raw inputs."""
-    from .artifacts import read_examples
-
-    if pred.meta["kind"] not in ("text", "panel"):
-        return raw
-    x = read_examples(pred.run_dir)[0]
-    return tuple(x[n] for n in panel_inputs(pred)) if isinstance(x, dict) else x  # several model inputs
+    return model_examples(pred) if pred.meta["kind"] in ("text", "panel") else raw
 
 
-def panel_inputs(pred) -> List[str]:
-    """The model inputs of a panel run, in the order LiteRT takes them: series[, future][, series_id]."""
-    return ["series"] + (["future"] if pred.meta["kind"] == "panel" and pred.known is not None else []) + \
+def model_input_names(pred) -> List[str]:
+    """The model's inputs in the order LiteRT and ONNX take them: series[, future][, series_id]."""
+    return ["series"] + (["future"] if getattr(pred, "known", None) is not None else []) + \
         (["series_id"] if pred.meta.get("series_id") else [])
 
 
+def model_examples(pred):
+    """The saved test examples in the model's own input form: an array, or a tuple in `model_input_names` order."""
+    from .artifacts import read_examples
+
+    x = read_examples(pred.run_dir)[0]
+    return tuple(x[n] for n in model_input_names(pred)) if isinstance(x, dict) else x
+
+
+def model_function(pred) -> Tuple[Callable, list]:
+    """(fn(*inputs) -> {"outputs": the model's outputs}, its signature): the model on its own inputs (z-scores,
+    token ids), one TensorSpec (any batch size) per input in `model_input_names` order."""
+    import tensorflow as tf
+
+    model, names = pred.model, model_input_names(pred)
+    if pred.meta["kind"] == "text":
+        return (lambda ids: {"outputs": model(ids, training=False)},
+                [tf.TensorSpec([None, pred.length], tf.int32, name="tokens")])
+    x = model_examples(pred)
+    shapes = [v.shape[1:] for v in x] if isinstance(x, tuple) else [tuple(pred.meta["input_shape"])]
+    signature = [tf.TensorSpec([None, *shape], tf.int32 if n == "series_id" else tf.float32, name=n)
+                 for n, shape in zip(names, shapes)]
+
+    def fn(*args):  # one tensor, or the dict {"series", "future", "series_id"} of a several-input model
+        return {"outputs": model(dict(zip(names, args)) if len(args) > 1 else args[0], training=False)}
+
+    return fn, signature
+
+
 def export_onnx(pred, path: Path) -> Callable:
-    """ONNX through tf2onnx (optional dependency) of the model on its own inputs (z-scores, token ids)."""
-    if "known_ahead" in pred.transforms:
-        raise config_error("--format", "saved_model or litert for a run with inputs known ahead (a two-input "
-                           "model)", "onnx", list(FORMATS[:2]))
+    """ONNX through tf2onnx (optional dependency: pip install tf2onnx onnxruntime) of the model on its own inputs
+    (z-scores, token ids; a panel's windows scaled with their series' statistics, and its series_id and values known
+    ahead as further inputs); returns an ONNX Runtime call of the examples' form (an array or a tuple of inputs)."""
     try:
         import onnxruntime
         import tf2onnx
@@ -125,12 +135,16 @@ def export_onnx(pred, path: Path) -> Callable:
                            "onnxruntime)", "onnx", list(FORMATS[:2])) from None
     import tensorflow as tf
 
-    model = pred.model
-    shape = [pred.length] if pred.meta["kind"] == "text" else pred.meta["input_shape"]
-    dtype = tf.int32 if pred.meta["kind"] == "text" else tf.float32
-    # the model's own inputs (z-scores, token ids): tf2onnx fails on the normalising wrapper (grappler import)
-    tf2onnx.convert.from_function(tf.function(lambda x: model(x, training=False)),
-                                  input_signature=[tf.TensorSpec([None] + list(shape), dtype)], output_path=str(path))
+    fn, signature = model_function(pred)
+    # the model's own inputs: tf2onnx fails on the normalising wrapper (grappler import)
+    tf2onnx.convert.from_function(tf.function(lambda *args: fn(*args)["outputs"]), input_signature=signature,
+                                  output_path=str(path))
     session = onnxruntime.InferenceSession(str(path))
-    name = session.get_inputs()[0].name
-    return lambda x: session.run(None, {name: np.asarray(x)})[0]
+    given = {i.name.split(":")[0]: i.name for i in session.get_inputs()}  # tf2onnx keeps the signature's names
+
+    def run(x):
+        args = x if isinstance(x, tuple) else (x,)
+        return session.run(None, {given[s.name]: np.asarray(v, s.dtype.as_numpy_dtype)
+                                  for v, s in zip(args, signature)})[0]
+
+    return run

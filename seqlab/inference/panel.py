@@ -80,7 +80,8 @@ class PanelPredictor(Predictor):
                                        list(frame.columns))
                 times = _timestamps(frame, [ds.time_column], Path("INPUT"), ds.time_unit, "INPUT", ds.time_format)
                 frame = frame.drop(columns=[ds.time_column])
-            return read_columns(frame, times, ds, "INPUT", prefix="INPUT")
+            return read_columns(frame, times, ds, "INPUT", prefix="INPUT",
+                                shared=self.known.columns if self.known else ())
         return read_rows(frame, "INPUT", prefix="INPUT", name=self.targets[0])
 
     def forecast(self, frame: pd.DataFrame) -> pd.DataFrame:

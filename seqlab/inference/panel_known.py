@@ -11,16 +11,23 @@ import pandas as pd
 
 from ..config import config_error
 
+WIDE_ID = "__series"  # the series' column name in a wide input's rows ahead
+
 
 def split_ahead(frame: pd.DataFrame, meta: dict, known) -> Tuple[pd.DataFrame, Optional[pd.DataFrame]]:
     """(history rows, rows known ahead) of a long input: a row is ahead when its targets and past covariates
-    (other than the future columns) are all empty. Other layouts have no column beside the values: (frame, None)."""
-    if meta.get("layout", "long") != "long":
+    (other than the future columns) are all empty. A wide input (layout columns): the whole frame, and each
+    series' rows after its last value (its cells empty there), the shared future columns filled. The rows layout
+    has no column beside the values: (frame, None)."""
+    layout = meta.get("layout", "long")
+    if layout == "rows":
         return frame, None
     missing = [c for c in known.columns if c not in frame.columns]
     if missing:
         raise config_error("INPUT", f"the run's future columns {known.columns} (their values for the horizon after "
                            "each series' history are inputs)", f"missing {missing}", list(frame.columns))
+    if layout == "columns":
+        return frame, _wide_ahead(frame, meta, known)
     others = [c for c in list(meta["targets"]) + list(meta.get("covariates") or [])
               if c not in known.columns and c in frame.columns]
     ahead = frame[others].isna().all(axis=1).to_numpy() if others else np.zeros(len(frame), bool)
@@ -59,10 +66,25 @@ def known_inputs(pred, raw, ahead: Optional[pd.DataFrame], x: np.ndarray) -> Tup
         future.append(known.future(ahead_wall, values, scale=False))
     if short:
         raise config_error("INPUT", f"{H} rows after each series' history with its future columns "
-                           f"{known.columns} filled (values known ahead for the horizon; only the id, time and "
-                           "future columns set)", f"{len(short)} series without them, first {short[0][0]!r} "
+                           f"{known.columns} filled (values known ahead for the horizon; in a long "
+                           "file only the id, time and future columns set, in a wide one the series' cells empty)",
+                           f"{len(short)} series without them, first {short[0][0]!r} "
                            f"missing {short[0][1]}")
     return np.concatenate([x, np.stack(past)], axis=-1), np.stack(future)
+
+
+def _wide_ahead(frame: pd.DataFrame, meta: dict, known) -> pd.DataFrame:
+    """The rows after each series' last value in a wide input, as long rows (WIDE_ID, time, future columns)."""
+    timec = meta.get("time_column")
+    keep = [c for c in [timec, *known.columns] if c is not None]
+    parts = []
+    for c in frame.columns:
+        if c == timec or c in known.columns or not pd.api.types.is_numeric_dtype(frame[c]):
+            continue
+        present = np.flatnonzero(frame[c].notna().to_numpy())
+        end = present[-1] + 1 if len(present) else 0
+        parts.append(frame.iloc[end:end + int(meta["horizon"])][keep].assign(**{WIDE_ID: str(c)}))
+    return pd.concat(parts, ignore_index=True) if parts else None
 
 
 def _ahead_by_series(meta: dict, ahead: Optional[pd.DataFrame], ids) -> dict:
@@ -71,7 +93,8 @@ def _ahead_by_series(meta: dict, ahead: Optional[pd.DataFrame], ids) -> dict:
         return {}
     from ..data.timecolumns import _timestamps
 
-    idc, timec = meta.get("id_column"), meta.get("time_column")
+    idc = meta.get("id_column") if meta.get("layout", "long") == "long" else WIDE_ID
+    timec = meta.get("time_column")
     ahead = ahead.copy()
     if timec is not None:
         ahead["__time"] = _timestamps(ahead, [timec], Path("INPUT"), meta.get("time_unit"), "INPUT",
