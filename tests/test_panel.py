@@ -111,6 +111,9 @@ def test_short_series_skipped_or_refused(tmp_path, caplog):
     splits, _ = load_panel_cfg(tmp_path / "p.csv", id_column="unique_id", time_column="ds")
     assert splits.info["series"] == 2 and splits.info["skipped_ids"] == ["s1"]
     assert "1 of 3 series too short" in caplog.text
+    rows = splits.artifacts["panel_rows"]()  # the kept series as read, for `seqlab backtest` (read again)
+    assert rows.ids == ["s0", "s2"] and rows.values.dtype == np.float64
+    np.testing.assert_array_equal(rows.values[:, 0], frame.loc[frame.unique_id != "s1", "y"].to_numpy())
     with pytest.raises(ConfigError, match=r"dataset\.min_length.*'s1': 10 rows"):
         validate(panel_cfg(tmp_path / "p.csv", id_column="unique_id", time_column="ds", min_length=0))
 

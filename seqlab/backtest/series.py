@@ -106,7 +106,8 @@ def rows_of(splits, cfg, meta: Dict) -> "OneSeries | Panel":
     """The backtest's view of a loaded run's data, or a ConfigError when its loader keeps no rows."""
     art = splits.artifacts
     if "panel_rows" in art:
-        return Panel(art["panel_rows"], art["panel_split_rows"], cfg, splits.info)
+        rows = art["panel_rows"]  # the series as read, or (a panel read from files) a function reading them again
+        return Panel(rows() if callable(rows) else rows, art["panel_split_rows"], cfg, splits.info)
     if "frame" in art:
         return OneSeries(art["frame"], {**splits.info, "source_name": art.get("source")}, meta)
     raise config_error("RUN_DIR", "a run of a dataset whose loader keeps its rows (sine, csv, ETT, panel)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -64,7 +65,17 @@ class PanelConfig(DatasetConfig):
 def load_panel(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Splits, DataSpec]:
     """The panel at `dataset.path` in `dataset.layout`, split, scaled and windowed."""
     raw, source = read_panel(cfg, data_dir)
-    return build_panel(raw, cfg, source)
+    splits, spec = build_panel(raw, cfg, source)
+    del raw  # training holds the float32 rows alone; `seqlab backtest` reads the values as read again
+    if "panel_rows" in splits.artifacts:
+        splits.artifacts["panel_rows"] = partial(read_kept, cfg, data_dir, splits.artifacts["panel_rows"].ids)
+    return splits, spec
+
+
+def read_kept(cfg, data_dir: Optional[str], ids: List[str]) -> RawPanel:
+    """The panel's series `ids` (those build_panel kept) as read from its files, in original units."""
+    raw, _ = read_panel(cfg, data_dir)
+    return raw.select(np.isin(np.asarray(raw.ids, dtype=object), np.asarray(ids, dtype=object)))
 
 
 def split_rows(raw: RawPanel, cfg, source: str) -> Tuple[np.ndarray, np.ndarray]:
@@ -173,7 +184,8 @@ def build_panel(raw: RawPanel, cfg, source: str) -> Tuple[Splits, DataSpec]:
                            "static_columns": list(raw.static)},
                  "transforms": {"series_standardize": scaler, "windows": Windows(L, H),
                                 **({"known_ahead": known} if known else {})},
-                 # the kept series as read, and their split (rows per series): what `seqlab backtest` forecasts from
+                 # the kept series as read (load_panel: a function that reads them again), and their split (rows
+                 # per series): what `seqlab backtest` forecasts from
                  **({} if in_place else {"panel_rows": raw}),
                  "panel_split_rows": {"train": n_train, "val": n_val, "test": n_test}}
     season = info["season"] = dataset_season(cfg, (info.get("time") or {}).get("time_step"))
