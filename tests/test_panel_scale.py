@@ -107,3 +107,20 @@ def test_training_batches_hold_no_copy_of_the_series_and_no_per_window_memory():
     assert grown < 24, f"{grown:.0f} MB more while reading batches of a 64 MB series"
     s = x.numpy()[:, 0, 0]  # each window reads its own rows
     np.testing.assert_allclose(y.numpy()[:, 0, 0], (s + L) % 1000)
+
+
+def test_a_large_panel_read_is_not_kept_beside_the_rows_a_run_trains_on(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from seqlab.config import compose
+    from seqlab.data import load, panel_read
+
+    frame = pd.DataFrame({"unique_id": np.repeat(["a", "b"], 40), "y": np.arange(80.0)})
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    cfg = compose(["dataset=panel", f"dataset.path={tmp_path / 'p.csv'}", "dataset.input_len=6", "dataset.horizon=3"])
+    load(cfg.dataset)
+    assert len(panel_read._CACHE) == 1  # small: kept for a sweep's next trial
+    monkeypatch.setattr(panel_read, "CACHE_ROWS", 50)
+    splits, _ = load(cfg.dataset)
+    assert not panel_read._CACHE  # 80 rows as read (float64) dropped; the run keeps its float32 rows
+    assert splits.artifacts["panel_rows"]().values[-1, 0] == 79.0  # backtest reads them again

@@ -18,7 +18,7 @@ from ..registry import REGISTRIES
 from .base import DataSpec, Panel, Splits, WindowSplit
 from .known import KnownAhead, check_names
 from .numbers import AUTO
-from .panel_read import LAYOUTS, RawPanel, read_panel
+from .panel_read import LAYOUTS, RawPanel, forget_large, read_panel
 from .scoring import SeriesScoring, baseline_name, dataset_season, naive_baseline
 from .tensors import aligned_empty
 from .transforms import SeriesStandardize, Windows
@@ -67,6 +67,7 @@ def load_panel(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Tuple[Spli
     raw, source = read_panel(cfg, data_dir)
     splits, spec = build_panel(raw, cfg, source)
     del raw  # training holds the float32 rows alone; `seqlab backtest` reads the values as read again
+    forget_large()
     if "panel_rows" in splits.artifacts:
         splits.artifacts["panel_rows"] = partial(read_kept, cfg, data_dir, splits.artifacts["panel_rows"].ids)
     return splits, spec

@@ -199,6 +199,7 @@ def append_test(panel: RawPanel, test: RawPanel, source: str, prefix: str = "dat
 
 
 _CACHE: Dict[tuple, Tuple[RawPanel, str]] = {}
+CACHE_ROWS = 2**20  # a panel read with more rows is not kept after its run has its own float32 rows (forget_large)
 _KEYS = ("layout", "test_path", "id_column", "time_column", "time_unit", "time_format", "targets", "covariates",
          "static_columns", "future_columns", "sep", "decimal", "thousands", "encoding")
 
@@ -264,3 +265,11 @@ def _time_report(panel: RawPanel) -> Dict[str, Any]:
         step = positive.mode().iloc[0]
         report.update(time_step=str(step), gaps=int((positive > step).sum()))
     return report
+
+
+def forget_large() -> None:
+    """Drop the last panel read when it is large: its values as read (float64) and timestamps would stay beside
+    the float32 rows a run trains on, several times their size. A sweep's trials then read such a file again."""
+    for raw, _ in list(_CACHE.values()):
+        if len(raw.values) > CACHE_ROWS:
+            _CACHE.clear()
