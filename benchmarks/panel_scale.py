@@ -1,13 +1,14 @@
 """Panel scale: windows/s through the input pipeline and peak memory for synthetic panels of many series.
 
-Usage: python benchmarks/panel_scale.py [--series 1000 10000 100000] [--length 1000] [--batches 200]
-        [--train-steps 20]
-Each size runs in a fresh process. A panel of N series (lengths drawn between length/2 and length, each with its
-own level, period and noise; float32, one target) is built by seqlab's panel code (`build_panel`: split by time
-within each series, per-series scaling from training rows, window starts that stay inside one series). Then the
-training split's tf.data pipeline (shuffled, batch 256, as trainer=fit uses it) is iterated alone for `--batches`
-batches, and model=linear trains `--train-steps` steps on it. Reported: windows, windows/s of the pipeline, the
-process's peak RSS above its RSS before the data was made, relative to the data's own size (rows x 4 bytes).
+Usage: python benchmarks/panel_scale.py [--series 1000 10000 100000] [--length 1000] [--fixed-length]
+        [--batches 200] [--train-steps 20]
+Each size runs in a fresh process. A panel of N series (lengths drawn between length/2 and length, or all `length`
+with --fixed-length; each with its own level, period and noise; float32, one target) is built by seqlab's panel
+code (`build_panel`: split by time within each series, per-series scaling from training rows, window starts that
+stay inside one series). Then the training split's tf.data pipeline (shuffled, batch 256, as trainer=fit uses it)
+is iterated alone for `--batches` batches, and model=linear trains `--train-steps` steps on it. Reported: windows,
+windows/s of the pipeline, the process's peak RSS above its RSS before the data was made, relative to the data's
+own size (rows x 4 bytes).
 """
 
 from __future__ import annotations
@@ -30,14 +31,14 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def synthetic(n_series: int, length: int, seed: int = 0):
+def synthetic(n_series: int, length: int, seed: int = 0, fixed: bool = False):
     """A RawPanel of float32 values, series one after another, written in place (no float64 copy) into memory
     TensorFlow reads without a copy."""
     from seqlab.data.panel_read import RawPanel
     from seqlab.data.tensors import aligned_empty
 
     rng = np.random.default_rng(seed)
-    lengths = rng.integers(length // 2, length + 1, n_series)
+    lengths = np.full(n_series, length) if fixed else rng.integers(length // 2, length + 1, n_series)
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     values = aligned_empty((int(offsets[-1]), 1), np.float32)
     level, period = rng.uniform(0, 100, n_series), rng.uniform(5, 60, n_series)
@@ -48,7 +49,7 @@ def synthetic(n_series: int, length: int, seed: int = 0):
     return RawPanel([f"s{k}" for k in range(n_series)], offsets, values, ["y"], 1)
 
 
-def one(n_series: int, length: int, batches: int, train_steps: int) -> dict:
+def one(n_series: int, length: int, batches: int, train_steps: int, fixed: bool = False) -> dict:
     import tensorflow as tf  # noqa: F401  (imported before the baseline: its own memory is not the data's)
 
     from seqlab.config import compose
@@ -58,7 +59,7 @@ def one(n_series: int, length: int, batches: int, train_steps: int) -> dict:
                    "dataset.horizon=12"])
     before = rss_mb()
     t0 = time.perf_counter()
-    raw = synthetic(n_series, length)
+    raw = synthetic(n_series, length, fixed=fixed)
     data_mb = raw.values.nbytes / 2**20
     splits, spec = build_panel(raw, cfg.dataset, "synthetic")
     del raw
@@ -96,16 +97,17 @@ def main() -> None:
     p.add_argument("--length", type=int, default=1000, help="longest series (lengths drawn in [length/2, length])")
     p.add_argument("--batches", type=int, default=200)
     p.add_argument("--train-steps", type=int, default=20)
+    p.add_argument("--fixed-length", action="store_true", help="every series exactly --length steps")
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a size, in this process
     args, _ = p.parse_known_args()  # the docs-command test appends seqlab overrides: not used here
     if args.one:
-        print(json.dumps(one(args.series[0], args.length, args.batches, args.train_steps)))
+        print(json.dumps(one(args.series[0], args.length, args.batches, args.train_steps, args.fixed_length)))
         return
     print(f"{'series':>8} {'rows':>12} {'data MB':>8} {'train windows':>14} {'build s':>8} {'windows/s':>10} "
           f"{'peak RSS MB':>12} {'x data':>7}")
     for n in args.series:
         cmd = [sys.executable, __file__, "--one", "--series", str(n), "--length", str(args.length), "--batches",
-               str(args.batches), "--train-steps", str(args.train_steps)]
+               str(args.batches), "--train-steps", str(args.train_steps)] + ["--fixed-length"] * args.fixed_length
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode:
             raise SystemExit(f"{' '.join(cmd)} failed:\n{r.stderr[-3000:]}")
