@@ -1,17 +1,13 @@
 """End to end (slow): the comparison printed at the end of a multirun (docs/COMPARE.md's commands run in
 tests/test_doc_commands.py)."""
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from inprocess import seqlab_main
 
 from seqlab.multirun import varying_keys
 
-REPO = Path(__file__).resolve().parents[1]
 TINY = ["trainer.epochs=1", "dataset.limit=64", "trainer.verbose=0", "trainer.tensorboard.histogram_freq=0",
         "trainer.tensorboard.write_graph=false", "trainer.checkpoint.every=0"]
 
@@ -23,16 +19,10 @@ def test_the_multirun_groups_by_what_its_overrides_vary():
     assert varying_keys(["seed=0,1,2", "dataset=etth1"]) == []  # seeds only: nothing to compare
 
 
-def _env():
-    data = os.environ.get("SEQLAB_DATA_DIR", str(REPO.parent / "shared" / "datasets"))
-    return {**os.environ, "PYTHONPATH": str(REPO), "SEQLAB_DATA_DIR": data}
-
-
 @pytest.mark.slow
 def test_a_multirun_prints_its_comparison_at_the_end(tmp_path):
-    cmd = [sys.executable, "-m", "seqlab", "-m", "model=gru,conv1d", "seed=0,1,2", *TINY,
-           f"hydra.sweep.dir={tmp_path / 'mr'}"]
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=_env())
+    done = seqlab_main("-m", "model=gru,conv1d", "seed=0,1,2", *TINY, f"hydra.sweep.dir={tmp_path / 'mr'}",
+                       cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     assert f"comparison of the multirun in {tmp_path / 'mr'} by model.name" in out, out[-3000:]

@@ -1,13 +1,12 @@
 """Learning-curve verdicts on synthetic curves; NaN diagnosis for bad labels and a huge learning rate, both trainers."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import QUIET
+from inprocess import seqlab_main
 
 from seqlab.config import compose
 from seqlab.data.base import ArraySplit, DataSpec, Splits
@@ -115,10 +114,8 @@ def test_huge_learning_rate_stops_at_the_first_nan(trainer, tmp_path):
 
 @pytest.mark.slow
 def test_diverging_run_end_to_end(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "seqlab", "model=gru", "model.units=8", "dataset.limit=256",
-                        "trainer.optimizer=sgd", "trainer.lr=1000", "trainer.epochs=4",
-                        "trainer.tensorboard.enabled=false", f"hydra.run.dir={tmp_path}"],
-                       cwd=REPO, capture_output=True, text=True, timeout=300)
+    r = seqlab_main("model=gru", "model.units=8", "dataset.limit=256", "trainer.optimizer=sgd", "trainer.lr=1000",
+                    "trainer.epochs=4", "trainer.tensorboard.enabled=false", f"hydra.run.dir={tmp_path}", cwd=REPO)
     assert r.returncode == 3, r.stderr[-3000:]
     assert "training diverged" in r.stderr and "lr-too-high" in r.stderr and "trainer.lr=100 " in r.stderr
     m = json.loads((tmp_path / "metrics.json").read_text())
@@ -129,10 +126,9 @@ def test_diverging_run_end_to_end(tmp_path):
 @pytest.mark.slow
 def test_overfitting_run_end_to_end(tmp_path):
     # 48 examples of a task that needs word order, a big GRU and a high learning rate: it memorises
-    r = subprocess.run([sys.executable, "-m", "seqlab", "dataset=text_synth", "dataset.limit=48", "model=gru",
-                        "model.units=32", "model.embedding_dim=16", "trainer.lr=0.02", "trainer.epochs=10",
-                        "trainer.batch_size=16", "trainer.tensorboard.enabled=false", f"hydra.run.dir={tmp_path}"],
-                       cwd=REPO, capture_output=True, text=True, timeout=300)
+    r = seqlab_main("dataset=text_synth", "dataset.limit=48", "model=gru", "model.units=32", "model.embedding_dim=16",
+                    "trainer.lr=0.02", "trainer.epochs=10", "trainer.batch_size=16",
+                    "trainer.tensorboard.enabled=false", f"hydra.run.dir={tmp_path}", cwd=REPO)
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((tmp_path / "metrics.json").read_text())
     assert m["diagnosis"]["verdict"] == "over-fitting", m["diagnosis"]

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from inprocess import seqlab_main
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "my_models.py"
 QUICK = ["trainer.verbose=0", "trainer.batch_size=32", "trainer.lr=0.01", "+model.params.filters=8",
@@ -39,8 +40,8 @@ def test_a_missing_builder_fails_before_tensorflow(workdir):
 ])
 def test_custom_model_and_dataset_train_through_both_trainers(workdir, trainer, dataset):
     run_dir = workdir / trainer
-    r = _seqlab(workdir, "model=custom", "model.builder=my_models:tcn", f"trainer={trainer}", "trainer.epochs=4",
-                f"hydra.run.dir={run_dir}", *dataset, *QUICK)
+    r = seqlab_main("model=custom", "model.builder=my_models:tcn", f"trainer={trainer}", "trainer.epochs=4",
+                    f"hydra.run.dir={run_dir}", *dataset, *QUICK, cwd=workdir)
     assert r.returncode == 0, r.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["status"] == "completed" and metrics["model"] == "custom"
@@ -55,10 +56,10 @@ def test_custom_model_and_dataset_train_through_both_trainers(workdir, trainer, 
 @pytest.mark.slow
 def test_custom_model_sweeps_and_reports(workdir):
     sweep_dir = workdir / "sweep"
-    r = _seqlab(workdir, "-m", "sweep=lr", "sweep.max_trials=2", "model=custom", "model.builder=my_models:tcn",
-                "trainer.epochs=2", "dataset.length=600", f"hydra.sweep.dir={sweep_dir}", *QUICK)
+    r = seqlab_main("-m", "sweep=lr", "sweep.max_trials=2", "model=custom", "model.builder=my_models:tcn",
+                    "trainer.epochs=2", "dataset.length=600", f"hydra.sweep.dir={sweep_dir}", *QUICK, cwd=workdir)
     assert r.returncode == 0, r.stderr[-3000:]
     assert len(list(sweep_dir.rglob("metrics.json"))) == 2
-    r = _seqlab(workdir, "report", str(sweep_dir))
+    r = seqlab_main("report", str(sweep_dir), cwd=workdir)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "custom" in r.stdout

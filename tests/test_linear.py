@@ -151,15 +151,13 @@ def test_linear_model_trains_with_fit_on_series_and_text(tmp_path):
 
 @pytest.mark.slow
 def test_the_readme_ridge_multirun_reproduces_the_documented_etth2_figures(shared_datasets, tmp_path):
-    """README, trainer=lstsq: the Hydra multirun over regularizer.l2 on ETTh2, as a user types it; each job's test MSE
-    is the one docs/RESULTS.md reports for experiment=ett_linear at lookback 336 (the solve has no randomness)."""
-    import subprocess
-    import sys
-    from pathlib import Path
+    """README, trainer=lstsq: the Hydra multirun over regularizer.l2 on ETTh2, as a user types it (the CLI in this
+    process); each job's test MSE is the one docs/RESULTS.md reports for experiment=ett_linear at lookback 336 (the
+    solve has no randomness)."""
+    from inprocess import seqlab_main
 
-    cmd = [sys.executable, "-m", "seqlab", "-m", "experiment=ett_linear", "dataset=etth2", "regularizer=l2",
-           "regularizer.l2=0,1e-4,1e-3", f"hydra.sweep.dir={tmp_path}", f"data_dir={shared_datasets}"]
-    r = subprocess.run(cmd, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
+    r = seqlab_main("-m", "experiment=ett_linear", "dataset=etth2", "regularizer=l2", "regularizer.l2=0,1e-4,1e-3",
+                    f"hydra.sweep.dir={tmp_path}", f"data_dir={shared_datasets}")
     assert r.returncode == 0, r.stderr[-3000:]
     documented = {0: (0.2053, 0.2726), 1: (0.2050, 0.2721), 2: (0.2053, 0.2716)}  # job: validation, test MSE
     for job, (val, test) in documented.items():

@@ -77,18 +77,12 @@ def test_an_offline_download_says_which_file_to_place_where(tmp_path, monkeypatc
 def test_a_run_that_fails_after_its_directory_exists_records_status_failed(tmp_path):
     """A real CLI run whose model builder raises: exit non-zero with one error line (no traceback), metrics.json
     says failed with the error and the stage, cli.log holds the error, and `seqlab report` lists it."""
-    import os
-    import subprocess
-    import sys
-
-    import pytest
+    from inprocess import seqlab_main
 
     (tmp_path / "broken.py").write_text("def model(cfg, spec):\n    raise RuntimeError('the GPU caught fire')\n")
     run_dir = tmp_path / "run"
-    r = subprocess.run([sys.executable, "-m", "seqlab", "model=custom", "model.builder=broken:model",
-                        "dataset.length=300", "trainer.epochs=1", f"hydra.run.dir={run_dir}"],
-                       cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    r = seqlab_main("model=custom", "model.builder=broken:model", "dataset.length=300", "trainer.epochs=1",
+                    f"hydra.run.dir={run_dir}", cwd=tmp_path)
     if r.returncode == 0:
         pytest.fail(r.stdout[-2000:])
     assert "Traceback" not in r.stderr, r.stderr[-3000:]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from inprocess import seqlab_main
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["dataset.length=600", "dataset.input_len=16", "dataset.horizon=2", "trainer.verbose=0"]
@@ -145,7 +146,7 @@ def test_tape_sweep_writes_hparams_and_best_yaml_reproduces_its_trial(sweeps):
     assert best["trial_id"] == best_row["trial_id"]
     assert best["objective"]["value"] == pytest.approx(float(best_row["val_loss"]), rel=1e-12)
     assert "trainer=tape" in best["overrides"] and "deterministic=true" in best["overrides"]
-    again = seqlab(*best["overrides"], f"hydra.run.dir={tmp_path / 'again'}", cwd=tmp_path)
+    again = seqlab_main(*best["overrides"], f"hydra.run.dir={tmp_path / 'again'}", cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     val_loss = [float(row["val_loss"]) for row in read_csv(tmp_path / "again" / "history.csv")]
     assert min(val_loss) == pytest.approx(best["objective"]["value"], rel=1e-6)
@@ -203,7 +204,7 @@ def test_sigkill_mid_trial_then_the_same_command_resumes(tmp_path):
     assert not (killed / "trials.csv").exists()
     time.sleep(1.1)  # the rerun gets its own timestamped directory
 
-    r = seqlab(*args, cwd=tmp_path)
+    r = seqlab_main(*args, cwd=tmp_path)  # the same command (in this process: what is killed is the first)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "continuing the unfinished sweep" in r.stdout + r.stderr
     fresh = [d for d in sweep_dirs(tmp_path) if d != killed]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from inprocess import seqlab_main
 from test_sweep_distributed import free_port
 
 TINY = ["dataset.length=600", "dataset.input_len=16", "dataset.horizon=2", "trainer.verbose=0", "model.units=4",
@@ -50,7 +51,7 @@ def test_tpe_sweep_killed_mid_trial_resumes_the_same_search(tmp_path):
         proc.wait(timeout=30)
     before = json.loads((sweep_dir / "tuner" / "trial_1" / "trial.json").read_text())["hyperparameters"]["values"]
 
-    r = seqlab(*args, cwd=tmp_path)
+    r = seqlab_main(*args, cwd=tmp_path)  # the same command (in this process: what is killed is the first)
     assert r.returncode == 0, r.stderr[-3000:]
     table = rows(sweep_dir)
     assert [row["status"] for row in table] == ["completed"] * 3
@@ -134,7 +135,7 @@ def test_forked_trials_are_pruned_and_the_front_is_drawn(tmp_path):
     assert (sweep_dir / "pareto.png").read_bytes()[:4] == b"\x89PNG"
     best = yaml.safe_load((sweep_dir / "best.yaml").read_text())
     assert best["trial_id"] in best["pareto_front"]["trials"]
-    report = seqlab("report", str(sweep_dir), cwd=tmp_path)
+    report = seqlab_main("report", str(sweep_dir), cwd=tmp_path)
     assert report.returncode == 0 and "pruned" in report.stdout, report.stdout + report.stderr
 
 
@@ -161,7 +162,6 @@ def test_a_pruned_trial_is_pruned_for_all_its_executions_in_the_table_report_and
     """Two executions per trial: the 1e-7 trial's first execution is pruned after epoch 2, its second never runs,
     and trials.csv, the trial's record, `seqlab report` and TensorBoard HParams all say so (in-process CLI)."""
     import tensorflow as tf
-    from inprocess import seqlab_main
     from tensorboard.plugins.hparams import api_pb2, metadata
 
     conf = tmp_path / "conf" / "sweep"
@@ -205,7 +205,6 @@ def test_a_pruned_trial_is_pruned_for_all_its_executions_in_the_table_report_and
 
 @pytest.mark.slow
 def test_val_loss_and_latency_give_a_pareto_front_with_latencies(tmp_path):
-    from inprocess import seqlab_main
 
     r = seqlab_main("-m", "sweep=lr", "sweep.tuner=tpe", "sweep.max_trials=3", "sweep.objective=[val_loss,latency]",
                     "trainer.epochs=1", *TINY, f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import QUIET
+from inprocess import seqlab_main
 
 from seqlab.config import compose
 from seqlab.train import run
@@ -134,9 +135,8 @@ def test_eager_mode_runs_the_same_loop(tmp_path):
 
 @pytest.mark.slow
 def test_tape_end_to_end_through_the_cli(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "seqlab", "trainer=tape", "model=conv1d", "model.filters=8",
-                        "dataset.limit=256", "trainer.epochs=3", "trainer.patience=5", "trainer.checkpoint.keep=1",
-                        f"hydra.run.dir={tmp_path}"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    r = seqlab_main("trainer=tape", "model=conv1d", "model.filters=8", "dataset.limit=256", "trainer.epochs=3",
+                    "trainer.patience=5", "trainer.checkpoint.keep=1", f"hydra.run.dir={tmp_path}", cwd=REPO)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "conv1d on sine" in r.stdout and "diagnosis: " in r.stdout and "Epoch 3/3" in r.stdout
     m = json.loads((tmp_path / "metrics.json").read_text())
