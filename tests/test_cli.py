@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from inprocess import seqlab_main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -75,6 +76,7 @@ def _csv(tmp_path):
 
 
 SLOW = pytest.mark.slow  # the data's errors come after TensorFlow loads; the config's before it (fast)
+# the CLI in this process (tests/inprocess.py); a real process's bad config: test_two_runs_claiming_the_same_name_...
 BAD_INPUT = [
     (["model=lstmm"], "model/lstmm", ["conv1d", "gru", "lstm", "simplernn"]),
     (["model.unitz=3"], "model.unitz", []),
@@ -99,7 +101,7 @@ BAD_IDS = [(b.values if hasattr(b, "values") else b)[1] for b in BAD_INPUT]
 def test_bad_input_exits_nonzero_naming_the_key(overrides, key, mentions, tmp_path):
     csv = _csv(tmp_path)
     args = [o.replace("{csv}", str(csv)) for o in overrides]
-    r = seqlab(*args, f"hydra.run.dir={tmp_path / 'run'}", "trainer.epochs=1")
+    r = seqlab_main(*args, f"hydra.run.dir={tmp_path / 'run'}", "trainer.epochs=1", cwd=REPO)
     assert r.returncode != 0
     err = r.stderr + r.stdout
     assert key in err, err[-2000:]
@@ -343,9 +345,9 @@ def test_a_busy_run_is_not_disturbed_by_a_second_on_its_directory(tmp_path):
 @pytest.mark.slow
 def test_refused_rerun_keeps_the_recorded_config_and_logs_the_error(tmp_path):
     base = [f"hydra.run.dir={tmp_path}", "dataset.limit=64", "trainer.epochs=1", "trainer.tensorboard.enabled=false"]
-    assert seqlab(*base, "model.units=4").returncode == 0
+    assert seqlab_main(*base, "model.units=4", cwd=REPO).returncode == 0
     recorded = {f: (tmp_path / ".hydra" / f).read_bytes() for f in ("config.yaml", "overrides.yaml", "hydra.yaml")}
-    r = seqlab(*base, "model.units=8")
+    r = seqlab_main(*base, "model.units=8", cwd=REPO)
     assert r.returncode == 2 and "model.units: 4 -> 8" in r.stderr, r.stderr[-2000:]
     assert "Traceback" not in r.stderr
     assert {f: (tmp_path / ".hydra" / f).read_bytes() for f in recorded} == recorded
