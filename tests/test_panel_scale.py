@@ -124,3 +124,21 @@ def test_a_large_panel_read_is_not_kept_beside_the_rows_a_run_trains_on(tmp_path
     splits, _ = load(cfg.dataset)
     assert not panel_read._CACHE  # 80 rows as read (float64) dropped; the run keeps its float32 rows
     assert splits.artifacts["panel_rows"]().values[-1, 0] == 79.0  # backtest reads them again
+
+
+@pytest.mark.parametrize("trainer", ["fit", "tape"])
+def test_both_trainers_learn_from_an_order_computed_per_batch(trainer, tmp_path, monkeypatch):
+    from conftest import QUIET
+    from test_panel import H, L, panel_frame
+
+    from seqlab.config import compose
+    from seqlab.train import run
+
+    monkeypatch.setattr(base, "ORDER_IN_MEMORY", 10)  # every split above it: the path of panels of millions of windows
+    panel_frame(lengths=(60, 50, 70)).to_csv(tmp_path / "p.csv", index=False)
+    cfg = compose(["dataset=panel", f"dataset.path={tmp_path / 'p.csv'}", "dataset.id_column=unique_id",
+                   "dataset.time_column=ds", f"dataset.input_len={L}", f"dataset.horizon={H}", "model=linear",
+                   f"trainer={trainer}", "trainer.epochs=8", "trainer.batch_size=16", "trainer.lr=0.01"] + QUIET)
+    result = run(cfg, tmp_path / "run")
+    loss, val = result.history["loss"], result.history["val_loss"]
+    assert len(loss) == 8 and loss[-1] < 0.5 * loss[0] and val[-1] < 0.5 * val[0], (loss, val)
