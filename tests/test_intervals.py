@@ -77,3 +77,22 @@ def test_interval_scores_sort_lowest_first():
 
     assert metric_direction("test.msis_95") == metric_direction("test.scaled_pinball") == "min"
     assert metric_direction("test.coverage_80") is None  # closest to the level is best, not highest
+
+
+def test_a_quantile_model_scores_its_own_pairs_before_calibration():
+    """coverage_raw_80 / width_raw_80 for the head's (0.1, 0.9) pair, with or without trainer.intervals; a pair
+    without its mirror (0.3 without 0.7) gives none."""
+    from seqlab.data.base import ArraySplit
+    from seqlab.train.intervals import interval_scores
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=(200, 3, 1))
+    out = np.stack([np.full_like(y, -1.0), np.zeros_like(y), np.full_like(y, 0.5), np.full_like(y, 1.0)], -1)
+    quantiles = [0.1, 0.3, 0.5, 0.9]
+    res = interval_scores(ArraySplit(y[:, :1], y), out, None, quantiles, None)
+    assert res["coverage_raw_80"] == pytest.approx(np.mean((y >= -1) & (y <= 1)))
+    assert res["width_raw_80"] == pytest.approx(2.0)
+    assert not any(k.startswith("coverage_") and k != "coverage_raw_80" for k in res)  # no 40 from (0.3, ?)
+    fitted = Intervals.fit(out, y, [80], quantiles)
+    both = interval_scores(ArraySplit(y[:, :1], y), out, fitted, quantiles, None)
+    assert both["coverage_raw_80"] == res["coverage_raw_80"] and "coverage_80" in both

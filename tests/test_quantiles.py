@@ -126,7 +126,7 @@ def test_tiny_training_with_quantiles_and_intervals(quantile_run, tmp_path, trai
     hist = result.history
     assert hist["loss"][-1] < hist["loss"][0] and {"mse", "mae", "val_mse"} <= set(hist)
     for key in ("coverage_80", "coverage_95", "width_80", "width_95", "msis_80", "msis_95", "scaled_pinball",
-                "smape", "mase"):
+                "smape", "mase", "coverage_raw_80", "width_raw_80", "msis_raw_80"):  # raw: the (0.1, 0.9) pair
         assert np.isfinite(test[key]), key
     assert 0 <= test["coverage_80"] <= test["coverage_95"] <= 1 and test["width_80"] < test["width_95"]
     assert {"coverage_80", "coverage_95", "width_95", "msis_95"} <= set(metrics["baseline"])

@@ -30,24 +30,41 @@ def per_series_mean(values: np.ndarray, series: np.ndarray, scales: np.ndarray) 
 
 
 def interval_scores(split, out: np.ndarray, fitted: Optional[Intervals], quantiles, scoring) -> Dict[str, float]:
-    """coverage_<level>, width_<level>, msis_<level> and scaled_pinball of model outputs `out` on `split`'s
-    windows, on original values (`scoring`: data.scoring.SeriesScoring; None: the model's own units, no MSIS)."""
+    """coverage_<level>, width_<level>, msis_<level> (the calibrated intervals), their raw_<level> versions (coverage_raw_80: a
+    quantile model's own pairs, uncalibrated) and scaled_pinball of model outputs `out` on `split`'s windows, on
+    original values (`scoring`: data.scoring.SeriesScoring; None: the model's own units, no MSIS)."""
     y = split.arrays()[1]
     series = split.series_index() if hasattr(split, "series_index") else np.zeros(len(y), np.int64)
     original = (lambda v: scoring.invert(np.asarray(v), series)) if scoring is not None else np.asarray  # noqa: E731
     y = original(y).astype(np.float64)
     res: Dict[str, float] = {}
-    for level, (lo, hi) in (fitted.bounds(out).items() if fitted is not None else []):
-        lo, hi, name = original(lo), original(hi), label(level)
-        res[f"coverage_{name}"] = scores.coverage(y, lo, hi)
-        res[f"width_{name}"] = scores.mean_width(lo, hi)
-        if scoring is not None:
-            res[f"msis_{name}"] = per_series_mean(scores.interval_score(y, lo, hi, 1 - level / 100), series,
-                                                  scoring.scales)
+    bands = [("", fitted.bounds(out) if fitted is not None else {})]
+    if quantiles:  # the head's own symmetric pairs, before any calibration: coverage_raw_80 for (0.1, 0.9)
+        bands.append(("raw_", raw_pairs(out, quantiles)))
+    for prefix, bounds in bands:
+        for level, (lo, hi) in bounds.items():
+            lo, hi, name = original(lo), original(hi), prefix + label(level)
+            res[f"coverage_{name}"] = scores.coverage(y, lo, hi)
+            res[f"width_{name}"] = scores.mean_width(lo, hi)
+            if scoring is not None:
+                res[f"msis_{name}"] = per_series_mean(scores.interval_score(y, lo, hi, 1 - level / 100), series,
+                                                      scoring.scales)
     if quantiles and scoring is not None:
         losses = [scores.pinball(y, original(out[..., i]), tau) for i, tau in enumerate(quantiles)]
         res["scaled_pinball"] = per_series_mean(np.mean(losses, axis=0), series, scoring.scales)
     return res
+
+
+def raw_pairs(out: np.ndarray, quantiles) -> Dict[float, tuple]:
+    """{level: (lo, hi)} of a quantile model's outputs for each symmetric pair of its quantiles (tau, 1 - tau):
+    level 100 (1 - 2 tau), e.g. 80 for (0.1, 0.9)."""
+    q = [float(t) for t in quantiles]
+    pairs = {}
+    for i, tau in enumerate(q):
+        j = next((j for j, t in enumerate(q) if abs(t - (1 - tau)) < 1e-9), None)
+        if tau < 0.5 and j is not None:
+            pairs[round(100 * (1 - 2 * tau), 6)] = (out[..., i], out[..., j])
+    return pairs
 
 
 def naive_interval_scores(splits, levels, scoring) -> Dict[str, float]:
