@@ -30,9 +30,9 @@ def per_series_mean(values: np.ndarray, series: np.ndarray, scales: np.ndarray) 
 
 
 def interval_scores(split, out: np.ndarray, fitted: Optional[Intervals], quantiles, scoring) -> Dict[str, float]:
-    """coverage_<level>, width_<level>, msis_<level> (the calibrated intervals), their raw_<level> versions (coverage_raw_80: a
-    quantile model's own pairs, uncalibrated) and scaled_pinball of model outputs `out` on `split`'s windows, on
-    original values (`scoring`: data.scoring.SeriesScoring; None: the model's own units, no MSIS)."""
+    """coverage_<level>, width_<level>, msis_<level> of the calibrated intervals, the same for a quantile model's
+    own pairs before calibration (coverage_raw_80, ...), and scaled_pinball, of model outputs `out` on `split`'s
+    windows, on original values (`scoring`: data.scoring.SeriesScoring; None: the model's own units, no MSIS)."""
     y = split.arrays()[1]
     series = split.series_index() if hasattr(split, "series_index") else np.zeros(len(y), np.int64)
     original = (lambda v: scoring.invert(np.asarray(v), series)) if scoring is not None else np.asarray  # noqa: E731
