@@ -9,7 +9,8 @@ generated with the columns the command names. Training commands get `trainer.epo
 trial per sweep). A command this test does not know how to run fails it: teach `run_command` about it.
 
 Most commands run in this process (TensorFlow imported once); the Quickstart, tf.distribute commands, benchmarks
-and shell pipelines run as real subprocesses.
+and shell pipelines run as real subprocesses. A training command that an earlier page ran already (the same arguments
+in the same folder on the same files) is not trained twice: that page's runs are copied into the workspace.
 """
 
 from __future__ import annotations
@@ -326,14 +327,53 @@ def _seqlab(ws: Workspace, argv: List[str], subprocess_run: bool = False) -> Non
                 ws.clusters.add(same)
                 (_multi_worker if "sweep.distributed.role" not in overrides else _distributed_sweep)(ws, args)
             return
+        key = _training_key(ws, args)
+        if _copy_earlier_runs(ws, key):
+            return
         before = _runs(ws)
         if subprocess_run or overrides.get("trainer.distribute"):  # tf.distribute sets devices up before TF starts
             r = _subprocess(ws, [sys.executable, "-m", "seqlab", *args])
         else:
             r = seqlab_main(*args, cwd=ws.cwd)
-        ws.runs.extend(ws.new_runs(before))
+        made = ws.new_runs(before)
+        ws.runs.extend(made)
+        if r.returncode == 0 and "Traceback" not in r.stderr:
+            sweep = next((a.partition("=")[2] for a in args if a.startswith("hydra.sweep.dir=")), None)
+            TRAINED[key] = (ws.root, [ws.cwd / sweep] if multirun and sweep else made, made)
     assert r.returncode == 0, (argv, r.stdout[-2000:], r.stderr[-3000:])
     assert "Traceback" not in r.stderr, r.stderr[-3000:]
+
+
+# a training command that an earlier page ran with the same arguments, in the same folder, on the same files: what it
+# made there ({key: (that page's root, the folders it made, its runs)}), copied into the next page instead of trained
+# again (README.md and getting-started.md show several of the same commands)
+TRAINED: Dict[tuple, tuple] = {}
+
+
+def _training_key(ws: Workspace, args: List[str]) -> tuple:
+    import hashlib
+
+    files = []
+    for a in args:
+        value = a.partition("=")[2]
+        path = ws.cwd / value if value and not value.startswith(("[", "{")) else None
+        if path is not None and path.is_file():
+            files.append((value, hashlib.sha256(path.read_bytes()).hexdigest()))
+    return tuple(args), ws.cwd.relative_to(ws.root).as_posix(), tuple(files)
+
+
+def _copy_earlier_runs(ws: Workspace, key: tuple) -> bool:
+    """The runs an earlier page's identical command made, copied to the same places in this page (True), or False
+    where none did (or this page has those folders already: a command shown twice on a page runs twice)."""
+    root, folders, runs = TRAINED.get(key, (ws.root, [], []))
+    targets = [ws.root / f.relative_to(root) for f in folders]
+    if root == ws.root or not folders or any(t.exists() for t in targets):
+        return False
+    for folder, target in zip(folders, targets):
+        shutil.copytree(folder, target)
+    ws.runs.extend(ws.root / r.relative_to(root) for r in runs)
+    ws.log.append(f"copied from an earlier page: {len(runs)} run(s) of the same command")
+    return True
 
 
 def _knows_overwrite(sub: str) -> bool:
