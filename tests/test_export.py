@@ -38,26 +38,40 @@ print(tuple(out['forecast'].shape))
     assert res.stdout.strip().endswith("(2, 4, 2)")
 
 
+@pytest.fixture(scope="module")
+def text_lstm_run(tmp_path_factory):
+    """One text LSTM run for both formats (slow tests only)."""
+    run_dir = tmp_path_factory.mktemp("text_lstm") / "run"
+    train_run(run_dir, ["dataset=text_synth", "dataset.train_size=256", "dataset.val_size=64", "dataset.test_size=64",
+                        "model=lstm", "model.units=8"])
+    return run_dir
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["saved_model", "litert"])
-def test_text_lstm_export_parity(tmp_path, fmt):
-    train_run(tmp_path / "run", ["dataset=text_synth", "dataset.train_size=256", "dataset.val_size=64",
-                                 "dataset.test_size=64", "model=lstm", "model.units=8"])
-    res = export(tmp_path / "run", fmt)
+def test_text_lstm_export_parity(text_lstm_run, fmt):
+    res = export(text_lstm_run, fmt)
     assert res["max_abs_diff"] <= 1e-4, res
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("fmt", ["saved_model", "litert"])
-def test_pmf_decoder_export_parity(tmp_path, fmt):
-    """The etth1_segrnn layout in small (patch embedding, the parallel decoder reusing its GRU, MAE loss)."""
+@pytest.fixture(scope="module")
+def pmf_run(tmp_path_factory):
+    """The etth1_segrnn layout in small (patch embedding, the parallel decoder reusing its GRU, MAE loss), trained
+    once for both formats (slow tests only)."""
     from test_predict import SERIES, series_csv
 
-    series_csv(tmp_path / "train.csv")
-    train_run(tmp_path / "run", SERIES + [f"dataset.path={tmp_path / 'train.csv'}", "model=gru", "model.units=8",
-                                          "model.norm=last", "model.channel_independent=true", "model.patch=2",
-                                          "model.patch_embedding=true", "model.decoder=pmf", "trainer.loss=mae"])
-    res = export(tmp_path / "run", fmt)
+    tmp = tmp_path_factory.mktemp("pmf")
+    series_csv(tmp / "train.csv")
+    train_run(tmp / "run", SERIES + [f"dataset.path={tmp / 'train.csv'}", "model=gru", "model.units=8",
+                                     "model.norm=last", "model.channel_independent=true", "model.patch=2",
+                                     "model.patch_embedding=true", "model.decoder=pmf", "trainer.loss=mae"])
+    return tmp / "run"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["saved_model", "litert"])
+def test_pmf_decoder_export_parity(pmf_run, fmt):
+    res = export(pmf_run, fmt)
     assert res["max_abs_diff"] <= 1e-4, res
 
 

@@ -155,51 +155,72 @@ def test_series_litert_agrees_with_predict_on_random_raw_windows(series_run, tmp
                                atol=1e-4 * max(1.0, float(np.abs(pred.y_std).max())))
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("fmt", ["saved_model", "litert"])
-def test_text_exports_agree_with_predict_and_predict_reproduces_test_metrics(tmp_path, fmt):
-    from test_predict import train_run
-
-    from seqlab.inference.predict_cli import main
-
+def _texts():
+    """The labelled texts (and the generator they leave behind, for the raw texts after them)."""
     rng = np.random.default_rng(0)
     texts = [" ".join(rng.choice(WORDS, int(rng.integers(1, 20)))) for _ in range(160)]
     frame = pd.DataFrame({"text": texts, "label": [("pos" if "Good" in t else "neg") for t in texts],
                           "split": ["test" if i % 4 == 0 else "train" for i in range(160)]})
-    frame.to_csv(tmp_path / "t.tsv", sep="\t", index=False)
-    train_run(tmp_path / "run", ["dataset=text_csv", f"dataset.path={tmp_path / 't.tsv'}", "dataset.split_column=split",
-                                 "dataset.sequence_length=12", "model=lstm", "model.units=4"])
-    pred = seqlab.load(tmp_path / "run")
-    raw = np.array([" ".join(rng.choice(WORDS + ["unseen"], int(rng.integers(1, 30)))) for _ in range(8)], object)
-    np.testing.assert_allclose(_served(pred, fmt, tmp_path / f"m_{fmt}", raw), pred.predict_proba(list(raw)),
-                               atol=1e-4)
-    frame[frame["split"] == "test"].drop(columns="split").to_csv(tmp_path / "test.tsv", sep="\t", index=False)
-    assert main([str(tmp_path / "run"), str(tmp_path / "test.tsv"), "--output", str(tmp_path / "p.csv")]) == 0
-    got = json.loads((tmp_path / "p.metrics.json").read_text())
-    want = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert got["examples"] == want["examples"]["test"] == 40
-    assert got["accuracy"] == pytest.approx(want["test"]["accuracy"], abs=1e-6)
+    return frame, rng
+
+
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory):
+    """One text run for both formats: its folder (the run is folder / "run")."""
+    from test_predict import train_run
+
+    tmp = tmp_path_factory.mktemp("text")
+    _texts()[0].to_csv(tmp / "t.tsv", sep="\t", index=False)
+    train_run(tmp / "run", ["dataset=text_csv", f"dataset.path={tmp / 't.tsv'}", "dataset.split_column=split",
+                            "dataset.sequence_length=12", "model=lstm", "model.units=4"])
+    return tmp
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["saved_model", "litert"])
-def test_ucr_exports_agree_with_predict_and_predict_reproduces_test_metrics(tmp_path, fmt):
-    from test_predict import train_run
-
+def test_text_exports_agree_with_predict_and_predict_reproduces_test_metrics(text_run, tmp_path, fmt):
     from seqlab.inference.predict_cli import main
 
-    (train, test), _, _ = _ucr_files(tmp_path, n=40)
-    train_run(tmp_path / "run", ["dataset=ucr", f"dataset.train_path={train}", f"dataset.test_path={test}",
-                                 "dataset.padding=post", "model=gru", "model.units=4"])
-    pred = seqlab.load(tmp_path / "run")
+    frame, rng = _texts()
+    pred = seqlab.load(text_run / "run")
+    raw = np.array([" ".join(rng.choice(WORDS + ["unseen"], int(rng.integers(1, 30)))) for _ in range(8)], object)
+    np.testing.assert_allclose(_served(pred, fmt, tmp_path / f"m_{fmt}", raw), pred.predict_proba(list(raw)),
+                               atol=1e-4)
+    frame[frame["split"] == "test"].drop(columns="split").to_csv(tmp_path / "test.tsv", sep="\t", index=False)
+    assert main([str(text_run / "run"), str(tmp_path / "test.tsv"), "--output", str(tmp_path / "p.csv")]) == 0
+    got = json.loads((tmp_path / "p.metrics.json").read_text())
+    want = json.loads((text_run / "run" / "metrics.json").read_text())
+    assert got["examples"] == want["examples"]["test"] == 40
+    assert got["accuracy"] == pytest.approx(want["test"]["accuracy"], abs=1e-6)
+
+
+@pytest.fixture(scope="module")
+def ucr_run(tmp_path_factory):
+    """One padded UCR run for both formats: (its folder, the test file); the run is folder / "run"."""
+    from test_predict import train_run
+
+    tmp = tmp_path_factory.mktemp("ucr")
+    (train, test), _, _ = _ucr_files(tmp, n=40)
+    train_run(tmp / "run", ["dataset=ucr", f"dataset.train_path={train}", f"dataset.test_path={test}",
+                            "dataset.padding=post", "model=gru", "model.units=4"])
+    return tmp, test
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["saved_model", "litert"])
+def test_ucr_exports_agree_with_predict_and_predict_reproduces_test_metrics(ucr_run, tmp_path, fmt):
+    from seqlab.inference.predict_cli import main
+
+    folder, test = ucr_run
+    pred = seqlab.load(folder / "run")
     rng = np.random.default_rng(2)
     rows = [rng.normal(5, 3, int(rng.integers(3, pred.transforms["pad_series"].length + 1))) for _ in range(8)]
     raw = np.full((8, pred.transforms["pad_series"].length, 1), np.nan, np.float32)  # NaN where padding goes
     for i, r in enumerate(rows):
         raw[i, : len(r), 0] = r
     np.testing.assert_allclose(_served(pred, fmt, tmp_path / f"m_{fmt}", raw), pred.predict_proba(rows), atol=1e-4)
-    assert main([str(tmp_path / "run"), str(test), "--output", str(tmp_path / "p.csv")]) == 0
+    assert main([str(folder / "run"), str(test), "--output", str(tmp_path / "p.csv")]) == 0
     got = json.loads((tmp_path / "p.metrics.json").read_text())
-    want = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    want = json.loads((folder / "run" / "metrics.json").read_text())
     assert got["examples"] == want["examples"]["test"] == 40
     assert got["accuracy"] == pytest.approx(want["test"]["accuracy"], abs=1e-6)
