@@ -68,3 +68,12 @@ def series_run(tmp_path_factory):
     result, splits, _ = train_run(tmp / "run", SERIES + [f"dataset.path={tmp / 'train.csv'}", "model.norm=last",
                                                           "model.channel_independent=true", "model.patch=4"])
     return tmp, frame, result, splits
+
+
+@pytest.fixture(scope="session")
+def readme_runs(tmp_path_factory, request):
+    """The README's training commands as subprocesses, started together on first use (tests/test_cli.py); read a
+    finished one with test_cli.finished_readme_run(readme_runs, name)."""
+    from test_cli import start_readme_runs
+
+    yield from start_readme_runs(tmp_path_factory, request)

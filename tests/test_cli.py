@@ -138,10 +138,10 @@ def _reviews_csv(path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def readme_runs(tmp_path_factory, request):
+def start_readme_runs(tmp_path_factory, request):
     """The README's training commands, all started on first use so that they train side by side (each alone keeps
-    one of two cores busy); {name: (run directory, Started)}. etth1 needs the shared datasets: absent, not started."""
+    one of two cores busy); {name: (run directory, Started)}. etth1 needs the shared datasets: absent, not started.
+    The session fixture readme_runs (conftest.py): test_family_defaults reads the default job's run too."""
     root = tmp_path_factory.mktemp("readme")
     commands = {"default": (["model=lstm"], None),
                 "text_csv": (["dataset=text_csv", f"dataset.path={_reviews_csv(root / 'reviews.csv')}",
@@ -162,7 +162,7 @@ def readme_runs(tmp_path_factory, request):
             started.proc.wait()
 
 
-def _finished(readme_runs, name):
+def finished_readme_run(readme_runs, name):
     """(run directory, CompletedProcess, metrics.json) of one README run, once it exited 0."""
     run_dir, started = readme_runs[name]
     r = started.result()
@@ -172,7 +172,7 @@ def _finished(readme_runs, name):
 
 @pytest.mark.slow
 def test_readme_default_run_beats_baseline(readme_runs):
-    run_dir, r, m = _finished(readme_runs, "default")
+    run_dir, r, m = finished_readme_run(readme_runs, "default")
     assert m["test"]["mse"] < 0.5 * m["baseline"]["mse"]
     assert "baseline" in r.stdout and str(run_dir) in r.stdout
     for f in ("history.csv", "model.keras", ".hydra/config.yaml"):
@@ -182,13 +182,13 @@ def test_readme_default_run_beats_baseline(readme_runs):
 
 @pytest.mark.slow
 def test_readme_etth1_gru(readme_runs, shared_datasets):
-    _, _, m = _finished(readme_runs, "etth1")
+    _, _, m = finished_readme_run(readme_runs, "etth1")
     assert m["dataset"] == "etth1" and m["examples"]["test"] == 128 and m["epochs"] == 2
 
 
 @pytest.mark.slow
 def test_readme_text_csv_conv1d(readme_runs):
-    _, _, m = _finished(readme_runs, "text_csv")
+    _, _, m = finished_readme_run(readme_runs, "text_csv")
     assert m["task"] == "binary" and m["test"]["accuracy"] > 0.8
 
 

@@ -1,7 +1,6 @@
 """Each dataset family's defaults (conf/family/<dataset>.yaml, and dataset=ucr's model): a user's first run on any
 kind of data trains until early stopping ends it, on a model that suits the data, and beats its naive baseline."""
 
-import json
 from pathlib import Path
 
 import pytest
@@ -62,14 +61,14 @@ def test_the_default_job_stops_early_and_the_plain_trainer_does_not():
 
 
 @pytest.mark.slow
-def test_the_default_job_beats_its_baseline_and_ends_trained(tmp_path):
-    """`python -m seqlab` as a user first runs it (only without output files): early stopping, not the epoch cap,
-    ends it, its verdict is not still-learning, and it clearly beats repeating the last value."""
-    from inprocess import seqlab_main
+def test_the_default_job_beats_its_baseline_and_ends_trained(readme_runs):
+    """`python -m seqlab` as a user first runs it: early stopping, not the epoch cap, ends it, its verdict is not
+    still-learning, and it clearly beats repeating the last value. The run is the README's `python -m seqlab
+    model=lstm` (lstm is the default model), trained once for test_cli.py and this test."""
+    from test_cli import finished_readme_run
 
-    ran = seqlab_main(*[q for q in QUIET if q != "~family"], f"hydra.run.dir={tmp_path}")
-    assert ran.returncode == 0, ran.stderr[-2000:]
-    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert compose([]).model.name == "lstm"
+    _, _, m = finished_readme_run(readme_runs, "default")
     assert m["epochs"] < 200, "the epoch cap ended the default job: early stopping should"
     assert m["diagnosis"]["verdict"] not in ("still-learning", "worse-than-baseline"), m["diagnosis"]
     assert m["test"]["mse"] < 0.5 * m["baseline"]["mse"], (m["test"], m["baseline"])
