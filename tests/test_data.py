@@ -593,3 +593,14 @@ def test_token_split_sorts_by_length_and_cuts_each_batch_to_its_longest_row():
             n = lengths[label]
             np.testing.assert_array_equal(row[:n], x[label, :n])  # the row's tokens, the label its own
             assert (row[n:] == 0).all()
+
+
+def test_a_missing_file_names_similar_files_in_the_folder_and_the_data_dir(tmp_path):
+    (tmp_path / "ETTh1.csv.gz").write_bytes(b"")
+    (tmp_path / "other.txt").write_text("x")
+    with pytest.raises(ConfigError, match=r"dataset\.path: expected an existing file \(relative paths are also looked "
+                                          r"up in data_dir=.*\); similar files: .*ETTh1\.csv\.gz, got 'ETTh1\.csv'"):
+        download.local_path("ETTh1.csv", "dataset.path", tmp_path)
+    with pytest.raises(ConfigError, match=r"similar files: .*ETTh1\.csv\.gz, got") as err:
+        download.local_path(str(tmp_path / "ETTh1.csv"), "dataset.path")
+    assert "other.txt" not in str(err.value)

@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 import zlib
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import pandas as pd
 
@@ -137,8 +137,28 @@ def local_path(path: Optional[str], key: str, data_dir: Optional[PathLike] = Non
         if candidate.exists():
             p = candidate
     if not p.is_file():
-        raise config_error(key, "an existing file", str(p))
+        near = _similar(p, data_dir)
+        where = f" (relative paths are also looked up in data_dir={data_dir})" if data_dir and not p.is_absolute() \
+            else ""
+        raise config_error(key, "an existing file" + where + (f"; similar files: {', '.join(near)}" if near else ""),
+                           str(p))
     return p
+
+
+def _similar(p: Path, data_dir: Optional[PathLike]) -> List[str]:
+    """Files beside where `p` was looked for whose names are close to its name (ETTh1.csv -> ETTh1.csv.gz)."""
+    import difflib
+
+    found = []
+    for folder in [p.parent] + ([Path(data_dir).expanduser() / p.parent] if data_dir and not p.is_absolute() else []):
+        try:
+            names = [f.name for f in folder.iterdir() if f.is_file()]
+        except OSError:
+            continue
+        close = [n for n in names if n.startswith(p.name) or p.name.startswith(n)]
+        close += difflib.get_close_matches(p.name, names, n=3, cutoff=0.75)
+        found += [str(folder / n) for n in dict.fromkeys(close)]
+    return found[:5]
 
 
 def read_csv(path: Path, key: str, **kwargs) -> pd.DataFrame:
